@@ -1,0 +1,3 @@
+"""ingress2nginx: Kubernetes Ingress resources in, a plain validated nginx.conf out."""
+
+__version__ = "0.1.0"

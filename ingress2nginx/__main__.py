@@ -1,0 +1,5 @@
+"""Allow ``python -m ingress2nginx``."""
+
+from ingress2nginx.cli import main
+
+raise SystemExit(main())

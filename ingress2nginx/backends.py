@@ -1,0 +1,219 @@
+"""From an Ingress backend to what nginx does with the request (SPEC §4, "Backends").
+
+A ``service`` backend names a Service and one of its ports, by number or by name. With
+EndpointSlices (or, failing those, Endpoints) for that Service, requests go to an
+``upstream`` of the ready endpoints at their target ports; with none in the input, to the
+Service's DNS name resolved by nginx at request time, so the output passes ``nginx -t``
+anywhere. ExternalName Services proxy to their external name. A Service port without a
+ready endpoint answers 503.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ingress2nginx.errors import ObjectRef, Problem, Severity, shown
+from ingress2nginx.model import Action, Endpoint, ProxyToAddress, ProxyToUpstream, Respond, Upstream
+from ingress2nginx.objects import Inventory, Manifest
+from ingress2nginx.settings import Settings
+from ingress2nginx.validating import is_dns1123_subdomain
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What a Service port resolved to, and why when it is not a proxy."""
+
+    action: Action
+    trouble: str
+    """A reason to report against the Ingress that uses it; empty when all is well."""
+    severity: Severity = Severity.WARNING
+
+
+class Backends:
+    """Resolves service backends, remembering each Service port's answer and its upstream."""
+
+    def __init__(self, inventory: Inventory, settings: Settings) -> None:
+        self._inventory = inventory
+        self._settings = settings
+        self._resolved: dict[tuple[str, str, str | int], Resolution] = {}
+        self.upstreams: dict[str, Upstream] = {}
+        """Every upstream some resolved backend proxies to, by name."""
+        self.problems: list[Problem] = []
+        """Problems with Services and EndpointSlices themselves (reported once each)."""
+
+    def resolve(
+        self, ingress: Manifest, service: Mapping[str, Any], field: str, problems: list[Problem]
+    ) -> Action:
+        """The action for a validated ``backend.service`` of `ingress` found at `field`."""
+        name = service["name"]
+        port = service["port"]
+        port_key: str | int = port["number"] if "number" in port else port["name"]
+        key = (ingress.namespace, name, port_key)
+        resolution = self._resolved.get(key)
+        if resolution is None:
+            resolution = self._resolve(ingress.namespace, name, port_key)
+            self._resolved[key] = resolution
+        if resolution.trouble:
+            problems.append(
+                Problem(resolution.severity, ingress.ref, field, resolution.trouble, "backend")
+            )
+        return resolution.action
+
+    def _resolve(self, namespace: str, name: str, port: str | int) -> Resolution:
+        label = f"{namespace}/{name}:{port}"
+        service = self._inventory.services.get((namespace, name))
+        if service is None:
+            if isinstance(port, str):
+                return _unavailable(
+                    label, f"service {label}: a port given by name needs the Service in the input"
+                )
+            return Resolution(ProxyToAddress(self._dns_name(namespace, name, port), label), "")
+        service_port = _find_port(service, port)
+        if service_port is None:
+            return _unavailable(label, f"service {namespace}/{name} has no port {shown(port)}")
+        number, port_name = service_port
+        label = f"{namespace}/{name}:{number}"
+        spec = service.body.get("spec") or {}
+        if spec.get("type") == "ExternalName":
+            return self._external_name(service, spec.get("externalName"), number, label)
+        endpoints = self._ready_endpoints(service, port_name)
+        if endpoints is None:
+            return Resolution(ProxyToAddress(self._dns_name(namespace, name, number), label), "")
+        if not endpoints:
+            return _unavailable(label, f"service {label} has no ready endpoints; answering 503")
+        upstream = Upstream(f"{namespace}_{name}_{number}", label, endpoints)
+        self.upstreams[upstream.name] = upstream
+        return Resolution(ProxyToUpstream(upstream.name, label), "")
+
+    def _dns_name(self, namespace: str, name: str, port: int) -> str:
+        return f"{name}.{namespace}.svc.{self._settings.cluster_domain}:{port}"
+
+    def _external_name(
+        self, service: Manifest, external: object, port: int, label: str
+    ) -> Resolution:
+        host = external.rstrip(".") if isinstance(external, str) else ""
+        if not (is_dns1123_subdomain(host) or _is_ip(host)):
+            self._report(service.ref, "spec.externalName", f"invalid external name {shown(external)}")
+            return _unavailable(label, f"service {label}: invalid ExternalName; answering 503")
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return Resolution(ProxyToAddress(address, label), "")
+
+    def _ready_endpoints(self, service: Manifest, port_name: str) -> tuple[Endpoint, ...] | None:
+        """Ready endpoints of a Service port, or None when the input has no endpoint objects."""
+        slices = self._inventory.endpoint_slices.get(service.key)
+        if slices:
+            found = set()
+            for endpoint_slice in slices:
+                found.update(self._slice_endpoints(endpoint_slice, port_name))
+            return tuple(sorted(found, key=_endpoint_order))
+        legacy = self._inventory.endpoints.get(service.key)
+        if legacy is not None:
+            return tuple(sorted(set(self._legacy_endpoints(legacy, port_name)), key=_endpoint_order))
+        return None
+
+    def _slice_endpoints(self, endpoint_slice: Manifest, port_name: str) -> Iterable[Endpoint]:
+        body = endpoint_slice.body
+        if body.get("addressType", "IPv4") not in ("IPv4", "IPv6"):
+            return
+        target = _target_port(body.get("ports"), port_name)
+        if target is None:
+            return
+        for index, entry in enumerate(_mappings(body.get("endpoints"))):
+            conditions = entry.get("conditions")
+            ready = conditions.get("ready") if isinstance(conditions, Mapping) else None
+            if ready is False:
+                continue
+            for address in _strings(entry.get("addresses")):
+                if _is_ip(address):
+                    yield Endpoint(str(ipaddress.ip_address(address)), target)
+                else:
+                    self._report(
+                        endpoint_slice.ref,
+                        f"endpoints[{index}].addresses",
+                        f"{shown(address)} is not an IP address; skipped",
+                    )
+
+    def _legacy_endpoints(self, endpoints: Manifest, port_name: str) -> Iterable[Endpoint]:
+        for index, subset in enumerate(_mappings(endpoints.body.get("subsets"))):
+            target = _target_port(subset.get("ports"), port_name)
+            if target is None:
+                continue
+            for address in _mappings(subset.get("addresses")):
+                ip = address.get("ip")
+                if isinstance(ip, str) and _is_ip(ip):
+                    yield Endpoint(str(ipaddress.ip_address(ip)), target)
+                else:
+                    self._report(
+                        endpoints.ref,
+                        f"subsets[{index}].addresses",
+                        f"{shown(ip)} is not an IP address; skipped",
+                    )
+
+    def _report(self, ref: ObjectRef, field: str, reason: str) -> None:
+        problem = Problem(Severity.WARNING, ref, field, reason, "invalid-endpoint")
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+
+def _unavailable(label: str, reason: str) -> Resolution:
+    return Resolution(Respond(503, "service unavailable"), reason)
+
+
+def _find_port(service: Manifest, wanted: str | int) -> tuple[int, str] | None:
+    """(port number, port name) of the Service port the Ingress names."""
+    spec = service.body.get("spec")
+    ports = spec.get("ports") if isinstance(spec, Mapping) else None
+    for port in _mappings(ports):
+        number = port.get("port")
+        if not _is_port_number(number):
+            continue
+        name = port.get("name") if isinstance(port.get("name"), str) else ""
+        if wanted == number or (isinstance(wanted, str) and wanted == name):
+            return number, name
+    if isinstance(wanted, int) and spec is not None and spec.get("type") == "ExternalName":
+        return wanted, ""
+    return None
+
+
+def _target_port(ports: object, port_name: str) -> int | None:
+    """The port an EndpointSlice or Endpoints subset lists under the Service port's name."""
+    for port in _mappings(ports):
+        name = port.get("name") if isinstance(port.get("name"), str) else ""
+        protocol = port.get("protocol", "TCP")
+        number = port.get("port")
+        if name == port_name and protocol == "TCP" and _is_port_number(number):
+            return int(number)
+    return None
+
+
+def _mappings(value: object) -> Iterable[Mapping[str, Any]]:
+    if isinstance(value, list):
+        yield from (item for item in value if isinstance(item, Mapping))
+
+
+def _strings(value: object) -> Iterable[str]:
+    if isinstance(value, list):
+        yield from (item for item in value if isinstance(item, str))
+
+
+def _is_port_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
+
+
+def _is_ip(value: str) -> bool:
+    """A plain IPv4 or IPv6 address (no IPv6 zone: ``%`` has no place in an upstream)."""
+    if "%" in value:
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _endpoint_order(endpoint: Endpoint) -> tuple[int, int, int]:
+    ip = ipaddress.ip_address(endpoint.address)
+    return (ip.version, int(ip), endpoint.port)

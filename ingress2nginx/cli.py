@@ -1,0 +1,288 @@
+"""The command line: ``render``, ``check``, ``explain`` (and ``watch``), as SPEC §2 defines.
+
+This module only parses arguments, wires the pipeline stages together and maps outcomes to
+exit codes; the stages themselves live in their own modules.
+
+Exit codes (each means one thing):
+  0  done; problems, if any, were printed on stderr (rejected Ingresses included)
+  1  ``check`` found problems
+  2  usage error: bad command line
+  3  a source could not be read or parsed (the rest was still rendered)
+  4  the rendered config failed validation (nothing was written)
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from ingress2nginx import __version__
+from ingress2nginx.applying import validate, write_atomically
+from ingress2nginx.errors import (
+    Ingress2NginxError,
+    OutputValidationError,
+    Problem,
+    Severity,
+    SourceError,
+)
+from ingress2nginx.loading import load_sources
+from ingress2nginx.normalizing import Translation, normalize
+from ingress2nginx.objects import Inventory
+from ingress2nginx.rendering import Renderer
+from ingress2nginx.settings import DEFAULT_CLUSTER_DOMAIN, DEFAULT_INGRESS_CLASS, Settings
+from ingress2nginx.validating import is_dns1123_subdomain
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+EXIT_SOURCE = 3
+EXIT_INVALID_OUTPUT = 4
+
+EPILOG = """exit codes:
+  0  done; problems, if any, were printed on stderr (rejected Ingresses included)
+  1  check found problems
+  2  usage error
+  3  a source could not be read or parsed (the rest was still rendered)
+  4  the rendered config failed validation (nothing was written)
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ingress2nginx`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from(args)
+    except ValueError as error:
+        parser.error(str(error))
+    try:
+        return int(args.run(args, settings))
+    except OutputValidationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID_OUTPUT
+    except SourceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_SOURCE
+    except Ingress2NginxError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_SOURCE
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="ingress2nginx",
+        description="Translate Kubernetes Ingress resources into a plain, validated nginx.conf.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    shared = _shared_options()
+
+    render = commands.add_parser(
+        "render", parents=[shared], help="write nginx.conf for the Ingresses",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    render.add_argument("-o", "--output", type=Path, help="write here (atomically), not stdout")
+    render.add_argument(
+        "--validate", action="store_true",
+        help="check the result with nginx -t (crossplane when nginx is missing) before writing",
+    )
+    render.set_defaults(run=run_render)
+
+    check = commands.add_parser(
+        "check", parents=[shared], help="lint the manifests; exit 1 when there are problems",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.set_defaults(run=run_check)
+
+    explain = commands.add_parser(
+        "explain", parents=[shared], help="print the routing table",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    explain.set_defaults(run=run_explain)
+    return parser
+
+
+def _shared_options() -> argparse.ArgumentParser:
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument(
+        "sources", nargs="*", metavar="SOURCE",
+        help="manifest file, folder (recursive) or - for stdin (default: stdin)",
+    )
+    shared.add_argument("--ingress-class", default=DEFAULT_INGRESS_CLASS, metavar="NAME",
+                        help="the IngressClass served (default: %(default)s)")
+    shared.add_argument("--watch-ingress-without-class", action="store_true",
+                        help="also serve Ingresses that name no class")
+    shared.add_argument("--http-port", type=_port, default=80, metavar="N")
+    shared.add_argument("--https-port", type=_port, default=443, metavar="N")
+    shared.add_argument("--listen-address", default="", metavar="ADDR",
+                        help="address nginx listens on (default: all)")
+    shared.add_argument("--runtime-dir", type=Path, metavar="DIR",
+                        help="pid file and nginx temp paths go here, so nginx runs unprivileged")
+    shared.add_argument("--cert-dir", type=Path, metavar="DIR",
+                        help="where certificate and auth files are written (mode 0600)")
+    shared.add_argument("--template-dir", type=Path, metavar="DIR",
+                        help="templates overriding the bundled ones")
+    shared.add_argument("--cluster-domain", default=DEFAULT_CLUSTER_DOMAIN, metavar="DOMAIN")
+    shared.add_argument("--resolver", action="append", default=[], metavar="ADDR",
+                        help="DNS server for Service names (repeatable; default: /etc/resolv.conf)")
+    shared.add_argument("-q", "--quiet", action="store_true",
+                        help="print only warnings and errors, not notes")
+    return shared
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range 1-65535: {port}")
+    return port
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from parsed arguments; ValueError names the bad option."""
+    if not is_dns1123_subdomain(args.ingress_class):
+        raise ValueError(f"--ingress-class: not a valid class name: {args.ingress_class!r}")
+    if not is_dns1123_subdomain(args.cluster_domain):
+        raise ValueError(f"--cluster-domain: not a DNS name: {args.cluster_domain!r}")
+    if args.listen_address and not _is_ip(args.listen_address):
+        raise ValueError(f"--listen-address: not an IP address: {args.listen_address!r}")
+    resolvers = tuple(args.resolver) or system_resolvers()
+    for address in args.resolver:
+        if not _is_resolver_address(address):
+            raise ValueError(f"--resolver: not an IP address (optionally :port): {address!r}")
+    return Settings(
+        ingress_class=args.ingress_class,
+        watch_ingress_without_class=args.watch_ingress_without_class,
+        http_port=args.http_port,
+        https_port=args.https_port,
+        listen_address=args.listen_address,
+        runtime_dir=_absolute(args.runtime_dir),
+        cert_dir=_absolute(args.cert_dir),
+        template_dir=args.template_dir,
+        cluster_domain=args.cluster_domain,
+        resolver=resolvers,
+    )
+
+
+def _absolute(path: Path | None) -> Path | None:
+    return path.resolve() if path is not None else None
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return "%" not in text
+
+
+def _is_resolver_address(text: str) -> bool:
+    if _is_ip(text):
+        return True
+    host, _, port = text.rpartition(":")
+    return port.isdigit() and 1 <= int(port) <= 65535 and _is_ip(host.strip("[]"))
+
+
+def system_resolvers(path: Path = Path("/etc/resolv.conf")) -> tuple[str, ...]:
+    """The nameservers of resolv.conf (valid IP addresses only); 127.0.0.1 when none."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    found = [
+        words[1]
+        for words in (line.split() for line in lines)
+        if len(words) >= 2 and words[0] == "nameserver" and _is_ip(words[1])
+    ]
+    return tuple(found) or ("127.0.0.1",)
+
+
+def translate(args: argparse.Namespace, settings: Settings) -> tuple[Translation, list[Problem]]:
+    """Load the sources and normalize them; returns the translation and loading problems."""
+    sources = args.sources or ["-"]
+    if sources == ["-"] and sys.stdin.isatty():
+        raise SourceError("<stdin>", "no SOURCE given and stdin is a terminal")
+    loaded = load_sources(sources, stdin=sys.stdin)
+    translation = normalize(Inventory.build(loaded.manifests), settings)
+    return translation, list(loaded.problems)
+
+
+def report(problems: Sequence[Problem], quiet: bool, stream: TextIO | None = None) -> None:
+    """Print problems on stderr, one a line; notes only when not quiet."""
+    out = stream or sys.stderr
+    for problem in problems:
+        if quiet and problem.severity < Severity.WARNING:
+            continue
+        print(problem, file=out)
+
+
+def run_render(args: argparse.Namespace, settings: Settings) -> int:
+    """``render``: write nginx.conf for the Ingresses to stdout or -o FILE."""
+    translation, load_problems = translate(args, settings)
+    report([*load_problems, *translation.problems], args.quiet)
+    text = Renderer(settings).render(translation.config)
+    if args.validate:
+        validator = validate(text)
+        if not args.quiet:
+            print(f"note: the config passed {validator}", file=sys.stderr)
+    if args.output:
+        write_atomically(args.output, text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return EXIT_SOURCE if load_problems else EXIT_OK
+
+
+def run_check(args: argparse.Namespace, settings: Settings) -> int:
+    """``check``: report every problem; exit 1 when there is a warning or an error."""
+    translation, load_problems = translate(args, settings)
+    problems = [*load_problems, *translation.problems]
+    report(problems, args.quiet)
+    Renderer(settings).render(translation.config)
+    count = sum(1 for problem in problems if problem.severity >= Severity.WARNING)
+    served = len(translation.served)
+    if count:
+        print(f"{count} problem(s); {served} Ingress(es) would be served", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if not args.quiet:
+        print(f"ok: {served} Ingress(es) served, no problems", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_explain(args: argparse.Namespace, settings: Settings) -> int:
+    """``explain``: the routing table, one served path a line."""
+    translation, load_problems = translate(args, settings)
+    report([*load_problems, *translation.problems], quiet=True)
+    rows = [("HOST", "PATH", "TYPE", "BACKEND", "SOURCE")]
+    for route in translation.config.routes:
+        rows.append((route.host or "*", route.path, str(route.path_type), route.backend,
+                     str(route.origin)))
+    for server in translation.config.servers:
+        root = next(loc for loc in server.locations if loc.path == "/" and not loc.match)
+        if root.origin is None or root.origin.field == "spec.defaultBackend":
+            backend = _describe_action(root.action)
+            source = str(root.origin) if root.origin else "-"
+            rows.append((server.host or "*", "(default)", "-", backend, source))
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
+        print("  ".join([*cells, row[4]]).rstrip())
+    return EXIT_SOURCE if load_problems else EXIT_OK
+
+
+def _describe_action(action: object) -> str:
+    service = getattr(action, "service", None)
+    if isinstance(service, str):
+        return service
+    return str(getattr(action, "status", "?"))

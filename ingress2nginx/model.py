@@ -1,0 +1,160 @@
+"""The normalized model: what nginx must do, decided, sorted and checked.
+
+Normalizing turns Kubernetes objects into these records; rendering lays them out as text.
+Every Kubernetes rule (path types, host precedence, conflicts, default backends) is settled
+before a record is built, so a template never decides anything. Records are frozen and hold
+tuples: equal inputs give equal models, and an unchanged `Server` can reuse its rendered text.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class PathType(enum.StrEnum):
+    """spec.rules[].http.paths[].pathType."""
+
+    EXACT = "Exact"
+    PREFIX = "Prefix"
+    IMPLEMENTATION_SPECIFIC = "ImplementationSpecific"
+
+
+class Match(enum.StrEnum):
+    """How an nginx ``location`` compares the request path; the value is its modifier."""
+
+    EXACT = "="
+    """``location = /p``: the whole path equals /p."""
+    PREFIX = ""
+    """``location /p/``: a plain string prefix; always ends in / so it is element-wise."""
+    REGEX = "~*"
+    """``location ~* re``: a case-insensitive regular expression (use-regex hosts)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a piece of configuration came from: an Ingress and a field inside it."""
+
+    namespace: str
+    name: str
+    field: str
+    """Field path, e.g. ``spec.rules[0].http.paths[1]`` or ``spec.defaultBackend``."""
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name} {self.field}"
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyToUpstream:
+    """Proxy to an ``upstream`` block of ready endpoints."""
+
+    upstream: str
+    """Name of the `Upstream`."""
+    service: str
+    """``namespace/name:port`` of the Service, for people reading the output."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyToAddress:
+    """Proxy to ``host:port``, resolved by nginx at request time (DNS fallback, ExternalName)."""
+
+    address: str
+    """``name.namespace.svc.cluster.local:80`` or an ExternalName's ``host:port``."""
+    service: str
+
+
+@dataclass(frozen=True, slots=True)
+class Respond:
+    """Answer with a status from nginx itself: 404 when nothing matches, 503 when no endpoint."""
+
+    status: int
+    reason: str
+    """Why, in a few plain words (it is written as a comment)."""
+
+
+Action = ProxyToUpstream | ProxyToAddress | Respond
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """One nginx ``location`` block."""
+
+    match: Match
+    path: str
+    """The path exactly as nginx compares it (percent-decoded; a Prefix path ends in /)."""
+    action: Action
+    origin: Origin | None
+    """The Ingress path it implements; None for the fallback that routes unmatched requests."""
+
+    @property
+    def sort_key(self) -> tuple[str, int]:
+        """Output order: by path, the exact form before the prefix form of the same path."""
+        return (self.path, _MATCH_ORDER[self.match])
+
+
+_MATCH_ORDER = {Match.EXACT: 0, Match.PREFIX: 1, Match.REGEX: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """One virtual host: an nginx ``server`` block."""
+
+    host: str
+    """The Ingress host (``foo.com``, ``*.foo.com``); empty for the catch-all server."""
+    server_names: tuple[str, ...]
+    """``server_name`` arguments: the host, a one-label regex for a wildcard, ``_`` for the catch-all."""
+    default: bool
+    """The catch-all server, answering every Host no other server claims."""
+    locations: tuple[Location, ...]
+    """Sorted by `Location.sort_key`; always includes one for ``/``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A ready backend address."""
+
+    address: str
+    """An IPv4 or IPv6 address, already validated."""
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """An nginx ``upstream`` block: one Service port's ready endpoints."""
+
+    name: str
+    """``namespace_service_port``; ``_`` cannot occur in namespaces or Service names, so
+    names of different Service ports never collide."""
+    service: str
+    endpoints: tuple[Endpoint, ...]
+    """Sorted, never empty (a Service port without ready endpoints becomes a 503)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One served Ingress path, as ``explain`` shows it."""
+
+    host: str
+    path: str
+    path_type: PathType
+    backend: str
+    """The Service (``namespace/name:port``) or the fixed answer (``404``)."""
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything the nginx.conf template needs, in output order."""
+
+    servers: tuple[Server, ...]
+    """The catch-all server first, then by host."""
+    upstreams: tuple[Upstream, ...]
+    """By name."""
+    routes: tuple[Route, ...]
+    """Every served path, by host then path."""
+    resolves_at_request_time: bool
+    """Some location proxies to a DNS name, so nginx needs a ``resolver``."""

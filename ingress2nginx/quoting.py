@@ -1,0 +1,87 @@
+"""The one place where values become nginx tokens.
+
+Every value the templates emit passes through here. A `Token` is a string that may be written
+into nginx.conf as is: either produced by `literal`/`expanded` from a checked value, or a
+`trusted` piece of text written by the template author (never user data). The Jinja
+environment's ``finalize`` hook (see rendering.py) refuses anything else, so a template edit
+cannot reintroduce raw interpolation.
+
+nginx reads a configuration token by token. Inside double quotes, ``\\"`` and ``\\\\`` are
+escapes (and ``\\n``, ``\\r``, ``\\t`` too, which is why every backslash is escaped);
+``;``, ``{``, ``}``, ``#`` and whitespace lose their meaning. Quoting makes a value one
+token; it cannot change what a directive does with that token, so values are also checked
+against allowlists before they get here (validating.py). Two rules hold everywhere: no
+character that could end a line (CR, LF, NEL, U+2028, U+2029) or any control character ever
+reaches the output, and ``$`` only reaches positions where nginx does not expand variables.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingress2nginx.errors import TemplateError
+
+
+class Token(str):
+    """A string that is safe to write into nginx.conf exactly as it is."""
+
+    __slots__ = ()
+
+
+class UnsafeValueError(TemplateError):
+    """A value that must never reach nginx.conf got this far: a bug in validation."""
+
+
+_BARE = re.compile(r"[A-Za-z0-9_./:@%+,=*!^~-]+\Z")
+"""Characters nginx reads as part of a plain word, needing no quotes."""
+
+_REFUSED = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Control characters (C0, DEL, C1 including NEL) and Unicode line/paragraph separators."""
+
+
+def literal(value: str) -> Token:
+    """Quote a value for a position where nginx does NOT expand variables.
+
+    Such positions are ``location`` paths, ``server_name``, ``map`` keys and file names:
+    there ``$`` is an ordinary character and passes through.
+    """
+    _refuse_control(value)
+    if _BARE.match(value):
+        return Token(value)
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return Token(f'"{escaped}"')
+
+
+def expanded(value: str) -> Token:
+    """Quote a value for a position where nginx expands ``$variables``.
+
+    Such positions are ``proxy_pass``, ``set``, ``return``, header values. nginx offers no
+    escape for ``$`` there, so a value containing one is refused outright: it must have been
+    rejected (or transformed) during validation.
+    """
+    if "$" in value:
+        raise UnsafeValueError(f"refusing to emit {value!r}: '$' would be expanded by nginx")
+    return literal(value)
+
+
+def trusted(text: str) -> Token:
+    """Mark text written by this program's authors (not from input) as safe to emit."""
+    _refuse_control(text, allow_newlines=True)
+    return Token(text)
+
+
+def comment(text: str) -> Token:
+    """Text for an nginx comment: only a plain, fixed character set may appear in one."""
+    if not _COMMENT_SAFE.match(text):
+        raise UnsafeValueError(f"refusing to emit {text!r} in a comment")
+    return Token(text)
+
+
+_COMMENT_SAFE = re.compile(r"[A-Za-z0-9 ._/:,()\[\]=*-]*\Z")
+
+
+def _refuse_control(value: str, *, allow_newlines: bool = False) -> None:
+    for match in _REFUSED.finditer(value):
+        if allow_newlines and match.group() == "\n":
+            continue
+        raise UnsafeValueError(f"refusing to emit {value!r}: control or line-break character")

@@ -1,0 +1,209 @@
+"""The model into nginx.conf text, through Jinja templates that only lay text out.
+
+Every value reaches a template as a `Token` built here (quoting.py decides how), and the
+environment's ``finalize`` hook refuses anything else that is not a plain number: a template
+cannot emit an unchecked string even by mistake. Each server block is rendered on its own and
+remembered by its (frozen, hashable) model, so re-rendering after a small change only lays
+out the servers that changed.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ingress2nginx import __version__
+from ingress2nginx.errors import TemplateError
+from ingress2nginx.model import (
+    Config,
+    Location,
+    ProxyToAddress,
+    ProxyToUpstream,
+    Respond,
+    Server,
+    Upstream,
+)
+from ingress2nginx.quoting import Token, comment, expanded, literal, trusted
+from ingress2nginx.settings import Settings
+
+MAIN_TEMPLATE = "nginx.conf.j2"
+SERVER_TEMPLATE = "server.conf.j2"
+TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+"""nginx's temp paths: all go under --runtime-dir so the output runs unprivileged."""
+
+
+def bundled_template_dir() -> Path:
+    """The templates shipped with the package (the repository's top-level ``templates/``)."""
+    try:
+        return Path(str(importlib.resources.files("ingress2nginx.templates")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True, slots=True)
+class LocationView:
+    """A location as the template lays it out: tokens only."""
+
+    modifier: Token
+    """``=`` or ``~*``; empty for a plain prefix."""
+    path: Token
+    note: Token | None
+    proxy_pass: Token | None
+    """``http://upstream`` for an upstream; None otherwise."""
+    address: Token | None
+    """``host:port`` resolved at request time; None otherwise."""
+    status: int | None
+
+
+class Renderer:
+    """Renders configs with one template set, reusing unchanged server blocks."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._environment = _environment(settings.template_dir)
+        self._servers: dict[Server, Token] = {}
+
+    def render(self, config: Config) -> str:
+        """The whole nginx.conf for `config`."""
+        servers = {server: self._server(server) for server in config.servers}
+        self._servers = servers
+        template = self._template(MAIN_TEMPLATE)
+        try:
+            return template.render(
+                version=literal(__version__),
+                summary=comment(_summary(config)),
+                **_main_view(config, self._settings),
+                servers=list(servers.values()),
+            )
+        except jinja2.TemplateError as error:
+            raise TemplateError(f"{MAIN_TEMPLATE}: {error}") from error
+
+    def _server(self, server: Server) -> Token:
+        cached = self._servers.get(server)
+        if cached is not None:
+            return cached
+        template = self._template(SERVER_TEMPLATE)
+        try:
+            text = template.render(
+                listen=_listen(self._settings, self._settings.http_port, server.default),
+                server_names=[literal(name) for name in server.server_names],
+                locations=[_location_view(location) for location in server.locations],
+            )
+        except jinja2.TemplateError as error:
+            raise TemplateError(f"{SERVER_TEMPLATE}: {error}") from error
+        return Token(text)
+
+    def _template(self, name: str) -> jinja2.Template:
+        try:
+            return self._environment.get_template(name)
+        except jinja2.TemplateError as error:
+            raise TemplateError(f"template {name}: {error}") from error
+
+
+def _environment(override: Path | None) -> jinja2.Environment:
+    search = [str(override)] if override else []
+    search.append(str(bundled_template_dir()))
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        finalize=_finalize,
+    )
+
+
+def _finalize(value: Any) -> str:
+    """Fail closed: only tokens and plain integers may be written into the config."""
+    if isinstance(value, Token):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise TemplateError(
+        f"template tried to emit {type(value).__name__} {value!r}: "
+        "only values made by ingress2nginx.quoting may appear in nginx.conf"
+    )
+
+
+def _main_view(config: Config, settings: Settings) -> dict[str, Any]:
+    runtime = settings.runtime_dir
+    names = [name for server in config.servers for name in server.server_names]
+    return {
+        "pid": literal(str(runtime / "nginx.pid")) if runtime else None,
+        "temp_paths": [
+            (trusted(f"{kind}_temp_path"), literal(str(runtime / kind))) for kind in TEMP_PATHS
+        ]
+        if runtime
+        else [],
+        "resolver": [_resolver_address(address) for address in settings.resolver]
+        if config.resolves_at_request_time
+        else [],
+        "names_hash_bucket_size": _names_bucket_size(names),
+        "names_hash_max_size": _names_max_size(len(names)),
+        "upstreams": [_upstream_view(upstream) for upstream in config.upstreams],
+    }
+
+
+def _upstream_view(upstream: Upstream) -> dict[str, Any]:
+    return {
+        "name": literal(upstream.name),
+        "note": comment(upstream.service),
+        "servers": [literal(str(endpoint)) for endpoint in upstream.endpoints],
+    }
+
+
+def _location_view(location: Location) -> LocationView:
+    action = location.action
+    note = comment(str(location.origin)) if location.origin else None
+    return LocationView(
+        modifier=trusted(location.match.value),
+        path=literal(location.path),
+        note=note,
+        proxy_pass=expanded(f"http://{action.upstream}")
+        if isinstance(action, ProxyToUpstream)
+        else None,
+        address=expanded(action.address) if isinstance(action, ProxyToAddress) else None,
+        status=action.status if isinstance(action, Respond) else None,
+    )
+
+
+def _listen(settings: Settings, port: int, default: bool) -> Token:
+    address = settings.listen_address
+    if ":" in address:
+        address = f"[{address}]"
+    endpoint = literal(f"{address}:{port}" if address else str(port))
+    return Token(f"{endpoint} default_server") if default else endpoint
+
+
+def _resolver_address(address: str) -> Token:
+    if ":" in address and not address.startswith("["):
+        return literal(f"[{address}]")
+    return literal(address)
+
+
+def _names_bucket_size(names: Iterable[str]) -> int:
+    """A ``server_names_hash_bucket_size`` large enough for the longest name."""
+    longest = max((len(name) for name in names), default=0)
+    return max(64, _next_power_of_two(longest + 16))
+
+
+def _names_max_size(count: int) -> int:
+    return max(512, _next_power_of_two(count * 2))
+
+
+def _next_power_of_two(n: int) -> int:
+    return 1 << max(0, (n - 1).bit_length())
+
+
+def _summary(config: Config) -> str:
+    locations = sum(len(server.locations) for server in config.servers)
+    return (
+        f"{len(config.servers)} servers, {locations} locations, "
+        f"{len(config.upstreams)} upstreams"
+    )

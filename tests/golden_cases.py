@@ -1,0 +1,71 @@
+"""Golden cases: folders of input manifests with the nginx.conf (and messages) they must give.
+
+A case is ``tests/golden/<case>/`` holding input manifests (``*.yaml``, ``*.json``), the
+expected ``nginx.conf``, the expected ``stderr.txt`` (problems reported), and optionally
+``args`` (extra command-line arguments, one a line). Every case is rendered through the real
+command line with fixed settings, so goldens do not depend on the machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingress2nginx.cli import main
+
+GOLDEN_ROOT = Path(__file__).parent / "golden"
+GOLDEN_RUNTIME_DIR = "/run/ingress2nginx"
+FIXED_ARGS = ("--resolver", "10.96.0.10", "--runtime-dir", GOLDEN_RUNTIME_DIR)
+INPUT_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What one run of ``ingress2nginx render`` printed."""
+
+    code: int
+    config: str
+    messages: str
+
+
+def all_cases() -> list[Path]:
+    """Every golden case folder, sorted by name."""
+    return sorted(path for path in GOLDEN_ROOT.iterdir() if path.is_dir())
+
+
+def inputs_of(case: Path) -> list[Path]:
+    """The input manifests of a case."""
+    return sorted(path for path in case.iterdir() if path.suffix in INPUT_SUFFIXES)
+
+
+def args_of(case: Path) -> list[str]:
+    """Extra command-line arguments of a case (its ``args`` file, one a line)."""
+    path = case / "args"
+    if not path.exists():
+        return []
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+def run_cli(argv: Sequence[str], stdin_text: str | None = None) -> Rendered:
+    """Run the command line in-process, capturing stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    old_stdin = sys.stdin
+    if stdin_text is not None:
+        sys.stdin = io.StringIO(stdin_text)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(argv))
+    finally:
+        sys.stdin = old_stdin
+    return Rendered(code, out.getvalue(), err.getvalue())
+
+
+def render_case(case: Path, *, runtime_dir: str = GOLDEN_RUNTIME_DIR) -> Rendered:
+    """Render a case from its files with the fixed golden settings."""
+    fixed = ["--resolver", "10.96.0.10", "--runtime-dir", runtime_dir]
+    files = [str(path) for path in inputs_of(case)]
+    return run_cli(["render", *files, *fixed, *args_of(case)])
