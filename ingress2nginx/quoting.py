@@ -32,8 +32,13 @@ class UnsafeValueError(TemplateError):
     """A value that must never reach nginx.conf got this far: a bug in validation."""
 
 
-_BARE = re.compile(r"[A-Za-z0-9_./:@%+,=*!^~-]+\Z")
+_BARE = re.compile(r"[A-Za-z0-9_./:@%+,=*!^~$\[\]-]+\Z")
 """Characters nginx reads as part of a plain word, needing no quotes."""
+
+_ESCAPE = re.compile(r'"|\\(?=["\'\\nrt]|\Z)')
+r"""What nginx would unescape inside double quotes: a quote, and a backslash that starts one of
+nginx's escapes (backslash, quote, n, r, t) or ends the value. Any other backslash nginx keeps
+as it is, so regexes like ``\.`` stay readable."""
 
 _REFUSED = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """Control characters (C0, DEL, C1 including NEL) and Unicode line/paragraph separators."""
@@ -48,7 +53,7 @@ def literal(value: str) -> Token:
     _refuse_control(value)
     if _BARE.match(value):
         return Token(value)
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = _ESCAPE.sub(lambda found: "\\" + found.group(), value)
     return Token(f'"{escaped}"')
 
 

@@ -160,7 +160,12 @@ def _upstream_view(upstream: Upstream) -> dict[str, Any]:
 
 def _location_view(location: Location) -> LocationView:
     action = location.action
-    note = comment(str(location.origin)) if location.origin else None
+    if location.origin is not None:
+        note = comment(str(location.origin))
+    elif isinstance(action, Respond):
+        note = comment(action.reason)
+    else:
+        note = None
     return LocationView(
         modifier=trusted(location.match.value),
         path=literal(location.path),

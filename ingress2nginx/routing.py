@@ -35,7 +35,7 @@ from ingress2nginx.model import Action, Location, Match, Origin, PathType, Respo
 from ingress2nginx.objects import Manifest
 from ingress2nginx.validating import location_path
 
-NOT_FOUND = Respond(404, "no rule matches")
+NOT_FOUND = Respond(404, "no rule matches and there is no default backend")
 CATCH_ALL = ""
 """The host key of rules without a host."""
 
