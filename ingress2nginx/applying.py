@@ -1,12 +1,15 @@
 """The edge where a rendered config meets the disk and nginx: write, validate.
 
 Writing is atomic (a temp file beside the target, fsync, rename) so nginx never reads half a
-config. Validation runs the real ``nginx -t`` on a copy when nginx is installed, and
-otherwise checks the structure with crossplane, the parser nginx's own tooling uses.
+config. Certificates go under --cert-dir (folder 0700, files 0600) before the config that
+names them; files no longer referenced are removed. Validation runs the real ``nginx -t`` on a
+copy when nginx is installed, and otherwise checks the structure with crossplane, the parser
+nginx's own tooling uses.
 """
 
 from __future__ import annotations
 
+import datetime
 import errno
 import os
 import shutil
@@ -14,9 +17,16 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import crossplane  # type: ignore[import-untyped]
+import crossplane
+from cryptography import x509
 
-from ingress2nginx.errors import OutputValidationError
+from ingress2nginx.certificates import (
+    DEFAULT_CERTIFICATE,
+    SECRET_FILE_PREFIX,
+    generate_default_certificate,
+)
+from ingress2nginx.errors import Ingress2NginxError, OutputValidationError
+from ingress2nginx.model import Config
 
 NGINX_TIMEOUT_SECONDS = 60
 
@@ -45,6 +55,66 @@ def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
     finally:
         if os.path.exists(temp_name):
             os.unlink(temp_name)
+
+
+def write_certificates(config: Config, cert_dir: Path) -> None:
+    """Write the certificates `config` uses, and the default one when it listens for HTTPS.
+
+    Unchanged files are left alone (no churn for watchers of the folder); certificate files of
+    Secrets no longer used are deleted. Only files named by this program are ever touched.
+    """
+    if not config.https and not config.certificates:
+        return
+    try:
+        _private_dir(cert_dir)
+        wanted: set[str] = set()
+        for certificate in config.certificates:
+            wanted.update(
+                _write_pair(cert_dir, certificate.name, certificate.chain_pem, certificate.key_pem)
+            )
+        _ensure_default_certificate(cert_dir)
+        for stale in cert_dir.glob(f"{SECRET_FILE_PREFIX}*"):
+            if stale.name not in wanted and stale.suffix in (".crt", ".key"):
+                stale.unlink()
+    except OSError as error:
+        raise Ingress2NginxError(
+            f"cannot write certificates to {cert_dir}: {error.strerror or error}"
+            " (set --cert-dir to a writable folder)"
+        ) from error
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+
+
+def _write_pair(directory: Path, stem: str, chain: bytes, key: bytes) -> tuple[str, str]:
+    names = (f"{stem}.crt", f"{stem}.key")
+    for name, content in zip(names, (chain, key), strict=True):
+        target = directory / name
+        if not (target.exists() and target.read_bytes() == content):
+            write_atomically(target, content.decode("ascii"), mode=0o600)
+    return names
+
+
+def _ensure_default_certificate(directory: Path) -> None:
+    """Generate the default certificate unless a valid one (30 days left) is already there."""
+    certificate = directory / f"{DEFAULT_CERTIFICATE}.crt"
+    key = directory / f"{DEFAULT_CERTIFICATE}.key"
+    if certificate.exists() and key.exists() and _valid_for_30_days(certificate.read_bytes()):
+        return
+    chain_pem, key_pem = generate_default_certificate()
+    _write_pair(directory, DEFAULT_CERTIFICATE, chain_pem, key_pem)
+
+
+def _valid_for_30_days(pem: bytes) -> bool:
+    try:
+        certificate = x509.load_pem_x509_certificate(pem)
+    except ValueError:
+        return False
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30)
+    return certificate.not_valid_after_utc > soon
 
 
 def _rewrite_in_place(path: Path, text: str) -> None:

@@ -96,7 +96,9 @@ class Backends:
     ) -> Resolution:
         host = external.rstrip(".") if isinstance(external, str) else ""
         if not (is_dns1123_subdomain(host) or _is_ip(host)):
-            self._report(service.ref, "spec.externalName", f"invalid external name {shown(external)}")
+            self._report(
+                service.ref, "spec.externalName", f"invalid external name {shown(external)}"
+            )
             return _unavailable(label, f"service {label}: invalid ExternalName; answering 503")
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         return Resolution(ProxyToAddress(address, label), "")
@@ -105,13 +107,15 @@ class Backends:
         """Ready endpoints of a Service port, or None when the input has no endpoint objects."""
         slices = self._inventory.endpoint_slices.get(service.key)
         if slices:
-            found = set()
+            found: set[Endpoint] = set()
             for endpoint_slice in slices:
                 found.update(self._slice_endpoints(endpoint_slice, port_name))
             return tuple(sorted(found, key=_endpoint_order))
         legacy = self._inventory.endpoints.get(service.key)
         if legacy is not None:
-            return tuple(sorted(set(self._legacy_endpoints(legacy, port_name)), key=_endpoint_order))
+            return tuple(
+                sorted(set(self._legacy_endpoints(legacy, port_name)), key=_endpoint_order)
+            )
         return None
 
     def _slice_endpoints(self, endpoint_slice: Manifest, port_name: str) -> Iterable[Endpoint]:
@@ -167,10 +171,10 @@ def _find_port(service: Manifest, wanted: str | int) -> tuple[int, str] | None:
     spec = service.body.get("spec")
     ports = spec.get("ports") if isinstance(spec, Mapping) else None
     for port in _mappings(ports):
-        number = port.get("port")
-        if not _is_port_number(number):
+        number = _port_number(port.get("port"))
+        if number is None:
             continue
-        name = port.get("name") if isinstance(port.get("name"), str) else ""
+        name = _port_name(port)
         if wanted == number or (isinstance(wanted, str) and wanted == name):
             return number, name
     if isinstance(wanted, int) and spec is not None and spec.get("type") == "ExternalName":
@@ -181,11 +185,9 @@ def _find_port(service: Manifest, wanted: str | int) -> tuple[int, str] | None:
 def _target_port(ports: object, port_name: str) -> int | None:
     """The port an EndpointSlice or Endpoints subset lists under the Service port's name."""
     for port in _mappings(ports):
-        name = port.get("name") if isinstance(port.get("name"), str) else ""
-        protocol = port.get("protocol", "TCP")
-        number = port.get("port")
-        if name == port_name and protocol == "TCP" and _is_port_number(number):
-            return int(number)
+        number = _port_number(port.get("port"))
+        if _port_name(port) == port_name and port.get("protocol", "TCP") == "TCP":
+            return number
     return None
 
 
@@ -199,8 +201,16 @@ def _strings(value: object) -> Iterable[str]:
         yield from (item for item in value if isinstance(item, str))
 
 
-def _is_port_number(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
+def _port_number(value: object) -> int | None:
+    """A valid port number, or None for anything else (bools included)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
+        return value
+    return None
+
+
+def _port_name(port: Mapping[str, Any]) -> str:
+    name = port.get("name")
+    return name if isinstance(name, str) else ""
 
 
 def _is_ip(value: str) -> bool:

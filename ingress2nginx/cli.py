@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TextIO
 
 from ingress2nginx import __version__
-from ingress2nginx.applying import validate, write_atomically
+from ingress2nginx.applying import validate, write_atomically, write_certificates
+from ingress2nginx.configuring import load_global_config
 from ingress2nginx.errors import (
     Ingress2NginxError,
     OutputValidationError,
@@ -33,7 +34,13 @@ from ingress2nginx.loading import load_sources
 from ingress2nginx.normalizing import Translation, normalize
 from ingress2nginx.objects import Inventory
 from ingress2nginx.rendering import Renderer
-from ingress2nginx.settings import DEFAULT_CLUSTER_DOMAIN, DEFAULT_INGRESS_CLASS, Settings
+from ingress2nginx.settings import (
+    DEFAULT_CLUSTER_DOMAIN,
+    DEFAULT_INGRESS_CLASS,
+    FALLBACK_CERT_DIR,
+    GlobalConfig,
+    Settings,
+)
 from ingress2nginx.validating import is_dns1123_subdomain
 
 EXIT_OK = 0
@@ -87,25 +94,35 @@ def build_parser() -> argparse.ArgumentParser:
     shared = _shared_options()
 
     render = commands.add_parser(
-        "render", parents=[shared], help="write nginx.conf for the Ingresses",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "render",
+        parents=[shared],
+        help="write nginx.conf for the Ingresses",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     render.add_argument("-o", "--output", type=Path, help="write here (atomically), not stdout")
     render.add_argument(
-        "--validate", action="store_true",
+        "--validate",
+        action="store_true",
         help="check the result with nginx -t (crossplane when nginx is missing) before writing",
     )
     render.set_defaults(run=run_render)
 
     check = commands.add_parser(
-        "check", parents=[shared], help="lint the manifests; exit 1 when there are problems",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "check",
+        parents=[shared],
+        help="lint the manifests; exit 1 when there are problems",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.set_defaults(run=run_check)
 
     explain = commands.add_parser(
-        "explain", parents=[shared], help="print the routing table",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "explain",
+        parents=[shared],
+        help="print the routing table",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     explain.set_defaults(run=run_explain)
     return parser
@@ -114,28 +131,71 @@ def build_parser() -> argparse.ArgumentParser:
 def _shared_options() -> argparse.ArgumentParser:
     shared = argparse.ArgumentParser(add_help=False)
     shared.add_argument(
-        "sources", nargs="*", metavar="SOURCE",
+        "sources",
+        nargs="*",
+        metavar="SOURCE",
         help="manifest file, folder (recursive) or - for stdin (default: stdin)",
     )
-    shared.add_argument("--ingress-class", default=DEFAULT_INGRESS_CLASS, metavar="NAME",
-                        help="the IngressClass served (default: %(default)s)")
-    shared.add_argument("--watch-ingress-without-class", action="store_true",
-                        help="also serve Ingresses that name no class")
+    shared.add_argument(
+        "--ingress-class",
+        default=DEFAULT_INGRESS_CLASS,
+        metavar="NAME",
+        help="the IngressClass served (default: %(default)s)",
+    )
+    shared.add_argument(
+        "--watch-ingress-without-class",
+        action="store_true",
+        help="also serve Ingresses that name no class",
+    )
     shared.add_argument("--http-port", type=_port, default=80, metavar="N")
     shared.add_argument("--https-port", type=_port, default=443, metavar="N")
-    shared.add_argument("--listen-address", default="", metavar="ADDR",
-                        help="address nginx listens on (default: all)")
-    shared.add_argument("--runtime-dir", type=Path, metavar="DIR",
-                        help="pid file and nginx temp paths go here, so nginx runs unprivileged")
-    shared.add_argument("--cert-dir", type=Path, metavar="DIR",
-                        help="where certificate and auth files are written (mode 0600)")
-    shared.add_argument("--template-dir", type=Path, metavar="DIR",
-                        help="templates overriding the bundled ones")
+    shared.add_argument(
+        "--listen-address",
+        default="",
+        metavar="ADDR",
+        help="address nginx listens on (default: all)",
+    )
+    shared.add_argument(
+        "--runtime-dir",
+        type=Path,
+        metavar="DIR",
+        help="pid file and nginx temp paths go here, so nginx runs unprivileged",
+    )
+    shared.add_argument(
+        "--cert-dir",
+        type=Path,
+        metavar="DIR",
+        help="where certificate and auth files are written (mode 0600;"
+        f" default: RUNTIME_DIR/certs, else {FALLBACK_CERT_DIR})",
+    )
+    shared.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="global options: a YAML mapping or an ingress-nginx ConfigMap",
+    )
+    shared.add_argument(
+        "--nginx-version",
+        type=_version,
+        default=(1, 22, 0),
+        metavar="X.Y.Z",
+        help="the nginx the output is for; 1.25.1 and later get 'http2 on;'"
+        " (default: 1.22.0 syntax, accepted by every later nginx)",
+    )
+    shared.add_argument(
+        "--template-dir", type=Path, metavar="DIR", help="templates overriding the bundled ones"
+    )
     shared.add_argument("--cluster-domain", default=DEFAULT_CLUSTER_DOMAIN, metavar="DOMAIN")
-    shared.add_argument("--resolver", action="append", default=[], metavar="ADDR",
-                        help="DNS server for Service names (repeatable; default: /etc/resolv.conf)")
-    shared.add_argument("-q", "--quiet", action="store_true",
-                        help="print only warnings and errors, not notes")
+    shared.add_argument(
+        "--resolver",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="DNS server for Service names (repeatable; default: /etc/resolv.conf)",
+    )
+    shared.add_argument(
+        "-q", "--quiet", action="store_true", help="print only warnings and errors, not notes"
+    )
     return shared
 
 
@@ -147,6 +207,14 @@ def _port(text: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"port out of range 1-65535: {port}")
     return port
+
+
+def _version(text: str) -> tuple[int, int, int]:
+    parts = text.split(".")
+    if not 1 <= len(parts) <= 3 or not all(part.isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"not a version like 1.25.1: {text!r}")
+    major, minor, patch = ([int(part) for part in parts] + [0, 0])[:3]
+    return (major, minor, patch)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -161,18 +229,31 @@ def settings_from(args: argparse.Namespace) -> Settings:
     for address in args.resolver:
         if not _is_resolver_address(address):
             raise ValueError(f"--resolver: not an IP address (optionally :port): {address!r}")
+    runtime_dir = _absolute(args.runtime_dir)
+    cert_dir = _absolute(args.cert_dir) or (runtime_dir / "certs" if runtime_dir else None)
     return Settings(
         ingress_class=args.ingress_class,
         watch_ingress_without_class=args.watch_ingress_without_class,
         http_port=args.http_port,
         https_port=args.https_port,
         listen_address=args.listen_address,
-        runtime_dir=_absolute(args.runtime_dir),
-        cert_dir=_absolute(args.cert_dir),
+        runtime_dir=runtime_dir,
+        cert_dir=cert_dir or FALLBACK_CERT_DIR,
         template_dir=args.template_dir,
         cluster_domain=args.cluster_domain,
         resolver=resolvers,
+        nginx_version=args.nginx_version,
+        config=_global_config(args.config),
     )
+
+
+def _global_config(path: Path | None) -> GlobalConfig:
+    if path is None:
+        return GlobalConfig()
+    config, warnings = load_global_config(path)
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    return config
 
 
 def _absolute(path: Path | None) -> Path | None:
@@ -232,6 +313,7 @@ def run_render(args: argparse.Namespace, settings: Settings) -> int:
     translation, load_problems = translate(args, settings)
     report([*load_problems, *translation.problems], args.quiet)
     text = Renderer(settings).render(translation.config)
+    write_certificates(translation.config, settings.cert_dir)
     if args.validate:
         validator = validate(text)
         if not args.quiet:
@@ -266,8 +348,9 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
     report([*load_problems, *translation.problems], quiet=True)
     rows = [("HOST", "PATH", "TYPE", "BACKEND", "SOURCE")]
     for route in translation.config.routes:
-        rows.append((route.host or "*", route.path, str(route.path_type), route.backend,
-                     str(route.origin)))
+        rows.append(
+            (route.host or "*", route.path, str(route.path_type), route.backend, str(route.origin))
+        )
     for server in translation.config.servers:
         root = next(loc for loc in server.locations if loc.path == "/" and not loc.match)
         if root.origin is None or root.origin.field == "spec.defaultBackend":

@@ -85,6 +85,8 @@ class Location:
     action: Action
     origin: Origin | None
     """The Ingress path it implements; None for the fallback that routes unmatched requests."""
+    https_redirect: bool = False
+    """Answer plain HTTP with a 308 to the same URL over HTTPS (ssl-redirect)."""
 
     @property
     def sort_key(self) -> tuple[str, int]:
@@ -102,11 +104,35 @@ class Server:
     host: str
     """The Ingress host (``foo.com``, ``*.foo.com``); empty for the catch-all server."""
     server_names: tuple[str, ...]
-    """``server_name`` arguments: the host, a one-label regex for a wildcard, ``_`` for the catch-all."""
+    """``server_name`` arguments: the host, a one-label regex for a wildcard, or ``_``."""
     default: bool
     """The catch-all server, answering every Host no other server claims."""
     locations: tuple[Location, ...]
     """Sorted by `Location.sort_key`; always includes one for ``/``."""
+    tls: ServerTLS | None = None
+    """The host's own certificate from ``spec.tls``; None serves the default certificate."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTLS:
+    """A host's certificate, from a ``spec.tls`` entry."""
+
+    certificate: str
+    """File stem of the `CertificateFile` (or of the generated default certificate)."""
+    origin: Origin
+    """The ``spec.tls`` entry that asked for it."""
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateFile:
+    """A certificate chain and key to write under --cert-dir, re-serialized from a Secret."""
+
+    name: str
+    """File stem: ``tls-<namespace>_<name>`` (``.crt`` and ``.key`` are added)."""
+    secret: str
+    """``namespace/name`` of the Secret."""
+    chain_pem: bytes
+    key_pem: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,3 +184,7 @@ class Config:
     """Every served path, by host then path."""
     resolves_at_request_time: bool
     """Some location proxies to a DNS name, so nginx needs a ``resolver``."""
+    certificates: tuple[CertificateFile, ...] = ()
+    """Certificates the servers use, by name (the default certificate is not among them)."""
+    https: bool = False
+    """Whether nginx listens for HTTPS at all (some host has TLS or forces a redirect)."""

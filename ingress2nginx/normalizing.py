@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ingress2nginx.annotations import IngressOptions, read_options
 from ingress2nginx.backends import Backends
+from ingress2nginx.certificates import Certificates
 from ingress2nginx.classifying import select_served
 from ingress2nginx.errors import Problem, Severity
 from ingress2nginx.model import Config, ProxyToAddress
@@ -38,11 +40,13 @@ def normalize(inventory: Inventory, settings: Settings) -> Translation:
     """Translate an inventory into the nginx model (SPEC §4, §5)."""
     problems = list(inventory.problems)
     selected = select_served(inventory.ingresses, inventory.ingress_classes, settings, problems)
-    valid = [ingress for ingress in selected if _accept(ingress, problems)]
+    accepted = [
+        (ingress, options) for ingress in selected if (options := _accept(ingress, problems))
+    ]
     backends = Backends(inventory, settings)
-    router = Router(backends, problems)
-    for ingress in valid:
-        router.add(ingress)
+    router = Router(backends, Certificates(inventory), settings.config, problems)
+    for ingress, options in accepted:
+        router.add(ingress, options)
     servers = router.servers()
     problems.extend(backends.problems)
     config = Config(
@@ -54,16 +58,24 @@ def normalize(inventory: Inventory, settings: Settings) -> Translation:
             for server in servers
             for location in server.locations
         ),
+        certificates=tuple(
+            router.certificate_files[name] for name in sorted(router.certificate_files)
+        ),
+        https=router.https,
     )
-    return Translation(config, tuple(problems), tuple(valid))
+    return Translation(config, tuple(problems), tuple(ingress for ingress, _ in accepted))
 
 
-def _accept(ingress: Manifest, problems: list[Problem]) -> bool:
-    """Validate one Ingress; an invalid one is reported and left out, alone."""
+def _accept(ingress: Manifest, problems: list[Problem]) -> IngressOptions | None:
+    """Validate one Ingress and read its annotations; an invalid one is reported and left
+    out, alone (None)."""
     found = validate_ingress(ingress)
+    options, annotation_problems = read_options(ingress) if not found else (None, [])
+    problems.extend(annotation_problems)
+    found += [problem for problem in annotation_problems if problem.severity is Severity.ERROR]
     if not found:
-        return True
-    problems.extend(found)
+        return options
+    problems.extend(problem for problem in found if problem not in annotation_problems)
     problems.append(
         Problem(
             Severity.ERROR,
@@ -73,4 +85,4 @@ def _accept(ingress: Manifest, problems: list[Problem]) -> bool:
             "rejected",
         )
     )
-    return False
+    return None

@@ -33,7 +33,8 @@ class Manifest:
     kind: str
     """``Ingress``, ``Service``, ``EndpointSlice``, ``Endpoints``, ``IngressClass``, ``Secret``."""
     namespace: str
-    """metadata.namespace; ``default`` when a namespaced object has none; empty when cluster-scoped."""
+    """metadata.namespace; ``default`` when a namespaced object has none; empty when
+    cluster-scoped."""
     name: str
     """metadata.name (may still be invalid: validation happens later, per kind)."""
     body: Mapping[str, Any]

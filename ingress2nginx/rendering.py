@@ -10,6 +10,7 @@ out the servers that changed.
 from __future__ import annotations
 
 import importlib.resources
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 import jinja2
 
 from ingress2nginx import __version__
+from ingress2nginx.certificates import DEFAULT_CERTIFICATE
 from ingress2nginx.errors import TemplateError
 from ingress2nginx.model import (
     Config,
@@ -58,6 +60,8 @@ class LocationView:
     address: Token | None
     """``host:port`` resolved at request time; None otherwise."""
     status: int | None
+    redirect: Token | None
+    """``https://...`` target when plain HTTP must be redirected; None otherwise."""
 
 
 class Renderer:
@@ -67,9 +71,13 @@ class Renderer:
         self._settings = settings
         self._environment = _environment(settings.template_dir)
         self._servers: dict[Server, Token] = {}
+        self._https = False
 
     def render(self, config: Config) -> str:
         """The whole nginx.conf for `config`."""
+        if config.https != self._https:
+            self._https = config.https
+            self._servers = {}
         servers = {server: self._server(server) for server in config.servers}
         self._servers = servers
         template = self._template(MAIN_TEMPLATE)
@@ -89,11 +97,7 @@ class Renderer:
             return cached
         template = self._template(SERVER_TEMPLATE)
         try:
-            text = template.render(
-                listen=_listen(self._settings, self._settings.http_port, server.default),
-                server_names=[literal(name) for name in server.server_names],
-                locations=[_location_view(location) for location in server.locations],
-            )
+            text = template.render(**_server_view(server, self._settings, self._https))
         except jinja2.TemplateError as error:
             raise TemplateError(f"{SERVER_TEMPLATE}: {error}") from error
         return Token(text)
@@ -147,7 +151,49 @@ def _main_view(config: Config, settings: Settings) -> dict[str, Any]:
         "names_hash_bucket_size": _names_bucket_size(names),
         "names_hash_max_size": _names_max_size(len(names)),
         "upstreams": [_upstream_view(upstream) for upstream in config.upstreams],
+        "tls": _tls_view(settings) if config.https else None,
     }
+
+
+def _tls_view(settings: Settings) -> dict[str, Any]:
+    """HTTP-level TLS settings: protocols, ciphers, session cache, the default certificate."""
+    config = settings.config
+    return {
+        "protocols": [literal(protocol) for protocol in config.ssl_protocols],
+        "ciphers": literal(config.ssl_ciphers),
+        "session_cache": literal(f"shared:SSL:{config.ssl_session_cache_size}"),
+        "session_timeout": literal(config.ssl_session_timeout),
+        "certificate": _certificate_paths(settings, DEFAULT_CERTIFICATE),
+        "hsts": expanded(config.hsts_header) if config.hsts else None,
+    }
+
+
+def _certificate_paths(settings: Settings, stem: str) -> tuple[Token, Token]:
+    directory = settings.cert_dir
+    return literal(str(directory / f"{stem}.crt")), literal(str(directory / f"{stem}.key"))
+
+
+def _server_view(server: Server, settings: Settings, https: bool) -> dict[str, Any]:
+    own_certificate = server.tls is not None and server.tls.certificate != DEFAULT_CERTIFICATE
+    redirect = _redirect_target(settings)
+    return {
+        "listen": _listen(settings, settings.http_port, server.default),
+        "listen_https": _listen(settings, settings.https_port, server.default, https=True)
+        if https
+        else None,
+        "http2_directive": https and settings.http2_directive,
+        "server_names": [literal(name) for name in server.server_names],
+        "certificate": _certificate_paths(settings, server.tls.certificate)
+        if server.tls is not None and own_certificate
+        else None,
+        "hsts": own_certificate and settings.config.hsts,
+        "locations": [_location_view(location, redirect) for location in server.locations],
+    }
+
+
+def _redirect_target(settings: Settings) -> Token:
+    port = "" if settings.https_port == 443 else f":{settings.https_port}"
+    return trusted(f"https://$host{port}$request_uri")
 
 
 def _upstream_view(upstream: Upstream) -> dict[str, Any]:
@@ -158,7 +204,7 @@ def _upstream_view(upstream: Upstream) -> dict[str, Any]:
     }
 
 
-def _location_view(location: Location) -> LocationView:
+def _location_view(location: Location, redirect: Token) -> LocationView:
     action = location.action
     if location.origin is not None:
         note = comment(str(location.origin))
@@ -175,21 +221,32 @@ def _location_view(location: Location) -> LocationView:
         else None,
         address=expanded(action.address) if isinstance(action, ProxyToAddress) else None,
         status=action.status if isinstance(action, Respond) else None,
+        redirect=redirect if location.https_redirect else None,
     )
 
 
-def _listen(settings: Settings, port: int, default: bool) -> Token:
+def _listen(settings: Settings, port: int, default: bool, https: bool = False) -> Token:
+    """A ``listen`` line's arguments: address:port, then default_server, ssl, http2."""
     address = settings.listen_address
     if ":" in address:
         address = f"[{address}]"
-    endpoint = literal(f"{address}:{port}" if address else str(port))
-    return Token(f"{endpoint} default_server") if default else endpoint
+    words = [literal(f"{address}:{port}" if address else str(port))]
+    if default:
+        words.append(trusted("default_server"))
+    if https:
+        words.append(trusted("ssl"))
+        if not settings.http2_directive:
+            words.append(trusted("http2"))
+    return Token(" ".join(words))
 
 
 def _resolver_address(address: str) -> Token:
-    if ":" in address and not address.startswith("["):
-        return literal(f"[{address}]")
-    return literal(address)
+    """nginx wants IPv6 resolvers in brackets; ``ip:port`` and ``[ip6]:port`` stay as given."""
+    try:
+        ipaddress.IPv6Address(address)
+    except ValueError:
+        return literal(address)
+    return literal(f"[{address}]")
 
 
 def _names_bucket_size(names: Iterable[str]) -> int:
@@ -209,6 +266,5 @@ def _next_power_of_two(n: int) -> int:
 def _summary(config: Config) -> str:
     locations = sum(len(server.locations) for server in config.servers)
     return (
-        f"{len(config.servers)} servers, {locations} locations, "
-        f"{len(config.upstreams)} upstreams"
+        f"{len(config.servers)} servers, {locations} locations, {len(config.upstreams)} upstreams"
     )

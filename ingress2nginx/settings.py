@@ -1,16 +1,64 @@
-"""Settings shared by every command: ports, directories, class selection, DNS.
+"""Settings shared by every command: ports, directories, class selection, DNS, global config.
 
 One frozen record built from the command line (cli.py) and passed down the pipeline, so the
-normalizing and rendering stages never read globals or the environment.
+normalizing and rendering stages never read globals or the environment. `GlobalConfig` holds
+what ingress-nginx users set in the controller's ConfigMap (``--config FILE``, see
+configuring.py); its field defaults are ingress-nginx's defaults.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_INGRESS_CLASS = "nginx"
 DEFAULT_CLUSTER_DOMAIN = "cluster.local"
+FALLBACK_CERT_DIR = Path("/var/lib/ingress2nginx/certs")
+"""Where certificates go when neither --cert-dir nor --runtime-dir is given."""
+
+HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
+"""nginx 1.25.1 replaced ``listen ... http2`` by the ``http2 on;`` directive."""
+
+INGRESS_NGINX_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalConfig:
+    """Controller-wide options, named as in ingress-nginx's ConfigMap."""
+
+    ssl_redirect: bool = True
+    """``ssl-redirect``: plain HTTP on a TLS host answers 308 to HTTPS."""
+    hsts: bool = True
+    """``hsts``: send Strict-Transport-Security on HTTPS responses of TLS hosts."""
+    hsts_max_age: int = 31536000
+    """``hsts-max-age`` in seconds."""
+    hsts_include_subdomains: bool = True
+    """``hsts-include-subdomains``."""
+    hsts_preload: bool = False
+    """``hsts-preload``."""
+    ssl_protocols: tuple[str, ...] = ("TLSv1.2", "TLSv1.3")
+    """``ssl-protocols``."""
+    ssl_ciphers: str = INGRESS_NGINX_CIPHERS
+    """``ssl-ciphers``, OpenSSL syntax."""
+    ssl_session_cache_size: str = "10m"
+    """``ssl-session-cache-size``."""
+    ssl_session_timeout: str = "10m"
+    """``ssl-session-timeout``."""
+
+    @property
+    def hsts_header(self) -> str:
+        """The Strict-Transport-Security value these options give."""
+        value = f"max-age={self.hsts_max_age}"
+        if self.hsts_include_subdomains:
+            value += "; includeSubDomains"
+        if self.hsts_preload:
+            value += "; preload"
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +75,20 @@ class Settings:
     """Address nginx listens on; empty means every address (``--listen-address``)."""
     runtime_dir: Path | None = None
     """Where the pid file and nginx's temp paths go; None keeps nginx's compiled-in paths."""
-    cert_dir: Path | None = None
-    """Where certificate and auth files are written (mode 0600)."""
+    cert_dir: Path = FALLBACK_CERT_DIR
+    """Where certificate and auth files are written (mode 0600, folder 0700)."""
     template_dir: Path | None = None
     """Templates overriding the bundled ones (``--template-dir``)."""
     cluster_domain: str = DEFAULT_CLUSTER_DOMAIN
     resolver: tuple[str, ...] = ()
     """DNS servers nginx uses to resolve Service names at request time."""
+    nginx_version: tuple[int, int, int] = (1, 22, 0)
+    """The nginx the output is for; it only changes syntax (``http2``)."""
     allow_snippet_annotations: bool = False
+    config: GlobalConfig = field(default_factory=GlobalConfig)
+    """ingress-nginx ConfigMap options (``--config FILE``)."""
+
+    @property
+    def http2_directive(self) -> bool:
+        """Whether HTTP/2 is enabled with ``http2 on;`` rather than on the ``listen`` line."""
+        return self.nginx_version >= HTTP2_DIRECTIVE_SINCE

@@ -11,15 +11,18 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
+from tls_secrets import secrets_from_spec
 
 from ingress2nginx.cli import main
 
 GOLDEN_ROOT = Path(__file__).parent / "golden"
 GOLDEN_RUNTIME_DIR = "/run/ingress2nginx"
-FIXED_ARGS = ("--resolver", "10.96.0.10", "--runtime-dir", GOLDEN_RUNTIME_DIR)
 INPUT_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -40,6 +43,17 @@ def all_cases() -> list[Path]:
 def inputs_of(case: Path) -> list[Path]:
     """The input manifests of a case."""
     return sorted(path for path in case.iterdir() if path.suffix in INPUT_SUFFIXES)
+
+
+def documents_of(case: Path) -> list[object]:
+    """Every input document of a case, generated Secrets included."""
+    documents = [
+        document
+        for path in inputs_of(case)
+        for document in yaml.safe_load_all(path.read_text())
+        if document is not None
+    ]
+    return documents + secrets_from_spec(case / "tls-secrets")
 
 
 def args_of(case: Path) -> list[str]:
@@ -64,8 +78,26 @@ def run_cli(argv: Sequence[str], stdin_text: str | None = None) -> Rendered:
     return Rendered(code, out.getvalue(), err.getvalue())
 
 
-def render_case(case: Path, *, runtime_dir: str = GOLDEN_RUNTIME_DIR) -> Rendered:
-    """Render a case from its files with the fixed golden settings."""
-    fixed = ["--resolver", "10.96.0.10", "--runtime-dir", runtime_dir]
-    files = [str(path) for path in inputs_of(case)]
-    return run_cli(["render", *files, *fixed, *args_of(case)])
+def render_case(case: Path, *, runtime_dir: str | None = None) -> Rendered:
+    """Render a case from its files with the fixed golden settings.
+
+    Certificates are written under the runtime dir, so unless one is given the case renders
+    into a scratch folder whose path is then written as ``/run/ingress2nginx``.
+    """
+    with tempfile.TemporaryDirectory(prefix="golden-") as scratch:
+        files = [str(path) for path in inputs_of(case)]
+        secrets = secrets_from_spec(case / "tls-secrets")
+        if secrets:
+            generated = Path(scratch) / "generated-secrets.yaml"
+            generated.write_text(yaml.safe_dump_all(secrets))
+            files.append(str(generated))
+        target = runtime_dir or scratch
+        fixed = ["--resolver", "10.96.0.10", "--runtime-dir", target]
+        rendered = run_cli(["render", *files, *fixed, *args_of(case)])
+    if runtime_dir is not None:
+        return rendered
+    return Rendered(
+        rendered.code,
+        rendered.config.replace(scratch, GOLDEN_RUNTIME_DIR),
+        rendered.messages.replace(scratch, GOLDEN_RUNTIME_DIR),
+    )

@@ -1,0 +1,98 @@
+"""Global options from ``--config FILE``, named as in ingress-nginx's ConfigMap.
+
+The file is either a plain YAML mapping (``hsts-max-age: "600"``) or an ingress-nginx
+ConfigMap manifest, whose ``data`` is read, so people migrating can pass the ConfigMap they
+already have. Values are checked against an allowlist each; a bad value is an error naming
+the key, an unknown or unsupported key a warning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ingress2nginx.annotations import AnnotationValueError, parse_bool
+from ingress2nginx.errors import shown
+from ingress2nginx.settings import GlobalConfig
+
+TLS_PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+_CIPHERS = re.compile(r"[A-Za-z0-9!:+@._-]+\Z")
+_SIZE = re.compile(r"[0-9]{1,9}[kKmM]?\Z")
+_DURATION = re.compile(r"[0-9]{1,9}(ms|s|m|h|d)?\Z")
+
+
+def _number(value: str) -> int:
+    if not value.isdigit() or len(value) > 10:
+        raise AnnotationValueError("must be a whole number")
+    return int(value)
+
+
+def _protocols(value: str) -> tuple[str, ...]:
+    protocols = tuple(value.split())
+    unknown = [protocol for protocol in protocols if protocol not in TLS_PROTOCOLS]
+    if not protocols or unknown:
+        raise AnnotationValueError(f"must be some of {', '.join(TLS_PROTOCOLS)}")
+    return protocols
+
+
+def _pattern(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if not pattern.match(value):
+            raise AnnotationValueError(f"must be {what}")
+        return value
+
+    return parse
+
+
+OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "ssl-redirect": ("ssl_redirect", parse_bool),
+    "hsts": ("hsts", parse_bool),
+    "hsts-max-age": ("hsts_max_age", _number),
+    "hsts-include-subdomains": ("hsts_include_subdomains", parse_bool),
+    "hsts-preload": ("hsts_preload", parse_bool),
+    "ssl-protocols": ("ssl_protocols", _protocols),
+    "ssl-ciphers": ("ssl_ciphers", _pattern(_CIPHERS, "an OpenSSL cipher list")),
+    "ssl-session-cache-size": ("ssl_session_cache_size", _pattern(_SIZE, "a size like 10m")),
+    "ssl-session-timeout": ("ssl_session_timeout", _pattern(_DURATION, "a duration like 10m")),
+}
+"""ConfigMap key -> (GlobalConfig field, parser)."""
+
+
+def load_global_config(path: Path) -> tuple[GlobalConfig, list[str]]:
+    """Read a config file; ValueError names the file and key of a bad value.
+
+    Returns the config and warnings (unknown keys).
+    """
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ValueError(f"--config {path}: cannot read: {error}") from error
+    return parse_global_config(document, str(path))
+
+
+def parse_global_config(document: object, origin: str) -> tuple[GlobalConfig, list[str]]:
+    """Global options from a parsed document (a mapping, or a ConfigMap with ``data``)."""
+    if isinstance(document, Mapping) and document.get("kind") == "ConfigMap":
+        document = document.get("data") or {}
+    if not isinstance(document, Mapping):
+        raise ValueError(f"--config {origin}: must be a mapping of option to value")
+    changes: dict[str, Any] = {}
+    warnings = []
+    for key in sorted(document, key=str):
+        value = document[key]
+        known = OPTIONS.get(key) if isinstance(key, str) else None
+        if known is None:
+            warnings.append(f"warning: --config {origin}: {shown(key)}: unknown option; ignored")
+            continue
+        field, parse = known
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        try:
+            changes[field] = parse(text)
+        except AnnotationValueError as error:
+            raise ValueError(f"--config {origin}: {key}: {shown(text)} {error}") from error
+    return replace(GlobalConfig(), **changes), warnings
