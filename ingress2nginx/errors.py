@@ -45,7 +45,7 @@ class Severity(enum.IntEnum):
     ERROR = 30
 
     def __str__(self) -> str:
-        return self.name.lower()
+        return "note" if self is Severity.INFO else self.name.lower()
 
 
 @dataclass(frozen=True, slots=True)
