@@ -16,7 +16,9 @@ from typing import Any
 
 import yaml
 
-from ingress2nginx.annotations import AnnotationValueError, parse_bool
+from ingress2nginx.annotations.base import AnnotationValueError
+from ingress2nginx.annotations.proxy import NEXT_UPSTREAM_CONDITIONS
+from ingress2nginx.annotations.values import choice, integer, parse_bool, seconds, size, words
 from ingress2nginx.errors import shown
 from ingress2nginx.settings import GlobalConfig
 
@@ -59,6 +61,32 @@ OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ssl-ciphers": ("ssl_ciphers", _pattern(_CIPHERS, "an OpenSSL cipher list")),
     "ssl-session-cache-size": ("ssl_session_cache_size", _pattern(_SIZE, "a size like 10m")),
     "ssl-session-timeout": ("ssl_session_timeout", _pattern(_DURATION, "a duration like 10m")),
+    "proxy-body-size": ("proxy_body_size", size),
+    "proxy-connect-timeout": ("proxy_connect_timeout", seconds),
+    "proxy-send-timeout": ("proxy_send_timeout", seconds),
+    "proxy-read-timeout": ("proxy_read_timeout", seconds),
+    "proxy-buffering": ("proxy_buffering", choice("on", "off")),
+    "proxy-buffer-size": ("proxy_buffer_size", size),
+    "proxy-buffers-number": ("proxy_buffers_number", integer(1, 1024)),
+    "proxy-request-buffering": ("proxy_request_buffering", choice("on", "off")),
+    "client-body-buffer-size": ("client_body_buffer_size", size),
+    "proxy-http-version": ("proxy_http_version", choice("1.0", "1.1")),
+    "proxy-next-upstream": ("proxy_next_upstream", words(NEXT_UPSTREAM_CONDITIONS)),
+    "proxy-next-upstream-tries": ("proxy_next_upstream_tries", integer(0, 1000)),
+    "proxy-next-upstream-timeout": ("proxy_next_upstream_timeout", seconds),
+    "upstream-keepalive-connections": ("upstream_keepalive_connections", integer(0, 100000)),
+    "keep-alive": ("keep_alive", seconds),
+    "server-tokens": ("server_tokens", parse_bool),
+    "worker-processes": (
+        "worker_processes",
+        _pattern(re.compile(r"(auto|[1-9][0-9]{0,3})\Z"), "auto or a number"),
+    ),
+    "max-worker-connections": ("max_worker_connections", integer(1, 1048576)),
+    "error-log-level": (
+        "error_log_level",
+        choice("debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"),
+    ),
+    "disable-access-log": ("disable_access_log", parse_bool),
 }
 """ConfigMap key -> (GlobalConfig field, parser)."""
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from ingress2nginx.annotations import DEFAULT_OPTIONS, IngressOptions
+
 
 class PathType(enum.StrEnum):
     """spec.rules[].http.paths[].pathType."""
@@ -28,7 +30,9 @@ class Match(enum.StrEnum):
     PREFIX = ""
     """``location /p/``: a plain string prefix; always ends in / so it is element-wise."""
     REGEX = "~*"
-    """``location ~* re``: a case-insensitive regular expression (use-regex hosts)."""
+    """``location ~* re``: a case-insensitive regular expression (use-regex paths)."""
+    REGEX_CASE_SENSITIVE = "~"
+    """``location ~ re``: an Exact or Prefix path written as a regex on a use-regex host."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,17 @@ class ProxyToAddress:
 
 
 @dataclass(frozen=True, slots=True)
+class Redirect:
+    """Answer with a redirect (permanent-redirect, temporal-redirect, from-to-www-redirect)."""
+
+    status: int
+    target: str
+    """The URL; for from-to-www, the host the request is sent to (scheme and URI kept)."""
+    keep_uri: bool = False
+    """Append the request URI and keep the scheme (``$scheme://target$request_uri``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Respond:
     """Answer with a status from nginx itself: 404 when nothing matches, 503 when no endpoint."""
 
@@ -72,7 +87,7 @@ class Respond:
     """Why, in a few plain words (it is written as a comment)."""
 
 
-Action = ProxyToUpstream | ProxyToAddress | Respond
+Action = ProxyToUpstream | ProxyToAddress | Respond | Redirect
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +102,27 @@ class Location:
     """The Ingress path it implements; None for the fallback that routes unmatched requests."""
     https_redirect: bool = False
     """Answer plain HTTP with a 308 to the same URL over HTTPS (ssl-redirect)."""
+    options: IngressOptions = DEFAULT_OPTIONS
+    """What the annotations of the Ingress it comes from ask for."""
+    ingress_path: str = ""
+    """The path as the Ingress wrote it (orders regex locations, longest first)."""
 
     @property
-    def sort_key(self) -> tuple[str, int]:
-        """Output order: by path, the exact form before the prefix form of the same path."""
-        return (self.path, _MATCH_ORDER[self.match])
+    def is_regex(self) -> bool:
+        """Whether nginx matches this location as a regular expression."""
+        return self.match in (Match.REGEX, Match.REGEX_CASE_SENSITIVE)
+
+    @property
+    def sort_key(self) -> tuple[int, int, str, tuple[int, ...]]:
+        """Output order. Plain locations by path, the exact form first (nginx does not care
+        about their order); then regex locations, which nginx tries in order: longest
+        Ingress path first, then by path in descending order, as ingress-nginx sorts them."""
+        if self.is_regex:
+            return (1, -len(self.ingress_path), "", tuple(-ord(c) for c in self.ingress_path))
+        return (0, 0, self.path, (_MATCH_ORDER[self.match],))
 
 
-_MATCH_ORDER = {Match.EXACT: 0, Match.PREFIX: 1, Match.REGEX: 2}
+_MATCH_ORDER = {Match.EXACT: 0, Match.PREFIX: 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +139,8 @@ class Server:
     """Sorted by `Location.sort_key`; always includes one for ``/``."""
     tls: ServerTLS | None = None
     """The host's own certificate from ``spec.tls``; None serves the default certificate."""
+    app_root: str | None = None
+    """Redirect requests for ``/`` here (app-root)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,14 @@ from ingress2nginx.errors import Problem, Severity
 from ingress2nginx.model import Config, ProxyToAddress
 from ingress2nginx.objects import Inventory, Manifest
 from ingress2nginx.routing import Router
+from ingress2nginx.securing import TLSHosts
 from ingress2nginx.settings import Settings
-from ingress2nginx.validating import validate_ingress
+from ingress2nginx.validating import (
+    IMPLEMENTATION_SPECIFIC,
+    path_problem,
+    regex_path_problem,
+    validate_ingress,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +50,8 @@ def normalize(inventory: Inventory, settings: Settings) -> Translation:
         (ingress, options) for ingress in selected if (options := _accept(ingress, problems))
     ]
     backends = Backends(inventory, settings)
-    router = Router(backends, Certificates(inventory), settings.config, problems)
+    tls = TLSHosts(Certificates(inventory), problems)
+    router = Router(backends, tls, settings.config, problems)
     for ingress, options in accepted:
         router.add(ingress, options)
     servers = router.servers()
@@ -58,9 +65,7 @@ def normalize(inventory: Inventory, settings: Settings) -> Translation:
             for server in servers
             for location in server.locations
         ),
-        certificates=tuple(
-            router.certificate_files[name] for name in sorted(router.certificate_files)
-        ),
+        certificates=tuple(tls.files[name] for name in sorted(tls.files)),
         https=router.https,
     )
     return Translation(config, tuple(problems), tuple(ingress for ingress, _ in accepted))
@@ -70,12 +75,15 @@ def _accept(ingress: Manifest, problems: list[Problem]) -> IngressOptions | None
     """Validate one Ingress and read its annotations; an invalid one is reported and left
     out, alone (None)."""
     found = validate_ingress(ingress)
-    options, annotation_problems = read_options(ingress) if not found else (None, [])
-    problems.extend(annotation_problems)
-    found += [problem for problem in annotation_problems if problem.severity is Severity.ERROR]
-    if not found:
-        return options
-    problems.extend(problem for problem in found if problem not in annotation_problems)
+    if found:
+        problems.extend(found)
+    else:
+        options, annotation_problems = read_options(ingress)
+        problems.extend(annotation_problems)
+        path_errors = _path_problems(ingress, options)
+        problems.extend(path_errors)
+        if not path_errors and all(p.severity < Severity.ERROR for p in annotation_problems):
+            return options
     problems.append(
         Problem(
             Severity.ERROR,
@@ -86,3 +94,28 @@ def _accept(ingress: Manifest, problems: list[Problem]) -> IngressOptions | None
         )
     )
     return None
+
+
+def _path_problems(ingress: Manifest, options: IngressOptions) -> list[Problem]:
+    """ImplementationSpecific paths must be valid regexes in Ingresses that use them as such
+    (use-regex, rewrite-target), and valid literal paths in the others."""
+    found = []
+    for where, path in _implementation_specific_paths(ingress):
+        if options.rewrite.regex:
+            reason = regex_path_problem(path)
+            reason = f"not a usable regex (use-regex): {reason}" if reason else None
+        else:
+            reason = path_problem(path, IMPLEMENTATION_SPECIFIC) if path else None
+        if reason:
+            found.append(Problem(Severity.ERROR, ingress.ref, where, reason, "invalid-path"))
+    return found
+
+
+def _implementation_specific_paths(ingress: Manifest) -> list[tuple[str, str]]:
+    spec = ingress.body["spec"]
+    return [
+        (f"spec.rules[{index}].http.paths[{path_index}].path", path.get("path") or "")
+        for index, rule in enumerate(spec.get("rules") or [])
+        for path_index, path in enumerate((rule.get("http") or {}).get("paths") or [])
+        if path.get("pathType") == IMPLEMENTATION_SPECIFIC
+    ]

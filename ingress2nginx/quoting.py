@@ -69,6 +69,22 @@ def expanded(value: str) -> Token:
     return literal(value)
 
 
+def with_captures(value: str) -> Token:
+    """Quote a rewrite replacement: ``$`` may appear only as a capture group ``$1``…``$9``."""
+    if re.search(r"\$(?![1-9])", value):
+        raise UnsafeValueError(f"refusing to emit {value!r}: only $1..$9 may follow '$'")
+    return literal(value)
+
+
+def compose(*parts: Token | str) -> Token:
+    """One argument joined from trusted pieces (`trusted` tokens, e.g. ``$scheme://``) and
+    user values (plain strings, in which ``$`` is refused), quoted as a whole."""
+    for part in parts:
+        if not isinstance(part, Token) and "$" in part:
+            raise UnsafeValueError(f"refusing to emit {part!r}: '$' would be expanded by nginx")
+    return literal("".join(parts))
+
+
 def trusted(text: str) -> Token:
     """Mark text written by this program's authors (not from input) as safe to emit."""
     _refuse_control(text, allow_newlines=True)

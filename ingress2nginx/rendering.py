@@ -12,31 +12,38 @@ from __future__ import annotations
 import importlib.resources
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from ingress2nginx import __version__
+from ingress2nginx.annotations.rewrite import app_root_directive
 from ingress2nginx.certificates import DEFAULT_CERTIFICATE
+from ingress2nginx.directives import render_lines
 from ingress2nginx.errors import TemplateError
 from ingress2nginx.model import (
     Config,
-    Location,
-    ProxyToAddress,
-    ProxyToUpstream,
-    Respond,
     Server,
     Upstream,
 )
 from ingress2nginx.quoting import Token, comment, expanded, literal, trusted
-from ingress2nginx.settings import Settings
+from ingress2nginx.settings import GlobalConfig, Settings
+from ingress2nginx.views import STANDARD_HEADERS, location_view
 
 MAIN_TEMPLATE = "nginx.conf.j2"
 SERVER_TEMPLATE = "server.conf.j2"
+SERVER_DEPTH = 2
+"""Indentation depth of a server's directives (http > server)."""
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 """nginx's temp paths: all go under --runtime-dir so the output runs unprivileged."""
+STATUS_ADDRESS = "127.0.0.1"
+"""Watch mode's config-identity server listens here only (see `Settings.status_port`)."""
+STATUS_PATH = "/ingress2nginx/config-identity"
+"""Where that server answers the identity of the config nginx runs."""
+IDENTITY_PLACEHOLDER = Token("\x00ingress2nginx-config-identity\x00")
+"""Stands for the config's identity in the rendered text until reloading.py stamps it. Its
+NUL bytes cannot come from input (quoting refuses control characters), so it is unique."""
 
 
 def bundled_template_dir() -> Path:
@@ -45,23 +52,6 @@ def bundled_template_dir() -> Path:
         return Path(str(importlib.resources.files("ingress2nginx.templates")))
     except ModuleNotFoundError:
         return Path(__file__).resolve().parent.parent / "templates"
-
-
-@dataclass(frozen=True, slots=True)
-class LocationView:
-    """A location as the template lays it out: tokens only."""
-
-    modifier: Token
-    """``=`` or ``~*``; empty for a plain prefix."""
-    path: Token
-    note: Token | None
-    proxy_pass: Token | None
-    """``http://upstream`` for an upstream; None otherwise."""
-    address: Token | None
-    """``host:port`` resolved at request time; None otherwise."""
-    status: int | None
-    redirect: Token | None
-    """``https://...`` target when plain HTTP must be redirected; None otherwise."""
 
 
 class Renderer:
@@ -150,8 +140,26 @@ def _main_view(config: Config, settings: Settings) -> dict[str, Any]:
         else [],
         "names_hash_bucket_size": _names_bucket_size(names),
         "names_hash_max_size": _names_max_size(len(names)),
-        "upstreams": [_upstream_view(upstream) for upstream in config.upstreams],
+        "upstreams": [
+            _upstream_view(upstream, settings.config.upstream_keepalive_connections)
+            for upstream in config.upstreams
+        ],
+        "core": _core_view(settings.config),
+        "proxy": _proxy_view(settings.config),
         "tls": _tls_view(settings) if config.https else None,
+        "status": _status_view(settings),
+    }
+
+
+def _status_view(settings: Settings) -> dict[str, Any] | None:
+    """Watch mode's loopback server answering the config's identity; None otherwise."""
+    if settings.status_port is None:
+        return None
+    return {
+        "listen": literal(f"{STATUS_ADDRESS}:{settings.status_port}"),
+        "allow": literal(STATUS_ADDRESS),
+        "path": literal(STATUS_PATH),
+        "identity": IDENTITY_PLACEHOLDER,
     }
 
 
@@ -175,7 +183,6 @@ def _certificate_paths(settings: Settings, stem: str) -> tuple[Token, Token]:
 
 def _server_view(server: Server, settings: Settings, https: bool) -> dict[str, Any]:
     own_certificate = server.tls is not None and server.tls.certificate != DEFAULT_CERTIFICATE
-    redirect = _redirect_target(settings)
     return {
         "listen": _listen(settings, settings.http_port, server.default),
         "listen_https": _listen(settings, settings.https_port, server.default, https=True)
@@ -187,42 +194,52 @@ def _server_view(server: Server, settings: Settings, https: bool) -> dict[str, A
         if server.tls is not None and own_certificate
         else None,
         "hsts": own_certificate and settings.config.hsts,
-        "locations": [_location_view(location, redirect) for location in server.locations],
+        "app_root": render_lines([app_root_directive(server.app_root)], SERVER_DEPTH)
+        if server.app_root
+        else None,
+        "locations": [location_view(location, settings) for location in server.locations],
     }
 
 
-def _redirect_target(settings: Settings) -> Token:
-    port = "" if settings.https_port == 443 else f":{settings.https_port}"
-    return trusted(f"https://$host{port}$request_uri")
-
-
-def _upstream_view(upstream: Upstream) -> dict[str, Any]:
+def _upstream_view(upstream: Upstream, keepalive: int) -> dict[str, Any]:
     return {
         "name": literal(upstream.name),
         "note": comment(upstream.service),
         "servers": [literal(str(endpoint)) for endpoint in upstream.endpoints],
+        "keepalive": keepalive,
     }
 
 
-def _location_view(location: Location, redirect: Token) -> LocationView:
-    action = location.action
-    if location.origin is not None:
-        note = comment(str(location.origin))
-    elif isinstance(action, Respond):
-        note = comment(action.reason)
-    else:
-        note = None
-    return LocationView(
-        modifier=trusted(location.match.value),
-        path=literal(location.path),
-        note=note,
-        proxy_pass=expanded(f"http://{action.upstream}")
-        if isinstance(action, ProxyToUpstream)
-        else None,
-        address=expanded(action.address) if isinstance(action, ProxyToAddress) else None,
-        status=action.status if isinstance(action, Respond) else None,
-        redirect=redirect if location.https_redirect else None,
-    )
+def _core_view(config: GlobalConfig) -> dict[str, Any]:
+    """Process-wide and http-wide settings from the global options."""
+    return {
+        "worker_processes": literal(config.worker_processes),
+        "worker_connections": config.max_worker_connections,
+        "error_log_level": literal(config.error_log_level),
+        "access_log": trusted("off" if config.disable_access_log else "/dev/stdout"),
+        "server_tokens": trusted("on" if config.server_tokens else "off"),
+        "keepalive_timeout": trusted(f"{config.keep_alive}s"),
+    }
+
+
+def _proxy_view(config: GlobalConfig) -> dict[str, Any]:
+    """The proxy defaults every location inherits unless its Ingress changes them."""
+    return {
+        "headers": [(trusted(name), trusted(value)) for name, value in STANDARD_HEADERS],
+        "http_version": literal(config.proxy_http_version),
+        "connect_timeout": trusted(f"{config.proxy_connect_timeout}s"),
+        "send_timeout": trusted(f"{config.proxy_send_timeout}s"),
+        "read_timeout": trusted(f"{config.proxy_read_timeout}s"),
+        "buffering": literal(config.proxy_buffering),
+        "buffer_size": literal(config.proxy_buffer_size),
+        "buffers_number": config.proxy_buffers_number,
+        "request_buffering": literal(config.proxy_request_buffering),
+        "next_upstream": [literal(word) for word in config.proxy_next_upstream],
+        "next_upstream_tries": config.proxy_next_upstream_tries,
+        "next_upstream_timeout": trusted(f"{config.proxy_next_upstream_timeout}s"),
+        "body_size": literal(config.proxy_body_size),
+        "client_body_buffer_size": literal(config.client_body_buffer_size),
+    }
 
 
 def _listen(settings: Settings, port: int, default: bool, https: bool = False) -> Token:

@@ -49,6 +49,35 @@ class GlobalConfig:
     """``ssl-session-cache-size``."""
     ssl_session_timeout: str = "10m"
     """``ssl-session-timeout``."""
+    proxy_body_size: str = "1m"
+    """``proxy-body-size``: client_max_body_size."""
+    proxy_connect_timeout: int = 5
+    """``proxy-connect-timeout`` in seconds."""
+    proxy_send_timeout: int = 60
+    proxy_read_timeout: int = 60
+    proxy_buffering: str = "off"
+    proxy_buffer_size: str = "4k"
+    proxy_buffers_number: int = 4
+    proxy_request_buffering: str = "on"
+    client_body_buffer_size: str = "8k"
+    proxy_http_version: str = "1.1"
+    proxy_next_upstream: tuple[str, ...] = ("error", "timeout")
+    proxy_next_upstream_tries: int = 3
+    proxy_next_upstream_timeout: int = 0
+    upstream_keepalive_connections: int = 320
+    """``upstream-keepalive-connections``: idle connections kept per upstream (0: none)."""
+    keep_alive: int = 75
+    """``keep-alive``: client keepalive timeout in seconds."""
+    server_tokens: bool = False
+    """``server-tokens``: show the nginx version in headers and error pages."""
+    worker_processes: str = "auto"
+    """``worker-processes``: a number or auto."""
+    max_worker_connections: int = 16384
+    """``max-worker-connections``."""
+    error_log_level: str = "notice"
+    """``error-log-level``."""
+    disable_access_log: bool = False
+    """``disable-access-log``."""
 
     @property
     def hsts_header(self) -> str:
@@ -87,6 +116,9 @@ class Settings:
     allow_snippet_annotations: bool = False
     config: GlobalConfig = field(default_factory=GlobalConfig)
     """ingress-nginx ConfigMap options (``--config FILE``)."""
+    status_port: int | None = None
+    """Watch mode only: the loopback port where nginx answers which config it runs (see
+    reloading.py); None (every other command) leaves that server out of the output."""
 
     @property
     def http2_directive(self) -> bool:

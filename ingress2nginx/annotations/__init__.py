@@ -1,0 +1,110 @@
+"""``nginx.ingress.kubernetes.io/*`` annotations: what each means, and reading them.
+
+Every annotation ingress-nginx defines is declared once, in the module of its feature
+(rewrite.py, redirect.py, proxy.py, ...), with its support level (supported, partly,
+refused), a one-line summary, and — unless refused — a parser that checks the value against
+an allowlist. `REGISTRY` gathers them; docs/annotations.md is generated from it
+(``python -m ingress2nginx.annotations.matrix``). Reading an Ingress's annotations gives an
+`IngressOptions` record: one frozen options record per feature. A value outside its allowlist
+rejects that Ingress with the annotation named; an unknown or refused annotation is a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ingress2nginx.annotations import proxy, redirect, refusals, rewrite
+from ingress2nginx.annotations.base import (
+    PREFIX,
+    Annotation,
+    AnnotationValueError,
+    Support,
+)
+from ingress2nginx.annotations.proxy import ProxyOptions
+from ingress2nginx.annotations.redirect import RedirectOptions
+from ingress2nginx.annotations.rewrite import RewriteOptions
+from ingress2nginx.errors import Problem, Severity, shown
+from ingress2nginx.objects import Manifest
+
+__all__ = [
+    "PREFIX",
+    "REGISTRY",
+    "Annotation",
+    "AnnotationValueError",
+    "IngressOptions",
+    "Support",
+    "read_options",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class IngressOptions:
+    """What an Ingress's annotations ask for, one record per feature."""
+
+    rewrite: RewriteOptions = field(default_factory=RewriteOptions)
+    redirect: RedirectOptions = field(default_factory=RedirectOptions)
+    proxy: ProxyOptions = field(default_factory=ProxyOptions)
+
+
+DEFAULT_OPTIONS = IngressOptions()
+
+
+def _registry(groups: Iterable[tuple[Annotation, ...]]) -> dict[str, Annotation]:
+    registry: dict[str, Annotation] = {}
+    for group in groups:
+        for annotation in group:
+            if annotation.name in registry:
+                raise ValueError(f"annotation {annotation.name} declared twice")
+            registry[annotation.name] = annotation
+    return dict(sorted(registry.items()))
+
+
+REGISTRY: dict[str, Annotation] = _registry(
+    (rewrite.ANNOTATIONS, redirect.ANNOTATIONS, proxy.ANNOTATIONS, refusals.ANNOTATIONS)
+)
+"""Every annotation ingress-nginx defines, by name (without the prefix)."""
+
+
+def read_options(ingress: Manifest) -> tuple[IngressOptions, list[Problem]]:
+    """The options an Ingress's annotations ask for, and the problems with them.
+
+    Problems of severity ERROR (a value outside its allowlist) mean the Ingress must be
+    rejected; warnings (unknown or refused annotations) do not.
+    """
+    values: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
+    annotations = ingress.annotations
+    for key in sorted(annotations):
+        if not key.startswith(PREFIX):
+            continue
+        where = f"metadata.annotations[{key}]"
+        annotation = REGISTRY.get(key[len(PREFIX) :])
+        if annotation is None:
+            problems.append(_warning(ingress, where, "unknown annotation; ignored", "unknown"))
+            continue
+        if annotation.parse is None:
+            reason = f"not supported: {annotation.difference}; ignored"
+            problems.append(_warning(ingress, where, reason, "unsupported-annotation"))
+            continue
+        try:
+            parsed = annotation.parse(annotations[key])
+        except AnnotationValueError as error:
+            reason = f"invalid value {shown(annotations[key])}: {error}"
+            problems.append(
+                Problem(Severity.ERROR, ingress.ref, where, reason, "invalid-annotation")
+            )
+            continue
+        group, attribute = annotation.field.split(".")
+        values.setdefault(group, {})[attribute] = parsed
+    if not values:
+        return DEFAULT_OPTIONS, problems
+    groups = {
+        name: replace(getattr(DEFAULT_OPTIONS, name), **changes) for name, changes in values.items()
+    }
+    return replace(DEFAULT_OPTIONS, **groups), problems
+
+
+def _warning(ingress: Manifest, where: str, reason: str, code: str) -> Problem:
+    return Problem(Severity.WARNING, ingress.ref, where, reason, code)

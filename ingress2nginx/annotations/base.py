@@ -1,0 +1,56 @@
+"""What an annotation is: its name, how far it is supported, and the parser of its value."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+PREFIX = "nginx.ingress.kubernetes.io/"
+
+
+class Support(enum.StrEnum):
+    """How far ingress2nginx honours an annotation."""
+
+    SUPPORTED = "supported"
+    PARTLY = "partly"
+    REFUSED = "refused"
+
+
+class AnnotationValueError(ValueError):
+    """An annotation value outside its allowlist; the message says what is allowed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """One annotation as ingress-nginx defines it, and what ingress2nginx does with it."""
+
+    name: str
+    """The name after the ``nginx.ingress.kubernetes.io/`` prefix."""
+    support: Support
+    summary: str
+    """What it does, in a sentence (the support matrix shows it)."""
+    difference: str = ""
+    """For partly supported ones what differs; for refused ones why."""
+    field: str = ""
+    """``group.attribute`` of `IngressOptions` it sets (empty when refused)."""
+    parse: Callable[[str], Any] | None = None
+    """Checks a value against its allowlist and converts it; raises AnnotationValueError."""
+
+
+def supported(name: str, summary: str, field: str, parse: Callable[[str], Any]) -> Annotation:
+    """An annotation honoured as ingress-nginx defines it."""
+    return Annotation(name, Support.SUPPORTED, summary, "", field, parse)
+
+
+def partly(
+    name: str, summary: str, difference: str, field: str, parse: Callable[[str], Any]
+) -> Annotation:
+    """An annotation honoured with a documented difference."""
+    return Annotation(name, Support.PARTLY, summary, difference, field, parse)
+
+
+def refused(name: str, summary: str, why: str) -> Annotation:
+    """An annotation ingress2nginx does not honour, and why."""
+    return Annotation(name, Support.REFUSED, summary, why)

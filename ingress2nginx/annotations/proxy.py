@@ -1,0 +1,208 @@
+"""proxy-* and friends: how nginx talks to the backend for one Ingress's paths.
+
+Each option overrides the global value (``--config``, ingress-nginx's ConfigMap keys and
+defaults, written once at http level); a location only gets a directive when its Ingress asks
+for something different, which keeps the output small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ingress2nginx.annotations.base import Annotation, AnnotationValueError, partly, supported
+from ingress2nginx.annotations.values import (
+    choice,
+    integer,
+    seconds,
+    size,
+    words,
+)
+from ingress2nginx.directives import Directive, directive
+from ingress2nginx.quoting import Token, expanded, literal, trusted
+from ingress2nginx.settings import GlobalConfig
+
+NEXT_UPSTREAM_CONDITIONS = (
+    "error", "timeout", "invalid_header", "http_500", "http_502", "http_503", "http_504",
+    "http_403", "http_404", "http_429", "non_idempotent", "off",
+)  # fmt: skip
+BACKEND_PROTOCOLS = ("HTTP", "HTTPS", "GRPC", "GRPCS", "AUTO_HTTP")
+
+
+def _rewrite_pair(value: str) -> tuple[str, ...]:
+    """``off``, ``default``, or ``FROM TO`` (two URL-ish words without ``$``)."""
+    parts = value.split()
+    if parts in (["off"], ["default"]):
+        return tuple(parts)
+    if len(parts) == 2 and all(_plain_word(part) for part in parts):
+        return tuple(parts)
+    raise AnnotationValueError('must be "off", "default", or two words: from and to')
+
+
+def _plain_word(word: str) -> bool:
+    return all(char.isalnum() or char in "-._~/:@%+=,*!" for char in word)
+
+
+def _url_word(value: str) -> str:
+    word = value.strip()
+    if not word or not _plain_word(word):
+        raise AnnotationValueError("must be a URL or path without spaces, quotes or $")
+    return word
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyOptions:
+    """Proxy settings one Ingress overrides; None keeps the global value."""
+
+    body_size: str | None = None
+    connect_timeout: int | None = None
+    send_timeout: int | None = None
+    read_timeout: int | None = None
+    buffering: str | None = None
+    buffer_size: str | None = None
+    buffers_number: int | None = None
+    busy_buffers_size: str | None = None
+    max_temp_file_size: str | None = None
+    request_buffering: str | None = None
+    client_body_buffer_size: str | None = None
+    http_version: str | None = None
+    next_upstream: tuple[str, ...] | None = None
+    next_upstream_tries: int | None = None
+    next_upstream_timeout: int | None = None
+    redirect_from: str | None = None
+    redirect_to: str | None = None
+    cookie_path: tuple[str, ...] | None = None
+    cookie_domain: tuple[str, ...] | None = None
+    backend_protocol: str = "HTTP"
+    connection_header: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Whether any option is set (the common case is none)."""
+        return self != DEFAULT_PROXY
+
+
+DEFAULT_PROXY = ProxyOptions()
+
+ANNOTATIONS: tuple[Annotation, ...] = (
+    supported("proxy-body-size", "Largest request body (client_max_body_size).",
+              "proxy.body_size", size),
+    supported("proxy-connect-timeout", "Seconds to connect to the backend.",
+              "proxy.connect_timeout", seconds),
+    supported("proxy-send-timeout", "Seconds between two writes to the backend.",
+              "proxy.send_timeout", seconds),
+    supported("proxy-read-timeout", "Seconds between two reads from the backend.",
+              "proxy.read_timeout", seconds),
+    supported("proxy-buffering", "Buffer backend responses: on or off.",
+              "proxy.buffering", choice("on", "off")),
+    supported("proxy-buffer-size", "Size of the buffer for the response head, and of each"
+              " proxy buffer.", "proxy.buffer_size", size),
+    supported("proxy-buffers-number", "Number of proxy buffers.",
+              "proxy.buffers_number", integer(1, 1024)),
+    supported("proxy-busy-buffers-size", "proxy_busy_buffers_size.",
+              "proxy.busy_buffers_size", size),
+    supported("proxy-max-temp-file-size", "proxy_max_temp_file_size.",
+              "proxy.max_temp_file_size", size),
+    supported("proxy-request-buffering", "Buffer request bodies before proxying: on or off.",
+              "proxy.request_buffering", choice("on", "off")),
+    supported("client-body-buffer-size", "Buffer size for reading request bodies.",
+              "proxy.client_body_buffer_size", size),
+    supported("proxy-http-version", "HTTP version to the backend: 1.0 or 1.1.",
+              "proxy.http_version", choice("1.0", "1.1")),
+    supported("proxy-next-upstream", "When to try the next endpoint (proxy_next_upstream).",
+              "proxy.next_upstream", words(NEXT_UPSTREAM_CONDITIONS)),
+    supported("proxy-next-upstream-tries", "How many endpoints to try (0: no limit).",
+              "proxy.next_upstream_tries", integer(0, 1000)),
+    supported("proxy-next-upstream-timeout", "Seconds for trying endpoints (0: no limit).",
+              "proxy.next_upstream_timeout", seconds),
+    supported("proxy-redirect-from", "Rewrite Location headers from the backend: the text"
+              " to replace (or off/default).", "proxy.redirect_from", _url_word),
+    supported("proxy-redirect-to", "The replacement for proxy-redirect-from.",
+              "proxy.redirect_to", _url_word),
+    supported("proxy-cookie-path", "Rewrite cookie paths: off, or FROM TO.",
+              "proxy.cookie_path", _rewrite_pair),
+    supported("proxy-cookie-domain", "Rewrite cookie domains: off, or FROM TO.",
+              "proxy.cookie_domain", _rewrite_pair),
+    partly("backend-protocol", "Protocol to the backend: HTTP, HTTPS, GRPC, GRPCS, AUTO_HTTP.",
+           "FCGI is refused (it needs fastcgi parameters ingress2nginx does not write); gRPC"
+           " clients need HTTP/2, which nginx offers on the HTTPS listener only.",
+           "proxy.backend_protocol", choice(*BACKEND_PROTOCOLS, lower=False)),
+    supported("connection-proxy-header", "The Connection header sent to the backend.",
+              "proxy.connection_header", _url_word),
+)  # fmt: skip
+
+
+def location_directives(options: ProxyOptions, config: GlobalConfig) -> list[Directive]:
+    """Directives for the settings this Ingress changes from the global values."""
+    if not options.changed:
+        return []
+    found: list[Directive] = []
+    for name, value in _simple(options, config):
+        found.append(directive(name, value))
+    if options.buffer_size is not None or options.buffers_number is not None:
+        number = options.buffers_number or config.proxy_buffers_number
+        buffer = options.buffer_size or config.proxy_buffer_size
+        found.append(directive("proxy_buffers", number, literal(buffer)))
+    if options.next_upstream is not None:
+        found.append(directive("proxy_next_upstream", *map(trusted, options.next_upstream)))
+    found.extend(_redirect(options))
+    for name, pair in (("proxy_cookie_path", options.cookie_path),
+                       ("proxy_cookie_domain", options.cookie_domain)):  # fmt: skip
+        if pair is not None:
+            found.append(directive(name, *(expanded(part) for part in pair)))
+    return found
+
+
+def _simple(options: ProxyOptions, config: GlobalConfig) -> list[tuple[str, Token | int]]:
+    """One-argument directives whose value differs from the global one."""
+    table: list[tuple[str, Any, Any, Any]] = [
+        ("client_max_body_size", options.body_size, config.proxy_body_size, literal),
+        ("proxy_connect_timeout", options.connect_timeout, config.proxy_connect_timeout, _secs),
+        ("proxy_send_timeout", options.send_timeout, config.proxy_send_timeout, _secs),
+        ("proxy_read_timeout", options.read_timeout, config.proxy_read_timeout, _secs),
+        ("proxy_buffering", options.buffering, config.proxy_buffering, trusted),
+        ("proxy_buffer_size", options.buffer_size, config.proxy_buffer_size, literal),
+        ("proxy_busy_buffers_size", options.busy_buffers_size, None, literal),
+        ("proxy_max_temp_file_size", options.max_temp_file_size, None, literal),
+        ("proxy_request_buffering", options.request_buffering,
+         config.proxy_request_buffering, trusted),
+        ("client_body_buffer_size", options.client_body_buffer_size,
+         config.client_body_buffer_size, literal),
+        ("proxy_http_version", options.http_version, config.proxy_http_version, trusted),
+        ("proxy_next_upstream_tries", options.next_upstream_tries,
+         config.proxy_next_upstream_tries, int),
+        ("proxy_next_upstream_timeout", options.next_upstream_timeout,
+         config.proxy_next_upstream_timeout, _secs),
+    ]  # fmt: skip
+    return [
+        (name, make(value))
+        for name, value, default, make in table
+        if value is not None and value != default
+    ]
+
+
+def _secs(value: int) -> Token:
+    return trusted(f"{int(value)}s")
+
+
+def _redirect(options: ProxyOptions) -> list[Directive]:
+    source = options.redirect_from
+    if source is None:
+        return []
+    if source in ("off", "default"):
+        return [directive("proxy_redirect", trusted(source))]
+    if options.redirect_to is None:
+        return []
+    return [directive("proxy_redirect", expanded(source), expanded(options.redirect_to))]
+
+
+def proxy_headers(options: ProxyOptions) -> dict[str, Token]:
+    """Headers to the backend: Connection from connection-proxy-header."""
+    if options.connection_header is not None:
+        return {"Connection": expanded(options.connection_header)}
+    return {}
+
+
+def option_names() -> tuple[str, ...]:
+    """Field names of ProxyOptions (for tests that walk every option)."""
+    return tuple(field.name for field in fields(ProxyOptions))

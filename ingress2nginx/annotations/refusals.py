@@ -1,0 +1,89 @@
+"""Annotations ingress2nginx does not honour, each with the reason a user reads in the matrix.
+
+Two kinds: those that cannot work with stock nginx or are deliberately refused, and those not
+implemented yet (`PENDING`), refused until their feature module declares them.
+"""
+
+from __future__ import annotations
+
+from ingress2nginx.annotations.base import Annotation, refused
+
+_NO_MODULE = "needs a module stock nginx does not ship"
+_SNIPPET = (
+    "raw nginx text is refused: it could change the shape of the whole config"
+    " (see --allow-snippet-annotations)"
+)
+
+ANNOTATIONS: tuple[Annotation, ...] = (
+    refused("configuration-snippet", "Raw nginx directives in the location.", _SNIPPET),
+    refused("server-snippet", "Raw nginx directives in the server.", _SNIPPET),
+    refused("auth-snippet", "Raw nginx directives in the external auth location.", _SNIPPET),
+    refused("stream-snippet", "Raw nginx directives in the stream block.", _SNIPPET),
+    refused("modsecurity-snippet", "ModSecurity rules.", _SNIPPET),
+    refused("enable-modsecurity", "Enable the ModSecurity WAF.", f"ModSecurity {_NO_MODULE}"),
+    refused("enable-owasp-core-rules", "Enable the OWASP core rule set.",
+            f"ModSecurity {_NO_MODULE}"),
+    refused("modsecurity-transaction-id", "ModSecurity transaction id.",
+            f"ModSecurity {_NO_MODULE}"),
+    refused("enable-opentelemetry", "Enable OpenTelemetry tracing.",
+            f"OpenTelemetry {_NO_MODULE}"),
+    refused("opentelemetry-trust-incoming-span", "Trust incoming trace spans.",
+            f"OpenTelemetry {_NO_MODULE}"),
+    refused("opentelemetry-operation-name", "Name of the traced operation.",
+            f"OpenTelemetry {_NO_MODULE}"),
+    refused("http2-push-preload", "HTTP/2 server push of preload links.",
+            "nginx removed HTTP/2 server push in 1.25.1"),
+    refused("fastcgi-index", "FastCGI index file.", "the FCGI backend protocol is refused"),
+    refused("fastcgi-params-configmap", "FastCGI parameters from a ConfigMap.",
+            "the FCGI backend protocol is refused"),
+    refused("custom-headers", "Response headers from a ConfigMap.",
+            "ingress2nginx reads no ConfigMaps named by Ingresses"),
+    refused("enable-global-auth", "Use the controller-wide external auth.",
+            "there is no controller-wide external auth"),
+    refused("auth-tls-secret", "Client certificate authentication: CA Secret.",
+            "client certificate authentication is not supported yet"),
+    refused("auth-tls-verify-client", "Client certificate verification mode.",
+            "client certificate authentication is not supported yet"),
+    refused("auth-tls-verify-depth", "Client certificate chain depth.",
+            "client certificate authentication is not supported yet"),
+    refused("auth-tls-error-page", "Page for failed client certificate checks.",
+            "client certificate authentication is not supported yet"),
+    refused("auth-tls-pass-certificate-to-upstream", "Pass the client certificate on.",
+            "client certificate authentication is not supported yet"),
+    refused("auth-tls-match-cn", "Required client certificate CN.",
+            "client certificate authentication is not supported yet"),
+)  # fmt: skip
+
+PENDING: tuple[str, ...] = (
+    "affinity", "affinity-canary-behavior", "affinity-mode",
+    "allowlist-source-range", "whitelist-source-range", "denylist-source-range",
+    "auth-type", "auth-secret", "auth-secret-type", "auth-realm",
+    "auth-url", "auth-signin", "auth-signin-redirect-param", "auth-response-headers",
+    "auth-method", "auth-request-redirect", "auth-cache-key", "auth-cache-duration",
+    "auth-keepalive", "auth-keepalive-requests", "auth-keepalive-share-vars",
+    "auth-keepalive-timeout", "auth-proxy-set-headers", "auth-always-set-cookie",
+    "canary", "canary-by-cookie", "canary-by-header", "canary-by-header-pattern",
+    "canary-by-header-value", "canary-weight", "canary-weight-total",
+    "enable-cors", "cors-allow-credentials", "cors-allow-headers", "cors-allow-methods",
+    "cors-allow-origin", "cors-expose-headers", "cors-max-age",
+    "custom-http-errors", "default-backend", "disable-proxy-intercept-errors",
+    "limit-connections", "limit-rps", "limit-rpm", "limit-burst-multiplier",
+    "limit-allowlist", "limit-whitelist", "limit-rate", "limit-rate-after",
+    "load-balance", "upstream-hash-by", "upstream-hash-by-subset",
+    "upstream-hash-by-subset-size",
+    "mirror-host", "mirror-request-body", "mirror-target",
+    "proxy-ssl-ciphers", "proxy-ssl-name", "proxy-ssl-protocols", "proxy-ssl-secret",
+    "proxy-ssl-server-name", "proxy-ssl-verify", "proxy-ssl-verify-depth",
+    "service-upstream", "ssl-passthrough",
+    "session-cookie-change-on-failure", "session-cookie-conditional-samesite-none",
+    "session-cookie-domain", "session-cookie-expires", "session-cookie-max-age",
+    "session-cookie-name", "session-cookie-path", "session-cookie-samesite",
+    "session-cookie-secure",
+    "satisfy", "enable-access-log", "ssl-ciphers", "ssl-prefer-server-ciphers",
+    "relative-redirects", "use-port-in-redirects",
+)  # fmt: skip
+"""Not implemented yet; each is refused until its feature module declares it."""
+
+ANNOTATIONS = ANNOTATIONS + tuple(
+    refused(name, "See ingress-nginx's documentation.", "not supported yet") for name in PENDING
+)

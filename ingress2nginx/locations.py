@@ -1,0 +1,131 @@
+"""A host's winning path claims laid out as nginx locations (SPEC §4, "Paths").
+
+nginx picks an exact ``location =`` first, then the longest plain prefix, then — unless that
+prefix says ``^~`` — the first regex location that matches, in file order. Kubernetes says:
+the longest matching path wins, Exact beats Prefix on a tie, and Prefix matches element-wise.
+
+On an ordinary host, ``Prefix /foo`` becomes ``= /foo`` plus ``/foo/``: a prefix ending in
+``/`` cannot match across an element boundary, and the exact twin keeps nginx from answering
+``/foo`` with its automatic 301. nginx's own choice among these *is* the Kubernetes rule.
+
+On a host where some Ingress uses regex paths (use-regex, rewrite-target), ingress-nginx makes
+every path of the host a regex and orders them longest first, because regexes would otherwise
+win over any plain prefix. ingress2nginx does the same, but keeps Kubernetes semantics for the
+Exact and Prefix paths: Exact stays ``= /foo``, Prefix becomes the case-sensitive, anchored,
+element-wise regex ``~ "^/foo(/|$)"``; ImplementationSpecific paths of regex Ingresses become
+``~* "^<path>"`` as in ingress-nginx.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from ingress2nginx.annotations import IngressOptions
+from ingress2nginx.model import Action, Location, Match, Origin, PathType
+
+ACME_CHALLENGE = "/.well-known/acme-challenge"
+"""Paths under it are never redirected to HTTPS, so ACME HTTP-01 challenges keep working."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """An Ingress path that won its host + path + type."""
+
+    path_type: PathType
+    path: str
+    """What nginx compares: decoded, no trailing / for Prefix (except ``/``); for regex
+    claims the regex as written."""
+    regex: bool
+    """A regex path (ImplementationSpecific in an Ingress with use-regex or rewrite-target)."""
+    ingress_path: str
+    """The path as the Ingress wrote it."""
+    action: Action
+    origin: Origin
+    backend: str
+    """The Service (``namespace/name:port``) or the fixed answer, for ``explain``."""
+    options: IngressOptions
+
+
+@dataclass(frozen=True, slots=True)
+class Redirects:
+    """What decides whether a location redirects plain HTTP to HTTPS."""
+
+    secure: bool
+    """The host has a usable certificate of its own."""
+    ssl_redirect: bool
+    """The global ssl-redirect option."""
+
+    def wanted(self, options: IngressOptions, path: str) -> bool:
+        """ssl-redirect (per Ingress, else global) on secure hosts; force-ssl-redirect always;
+        never under the ACME challenge path."""
+        if path.startswith(ACME_CHALLENGE):
+            return False
+        chosen = options.redirect.ssl_redirect
+        enabled = self.ssl_redirect if chosen is None else chosen
+        return options.redirect.force_ssl_redirect or (self.secure and enabled)
+
+
+def layout(
+    claims: Iterable[Claim], fallback: Location, redirects: Redirects
+) -> tuple[Location, ...]:
+    """Every location of one host, in output order; `fallback` answers ``/`` when no claim
+    does."""
+    claims = list(claims)
+    regex_host = any(claim.regex for claim in claims)
+    found: dict[tuple[Match, str], Location] = {}
+    for claim in sorted(claims, key=lambda c: c.path_type is not PathType.EXACT):
+        for match, path in _forms(claim, regex_host):
+            if (match, path) in found:
+                continue
+            found[(match, path)] = Location(
+                match,
+                path,
+                claim.action,
+                claim.origin,
+                redirects.wanted(claim.options, claim.path),
+                claim.options,
+                claim.ingress_path,
+            )
+    found.setdefault((Match.PREFIX, "/"), fallback)
+    if not regex_host:
+        _shield_from_auto_redirect(found)
+    return tuple(sorted(found.values(), key=lambda location: location.sort_key))
+
+
+def _forms(claim: Claim, regex_host: bool) -> list[tuple[Match, str]]:
+    """The (match, path) locations one claim needs. Exact claims come first in `layout`, so
+    they win the ``= /foo`` form on a tie with Prefix."""
+    if claim.regex:
+        return [(Match.REGEX, "^" + claim.path.removeprefix("^"))]
+    if claim.path_type is PathType.EXACT:
+        return [(Match.EXACT, claim.path)]
+    if claim.path == "/":
+        return [(Match.PREFIX, "/")]
+    if regex_host:
+        return [(Match.REGEX_CASE_SENSITIVE, f"^{re.escape(claim.path)}(/|$)")]
+    return [(Match.EXACT, claim.path), (Match.PREFIX, claim.path + "/")]
+
+
+def _shield_from_auto_redirect(locations: dict[tuple[Match, str], Location]) -> None:
+    """Keep nginx from answering ``/foo`` with a 301 because ``location = /foo/`` exists.
+
+    nginx redirects a request for a location's path minus its trailing slash to the slashed
+    path, for exact locations too. An ``Exact /foo/`` rule must leave ``/foo`` to whatever
+    else matches it, so ``/foo`` gets an exact location of its own with that answer: the
+    longest prefix location that matches it (there is always ``/``).
+    """
+    for match, path in list(locations):
+        if match is not Match.EXACT or path == "/" or not path.endswith("/"):
+            continue
+        twin = path[:-1]
+        if (Match.EXACT, twin) in locations:
+            continue
+        prefixes = [
+            candidate
+            for (kind, prefix), candidate in locations.items()
+            if kind is Match.PREFIX and twin.startswith(prefix)
+        ]
+        chosen = max(prefixes, key=lambda candidate: len(candidate.path))
+        locations[(Match.EXACT, twin)] = replace(chosen, match=Match.EXACT, path=twin)

@@ -1,0 +1,160 @@
+"""Locations as the templates lay them out: every decision made, every value a token.
+
+The model says what a location does (its match, its action, the options its Ingress asked for);
+this module turns that into what nginx needs to read: the modifier, the quoted path, the HTTPS
+redirect, the directives the annotations add, and how the request reaches the backend
+(``proxy_pass`` or ``grpc_pass``, to an upstream or to a name resolved at request time).
+
+nginx inherits ``proxy_set_header`` from the http block only into locations that set none of
+their own, so a location that must change one header (upstream-vhost, x-forwarded-prefix)
+gets the whole standard set, with its changes, from `STANDARD_HEADERS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingress2nginx.annotations import proxy, redirect, rewrite
+from ingress2nginx.directives import Directive, directive, render_lines
+from ingress2nginx.model import (
+    Location,
+    ProxyToAddress,
+    ProxyToUpstream,
+    Redirect,
+    Respond,
+)
+from ingress2nginx.quoting import Token, comment, compose, expanded, literal, trusted
+from ingress2nginx.settings import Settings
+
+STANDARD_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Host", "$best_http_host"),
+    ("Upgrade", "$http_upgrade"),
+    ("Connection", "$connection_upgrade"),
+    ("X-Request-ID", "$request_id"),
+    ("X-Real-IP", "$remote_addr"),
+    ("X-Forwarded-For", "$remote_addr"),
+    ("X-Forwarded-Host", "$best_http_host"),
+    ("X-Forwarded-Port", "$server_port"),
+    ("X-Forwarded-Proto", "$scheme"),
+    ("X-Forwarded-Scheme", "$scheme"),
+    ("X-Scheme", "$scheme"),
+    ("X-Original-Forwarded-For", "$http_x_forwarded_for"),
+    ("Proxy", '""'),
+)
+"""Headers sent to every backend (ingress-nginx's set), written once at http level."""
+
+LOCATION_DEPTH = 3
+"""Indentation depth of a location's directives (http > server > location)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocationView:
+    """A location as the template lays it out: tokens only."""
+
+    modifier: Token
+    """``=``, ``~`` or ``~*``; empty for a plain prefix."""
+    path: Token
+    note: Token | None
+    """The comment above it: where it comes from, or why it answers as it does."""
+    redirect: Token | None
+    """``https://...`` target when plain HTTP must be redirected; None otherwise."""
+    extra: Token | None
+    """Directives added by annotations, already laid out; None when there are none."""
+    pass_directive: Token
+    """``proxy_pass`` or ``grpc_pass``."""
+    pass_target: Token | None
+    """``http://upstream`` (or https://, grpc://...) for an upstream; None otherwise."""
+    address: Token | None
+    """``host:port`` resolved at request time; None otherwise."""
+    address_target: Token
+    """The pass target using that address (``http://$service_address``)."""
+    status: int | None
+    """The status nginx answers itself with (404, 503, a redirect code)."""
+    return_target: Token | None
+    """The URL of a redirect answer; None otherwise."""
+
+
+def header_directives(
+    overrides: dict[str, Token], name: str = "proxy_set_header"
+) -> list[Directive]:
+    """The standard headers with `overrides` applied (and added), one directive each."""
+    values = {header: Token(value) for header, value in STANDARD_HEADERS}
+    values.update(overrides)
+    return [directive(name, trusted(header), value) for header, value in values.items()]
+
+
+def location_view(location: Location, settings: Settings) -> LocationView:
+    """Everything the server template needs to lay out `location`."""
+    action = location.action
+    options = location.options
+    scheme, pass_directive = _protocol(options.proxy.backend_protocol)
+    return LocationView(
+        modifier=trusted(location.match.value),
+        path=literal(location.path),
+        note=_note(location),
+        redirect=https_redirect_target(settings, options.redirect.preserve_trailing_slash)
+        if location.https_redirect
+        else None,
+        extra=_extra(location, settings, pass_directive),
+        pass_directive=trusted(pass_directive),
+        pass_target=expanded(f"{scheme}://{action.upstream}")
+        if isinstance(action, ProxyToUpstream)
+        else None,
+        address=expanded(action.address) if isinstance(action, ProxyToAddress) else None,
+        address_target=trusted(f"{scheme}://$service_address"),
+        status=action.status if isinstance(action, Respond | Redirect) else None,
+        return_target=_redirect_url(action, settings) if isinstance(action, Redirect) else None,
+    )
+
+
+def https_redirect_target(settings: Settings, preserve_trailing_slash: bool) -> Token:
+    """``https://$host[:port]`` and the request URI, its trailing slash removed unless asked
+    to keep it (ingress-nginx removes it; the map is in the main template)."""
+    port = "" if settings.https_port == 443 else f":{settings.https_port}"
+    uri = "$request_uri" if preserve_trailing_slash else "$request_uri_without_trailing_slash"
+    return trusted(f"https://$host{port}{uri}")
+
+
+def _note(location: Location) -> Token | None:
+    if location.origin is not None:
+        return comment(str(location.origin))
+    if isinstance(location.action, Respond):
+        return comment(location.action.reason)
+    return None
+
+
+def _protocol(backend_protocol: str) -> tuple[str, str]:
+    """(URL scheme, pass directive) for backend-protocol."""
+    return {
+        "HTTP": ("http", "proxy_pass"),
+        "HTTPS": ("https", "proxy_pass"),
+        "AUTO_HTTP": ("$scheme", "proxy_pass"),
+        "GRPC": ("grpc", "grpc_pass"),
+        "GRPCS": ("grpcs", "grpc_pass"),
+    }[backend_protocol]
+
+
+def _extra(location: Location, settings: Settings, pass_directive: str) -> Token | None:
+    if not isinstance(location.action, ProxyToUpstream | ProxyToAddress):
+        return None
+    options = location.options
+    found = rewrite.location_directives(options.rewrite, location.path, location.is_regex)
+    found += proxy.location_directives(options.proxy, settings.config)
+    overrides = {
+        **rewrite.proxy_headers(options.rewrite),
+        **redirect.proxy_headers(options.redirect),
+        **proxy.proxy_headers(options.proxy),
+    }
+    if pass_directive == "grpc_pass":
+        found += header_directives(overrides, "grpc_set_header")
+    elif overrides:
+        found += header_directives(overrides)
+    return render_lines(found, LOCATION_DEPTH) if found else None
+
+
+def _redirect_url(action: Redirect, settings: Settings) -> Token:
+    if not action.keep_uri:
+        return expanded(action.target)
+    standard = settings.http_port == 80 and settings.https_port == 443
+    port = "" if standard else ":$server_port"
+    return compose(trusted("$scheme://"), action.target, trusted(f"{port}$request_uri"))
