@@ -43,6 +43,9 @@ STANDARD_HEADERS: tuple[tuple[str, str], ...] = (
 )
 """Headers sent to every backend (ingress-nginx's set), written once at http level."""
 
+HOP_BY_HOP = frozenset({"Upgrade", "Connection"})
+"""Headers HTTP/2 forbids, left out towards gRPC backends."""
+
 LOCATION_DEPTH = 3
 """Indentation depth of a location's directives (http > server > location)."""
 
@@ -146,7 +149,11 @@ def _extra(location: Location, settings: Settings, pass_directive: str) -> Token
         **proxy.proxy_headers(options.proxy),
     }
     if pass_directive == "grpc_pass":
-        found += header_directives(overrides, "grpc_set_header")
+        found += [
+            header
+            for header in header_directives(overrides, "grpc_set_header")
+            if header.args[0] not in HOP_BY_HOP
+        ]
     elif overrides:
         found += header_directives(overrides)
     return render_lines(found, LOCATION_DEPTH) if found else None
