@@ -18,9 +18,7 @@ from typing import Any
 import jinja2
 
 from ingress2nginx import __version__
-from ingress2nginx.annotations.rewrite import app_root_directive
 from ingress2nginx.certificates import DEFAULT_CERTIFICATE
-from ingress2nginx.directives import render_lines
 from ingress2nginx.errors import TemplateError
 from ingress2nginx.model import (
     Config,
@@ -29,12 +27,15 @@ from ingress2nginx.model import (
 )
 from ingress2nginx.quoting import Token, comment, expanded, literal, trusted
 from ingress2nginx.settings import GlobalConfig, Settings
-from ingress2nginx.views import STANDARD_HEADERS, location_view
+from ingress2nginx.views import (
+    STANDARD_HEADERS,
+    http_directives,
+    location_view,
+    server_directives,
+)
 
 MAIN_TEMPLATE = "nginx.conf.j2"
 SERVER_TEMPLATE = "server.conf.j2"
-SERVER_DEPTH = 2
-"""Indentation depth of a server's directives (http > server)."""
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 """nginx's temp paths: all go under --runtime-dir so the output runs unprivileged."""
 STATUS_ADDRESS = "127.0.0.1"
@@ -146,6 +147,7 @@ def _main_view(config: Config, settings: Settings) -> dict[str, Any]:
         ],
         "core": _core_view(settings.config),
         "proxy": _proxy_view(settings.config),
+        "extra": http_directives(config, settings),
         "tls": _tls_view(settings) if config.https else None,
         "status": _status_view(settings),
     }
@@ -194,9 +196,7 @@ def _server_view(server: Server, settings: Settings, https: bool) -> dict[str, A
         if server.tls is not None and own_certificate
         else None,
         "hsts": own_certificate and settings.config.hsts,
-        "app_root": render_lines([app_root_directive(server.app_root)], SERVER_DEPTH)
-        if server.app_root
-        else None,
+        "extra": server_directives(server, settings),
         "locations": [location_view(location, settings) for location in server.locations],
     }
 

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingress2nginx.annotations import proxy, redirect, rewrite
+from ingress2nginx.annotations import FEATURES
 from ingress2nginx.directives import Directive, directive, render_lines
 from ingress2nginx.model import (
+    Config,
     Location,
     ProxyToAddress,
     ProxyToUpstream,
     Redirect,
     Respond,
+    Server,
 )
 from ingress2nginx.quoting import Token, comment, compose, expanded, literal, trusted
 from ingress2nginx.settings import Settings
@@ -46,8 +48,10 @@ STANDARD_HEADERS: tuple[tuple[str, str], ...] = (
 HOP_BY_HOP = frozenset({"Upgrade", "Connection"})
 """Headers HTTP/2 forbids, left out towards gRPC backends."""
 
+HTTP_DEPTH = 1
+SERVER_DEPTH = 2
 LOCATION_DEPTH = 3
-"""Indentation depth of a location's directives (http > server > location)."""
+"""Indentation depths of directives in the http block, a server, a location."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +122,28 @@ def https_redirect_target(settings: Settings, preserve_trailing_slash: bool) -> 
     return trusted(f"https://$host{port}{uri}")
 
 
+def server_directives(server: Server, settings: Settings) -> Token | None:
+    """Directives features add at server level, laid out; None when there are none."""
+    found = [
+        item
+        for hooks in FEATURES
+        if hooks.server is not None
+        for item in hooks.server(server, settings)
+    ]
+    return render_lines(found, SERVER_DEPTH) if found else None
+
+
+def http_directives(config: Config, settings: Settings) -> Token | None:
+    """Directives features add once in the http block (zones, maps); None when none."""
+    found = [
+        item
+        for hooks in FEATURES
+        if hooks.http is not None
+        for item in hooks.http(config, settings)
+    ]
+    return render_lines(found, HTTP_DEPTH) if found else None
+
+
 def _note(location: Location) -> Token | None:
     if location.origin is not None:
         return comment(str(location.origin))
@@ -140,14 +166,13 @@ def _protocol(backend_protocol: str) -> tuple[str, str]:
 def _extra(location: Location, settings: Settings, pass_directive: str) -> Token | None:
     if not isinstance(location.action, ProxyToUpstream | ProxyToAddress):
         return None
-    options = location.options
-    found = rewrite.location_directives(options.rewrite, location.path, location.is_regex)
-    found += proxy.location_directives(options.proxy, settings.config)
-    overrides = {
-        **rewrite.proxy_headers(options.rewrite),
-        **redirect.proxy_headers(options.redirect),
-        **proxy.proxy_headers(options.proxy),
-    }
+    found: list[Directive] = []
+    overrides: dict[str, Token] = {}
+    for hooks in FEATURES:
+        if hooks.location is not None:
+            found += hooks.location(location, settings)
+        if hooks.headers is not None:
+            overrides.update(hooks.headers(location))
     if pass_directive == "grpc_pass":
         found += [
             header

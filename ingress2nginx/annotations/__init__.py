@@ -20,6 +20,7 @@ from ingress2nginx.annotations.base import (
     PREFIX,
     Annotation,
     AnnotationValueError,
+    Hooks,
     Support,
 )
 from ingress2nginx.annotations.proxy import ProxyOptions
@@ -29,10 +30,12 @@ from ingress2nginx.errors import Problem, Severity, shown
 from ingress2nginx.objects import Manifest
 
 __all__ = [
+    "FEATURES",
     "PREFIX",
     "REGISTRY",
     "Annotation",
     "AnnotationValueError",
+    "Hooks",
     "IngressOptions",
     "Support",
     "read_options",
@@ -60,6 +63,9 @@ def _registry(groups: Iterable[tuple[Annotation, ...]]) -> dict[str, Annotation]
             registry[annotation.name] = annotation
     return dict(sorted(registry.items()))
 
+
+FEATURES: tuple[Hooks, ...] = (rewrite.HOOKS, redirect.HOOKS, proxy.HOOKS)
+"""Every feature's hooks, in the order their directives are written."""
 
 REGISTRY: dict[str, Annotation] = _registry(
     (rewrite.ANNOTATIONS, redirect.ANNOTATIONS, proxy.ANNOTATIONS, refusals.ANNOTATIONS)

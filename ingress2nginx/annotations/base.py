@@ -39,6 +39,24 @@ class Annotation:
     """Checks a value against its allowlist and converts it; raises AnnotationValueError."""
 
 
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    """Where a feature adds to the config; each hook is optional.
+
+    Arguments are the model records (``Location``, ``Server``, ``Config``) and ``Settings``;
+    they are typed loosely here only because the model imports this package.
+    """
+
+    location: Callable[[Any, Any], list[Any]] | None = None
+    """(location, settings) -> directives inside that location, before the proxy_pass."""
+    headers: Callable[[Any], dict[str, Any]] | None = None
+    """(location) -> request headers to the backend to set or change (name -> token)."""
+    server: Callable[[Any, Any], list[Any]] | None = None
+    """(server, settings) -> directives inside that server, before its locations."""
+    http: Callable[[Any, Any], list[Any]] | None = None
+    """(config, settings) -> directives in the http block (zones, maps), once."""
+
+
 def supported(name: str, summary: str, field: str, parse: Callable[[str], Any]) -> Annotation:
     """An annotation honoured as ingress-nginx defines it."""
     return Annotation(name, Support.SUPPORTED, summary, "", field, parse)

@@ -8,9 +8,15 @@ for something different, which keeps the output small.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ingress2nginx.annotations.base import Annotation, AnnotationValueError, partly, supported
+from ingress2nginx.annotations.base import (
+    Annotation,
+    AnnotationValueError,
+    Hooks,
+    partly,
+    supported,
+)
 from ingress2nginx.annotations.values import (
     choice,
     integer,
@@ -21,6 +27,10 @@ from ingress2nginx.annotations.values import (
 from ingress2nginx.directives import Directive, directive
 from ingress2nginx.quoting import Token, expanded, literal, trusted
 from ingress2nginx.settings import GlobalConfig
+
+if TYPE_CHECKING:
+    from ingress2nginx.model import Location
+    from ingress2nginx.settings import Settings
 
 NEXT_UPSTREAM_CONDITIONS = (
     "error", "timeout", "invalid_header", "http_500", "http_502", "http_503", "http_504",
@@ -132,8 +142,9 @@ ANNOTATIONS: tuple[Annotation, ...] = (
 )  # fmt: skip
 
 
-def location_directives(options: ProxyOptions, config: GlobalConfig) -> list[Directive]:
+def location_directives(location: Location, settings: Settings) -> list[Directive]:
     """Directives for the settings this Ingress changes from the global values."""
+    options, config = location.options.proxy, settings.config
     if not options.changed:
         return []
     found: list[Directive] = []
@@ -196,11 +207,15 @@ def _redirect(options: ProxyOptions) -> list[Directive]:
     return [directive("proxy_redirect", expanded(source), expanded(options.redirect_to))]
 
 
-def proxy_headers(options: ProxyOptions) -> dict[str, Token]:
+def proxy_headers(location: Location) -> dict[str, Token]:
     """Headers to the backend: Connection from connection-proxy-header."""
+    options = location.options.proxy
     if options.connection_header is not None:
         return {"Connection": expanded(options.connection_header)}
     return {}
+
+
+HOOKS = Hooks(location=location_directives, headers=proxy_headers)
 
 
 def option_names() -> tuple[str, ...]:

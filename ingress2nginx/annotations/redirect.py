@@ -9,8 +9,9 @@ certificate); this module holds the options and the directives of the other redi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ingress2nginx.annotations.base import Annotation, supported
+from ingress2nginx.annotations.base import Annotation, Hooks, supported
 from ingress2nginx.annotations.values import (
     host_and_port,
     hostnames,
@@ -19,6 +20,9 @@ from ingress2nginx.annotations.values import (
     url,
 )
 from ingress2nginx.quoting import Token, expanded
+
+if TYPE_CHECKING:
+    from ingress2nginx.model import Location
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +131,12 @@ def redirect_arguments(code: int, target: str) -> tuple[int, Token]:
     return code, expanded(target)
 
 
-def proxy_headers(options: RedirectOptions) -> dict[str, Token]:
+def proxy_headers(location: Location) -> dict[str, Token]:
     """Headers to the backend: Host from upstream-vhost."""
+    options = location.options.redirect
     if options.upstream_vhost is not None:
         return {"Host": expanded(options.upstream_vhost)}
     return {}
+
+
+HOOKS = Hooks(headers=proxy_headers)

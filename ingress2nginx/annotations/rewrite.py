@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ingress2nginx.annotations.base import Annotation, supported
+from ingress2nginx.annotations.base import Annotation, Hooks, supported
 from ingress2nginx.annotations.values import parse_bool, rewrite_target, uri_path
 from ingress2nginx.directives import Directive, block, directive
 from ingress2nginx.quoting import Token, compose, expanded, literal, trusted, with_captures
+
+if TYPE_CHECKING:
+    from ingress2nginx.model import Location, Server
+    from ingress2nginx.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,24 +87,32 @@ def rewrite_pattern(location_path: str, is_regex: bool) -> str:
     return location_path if is_regex else "^" + re.escape(location_path)
 
 
-def location_directives(
-    options: RewriteOptions, location_path: str, is_regex: bool
-) -> list[Directive]:
+def location_directives(location: Location, settings: Settings) -> list[Directive]:
     """``rewrite`` (and ``rewrite_log``) for one location of an Ingress with a target."""
+    options = location.options.rewrite
     found = []
     if options.rewrite_log:
         found.append(directive("rewrite_log", trusted("on")))
     if options.target is not None:
-        pattern = literal("(?i)" + rewrite_pattern(location_path, is_regex))
+        pattern = literal("(?i)" + rewrite_pattern(location.path, location.is_regex))
         found.append(directive("rewrite", pattern, with_captures(options.target), trusted("break")))
     return found
 
 
-def proxy_headers(options: RewriteOptions) -> dict[str, Token]:
+def proxy_headers(location: Location) -> dict[str, Token]:
     """Headers to the backend: X-Forwarded-Prefix, only with a rewrite (as ingress-nginx)."""
+    options = location.options.rewrite
     if options.target is not None and options.x_forwarded_prefix is not None:
         return {"X-Forwarded-Prefix": expanded(options.x_forwarded_prefix)}
     return {}
+
+
+def server_directives(server: Server, settings: Settings) -> list[Directive]:
+    """app-root's redirect of ``/``, at server level."""
+    return [app_root_directive(server.app_root)] if server.app_root else []
+
+
+HOOKS = Hooks(location=location_directives, headers=proxy_headers, server=server_directives)
 
 
 def app_root_directive(app_root: str) -> Directive:
