@@ -62,6 +62,22 @@ class Backends:
             )
         return resolution.action
 
+    def resolve_first_port(
+        self, ingress: Manifest, name: str, field: str, problems: list[Problem]
+    ) -> Action:
+        """The action for the first port of Service `name` in the Ingress's namespace (the
+        default-backend annotation names a Service without a port)."""
+        service = self._inventory.services.get((ingress.namespace, name))
+        spec = service.body.get("spec") if service is not None else None
+        ports = spec.get("ports") if isinstance(spec, Mapping) else None
+        first = next(iter(_mappings(ports)), None)
+        number = _port_number(first.get("port")) if first is not None else None
+        if number is None:
+            reason = f"service {ingress.namespace}/{name} is not in the input or has no port"
+            problems.append(Problem(Severity.WARNING, ingress.ref, field, reason, "backend"))
+            return Respond(503, "service unavailable")
+        return self.resolve(ingress, {"name": name, "port": {"number": number}}, field, problems)
+
     def _resolve(self, namespace: str, name: str, port: str | int) -> Resolution:
         label = f"{namespace}/{name}:{port}"
         service = self._inventory.services.get((namespace, name))

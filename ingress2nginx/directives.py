@@ -46,6 +46,12 @@ def block(name: str, args: Iterable[Token | int], body: Iterable[Directive]) -> 
     return Directive(_checked(name), tuple(_token(arg) for arg in args), tuple(body))
 
 
+def entry(key: Token, value: Token) -> Directive:
+    """An entry inside ``map``, ``split_clients`` or ``geo`` (``key value;``): a key token
+    where a directive has its name."""
+    return Directive(key, (value,))
+
+
 def render_lines(directives: Iterable[Directive], depth: int) -> Token:
     """Directives laid out at `depth`, one a line, as a token the templates may emit."""
     return Token("\n".join(line for item in directives for line in item.lines(depth)))

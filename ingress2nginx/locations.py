@@ -23,7 +23,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from ingress2nginx.annotations import IngressOptions
-from ingress2nginx.model import Action, Location, Match, Origin, PathType
+from ingress2nginx.model import (
+    Action,
+    ErrorPages,
+    Location,
+    Match,
+    Origin,
+    PathType,
+    ProxyToAddress,
+    ProxyToUpstream,
+)
 
 ACME_CHALLENGE = "/.well-known/acme-challenge"
 """Paths under it are never redirected to HTTPS, so ACME HTTP-01 challenges keep working."""
@@ -46,6 +55,12 @@ class Claim:
     backend: str
     """The Service (``namespace/name:port``) or the fixed answer, for ``explain``."""
     options: IngressOptions
+    error_pages: ErrorPages | None = None
+    """custom-http-errors, once the error backend is known."""
+    service: tuple[str, str] = ("", "")
+    """The rule's Service name and port as written (told to error backends)."""
+    stand_in: ProxyToUpstream | ProxyToAddress | None = None
+    """The default-backend annotation's Service, resolved."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +102,7 @@ def layout(
                 redirects.wanted(claim.options, claim.path),
                 claim.options,
                 claim.ingress_path,
+                claim.error_pages,
             )
     found.setdefault((Match.PREFIX, "/"), fallback)
     if not regex_host:

@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass
 
 from ingress2nginx.annotations import DEFAULT_OPTIONS, IngressOptions
+from ingress2nginx.annotations.canary import CanaryOptions
 
 
 class PathType(enum.StrEnum):
@@ -87,7 +88,37 @@ class Respond:
     """Why, in a few plain words (it is written as a comment)."""
 
 
-Action = ProxyToUpstream | ProxyToAddress | Respond | Redirect
+@dataclass(frozen=True, slots=True)
+class ErrorPages:
+    """Statuses whose pages another backend renders (custom-http-errors)."""
+
+    codes: tuple[int, ...]
+    target: ProxyToUpstream | ProxyToAddress
+    """The default-backend annotation's Service, or the global default backend."""
+    service_name: str
+    """The rule's own Service and port, told to the error backend."""
+    service_port: str
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """Send each request to the main or the canary backend, by the canary's rules."""
+
+    main: ProxyToUpstream | ProxyToAddress
+    canary: ProxyToUpstream | ProxyToAddress
+    rules: CanaryOptions
+    name: str
+    """Variable name prefix of the choice (``canary_<digest>``), unique per host and path."""
+    origin: Origin
+    """The canary Ingress path."""
+
+    @property
+    def service(self) -> str:
+        """Both Services, for people reading the output."""
+        return f"{self.main.service} (canary {self.canary.service})"
+
+
+Action = ProxyToUpstream | ProxyToAddress | Respond | Redirect | Split
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +137,8 @@ class Location:
     """What the annotations of the Ingress it comes from ask for."""
     ingress_path: str = ""
     """The path as the Ingress wrote it (orders regex locations, longest first)."""
+    error_pages: ErrorPages | None = None
+    """custom-http-errors: statuses rendered by an error backend."""
 
     @property
     def is_regex(self) -> bool:
@@ -141,6 +174,9 @@ class Server:
     """The host's own certificate from ``spec.tls``; None serves the default certificate."""
     app_root: str | None = None
     """Redirect requests for ``/`` here (app-root)."""
+    ingress_options: tuple[IngressOptions, ...] = ()
+    """What the Ingresses with rules for this host ask for, oldest first (equal ones once):
+    a host-wide annotation (ssl-ciphers) takes the value of the oldest that sets it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from ingress2nginx.backends import Backends
 from ingress2nginx.certificates import Certificates
 from ingress2nginx.classifying import select_served
 from ingress2nginx.errors import Problem, Severity
-from ingress2nginx.model import Config, ProxyToAddress
+from ingress2nginx.model import Action, Config, ProxyToAddress, Split
 from ingress2nginx.objects import Inventory, Manifest
 from ingress2nginx.routing import Router
 from ingress2nginx.securing import TLSHosts
@@ -61,7 +61,7 @@ def normalize(inventory: Inventory, settings: Settings) -> Translation:
         upstreams=tuple(backends.upstreams[name] for name in sorted(backends.upstreams)),
         routes=router.routes(),
         resolves_at_request_time=any(
-            isinstance(location.action, ProxyToAddress)
+            _resolves_at_request_time(location.action)
             for server in servers
             for location in server.locations
         ),
@@ -69,6 +69,12 @@ def normalize(inventory: Inventory, settings: Settings) -> Translation:
         https=router.https,
     )
     return Translation(config, tuple(problems), tuple(ingress for ingress, _ in accepted))
+
+
+def _resolves_at_request_time(action: Action) -> bool:
+    if isinstance(action, Split):
+        return isinstance(action.main, ProxyToAddress) or isinstance(action.canary, ProxyToAddress)
+    return isinstance(action, ProxyToAddress)
 
 
 def _accept(ingress: Manifest, problems: list[Problem]) -> IngressOptions | None:

@@ -19,25 +19,30 @@ without rules, or failing that the oldest Ingress with one.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ingress2nginx.annotations import IngressOptions
+from ingress2nginx.annotations import PREFIX, IngressOptions
 from ingress2nginx.backends import Backends
 from ingress2nginx.certificates import covers
 from ingress2nginx.errors import ObjectRef, Problem, Severity
 from ingress2nginx.locations import Claim, Redirects, layout
 from ingress2nginx.model import (
     Action,
+    ErrorPages,
     Location,
     Match,
     Origin,
     PathType,
+    ProxyToAddress,
+    ProxyToUpstream,
     Redirect,
     Respond,
     Route,
     Server,
+    Split,
 )
 from ingress2nginx.objects import Manifest
 from ingress2nginx.securing import TLSHosts
@@ -65,6 +70,8 @@ class Host:
     app_root: str | None = None
     www_redirect: Origin | None = None
     """The Ingress asking for from-to-www-redirect on this host."""
+    options: dict[IngressOptions, None] = field(default_factory=dict)
+    """The options of the Ingresses with rules here, oldest first (an ordered set)."""
 
 
 @dataclass(slots=True)
@@ -80,10 +87,14 @@ class Router:
     """(action, origin, from an Ingress without rules)."""
     https: bool = False
     """Some served Ingress has a TLS section or forces HTTPS, so nginx listens for HTTPS."""
+    canaries: list[Canary] = field(default_factory=list)
 
     def add(self, ingress: Manifest, options: IngressOptions) -> None:
         """Claim the paths, hosts and TLS hosts of one validated, served Ingress."""
         spec: Mapping[str, Any] = ingress.body["spec"]
+        if options.canary.enabled:
+            self.canaries.extend(self._canary_paths(ingress, spec, options))
+            return
         rules = spec.get("rules") or []
         default = self._default_backend(ingress, spec)
         for index, rule in enumerate(rules):
@@ -101,6 +112,7 @@ class Router:
 
     def servers(self) -> tuple[Server, ...]:
         """Every server, the catch-all first, then by host; from-to-www redirects included."""
+        self._apply_canaries()
         taken = self._taken_names()
         servers = [self._server(name, taken) for name in self.hosts]
         servers.extend(self._www_redirects(taken))
@@ -132,6 +144,7 @@ class Router:
             host.app_root = options.rewrite.app_root
         if options.redirect.from_to_www and host.www_redirect is None:
             host.www_redirect = origin
+        host.options.setdefault(options)
 
     def _default_backend(
         self, ingress: Manifest, spec: Mapping[str, Any]
@@ -150,6 +163,54 @@ class Router:
             self._conflict(ingress, field_path, f"the default backend is already {current[1]}")
         return action, origin
 
+    def _canary_paths(
+        self, ingress: Manifest, spec: Mapping[str, Any], options: IngressOptions
+    ) -> list[Canary]:
+        found = []
+        for index, rule in enumerate(spec.get("rules") or []):
+            host = rule.get("host") or CATCH_ALL
+            for path_index, path in enumerate((rule.get("http") or {}).get("paths") or []):
+                where = f"spec.rules[{index}].http.paths[{path_index}]"
+                key = _claim_key(path, options)
+                action = self._action(ingress, path["backend"], f"{where}.backend", options)
+                origin = Origin(ingress.namespace, ingress.name, where)
+                found.append(Canary(host, key, action, origin, options))
+        return found
+
+    def _apply_canaries(self) -> None:
+        """Turn each main path named by a canary Ingress into a split between both backends."""
+        for canary in self.canaries:
+            host = self.hosts.get(canary.host)
+            main = host.claims.get(canary.key) if host is not None else None
+            if host is None or main is None:
+                shown_host = canary.host or "(any host)"
+                self._canary_problem(canary, f"no main Ingress serves host {shown_host} path"
+                                     f" {canary.key[1]}; this canary is ignored")  # fmt: skip
+                continue
+            if isinstance(main.action, Split):
+                self._canary_problem(canary, f"path {canary.key[1]} already has the canary"
+                                     f" {main.action.origin}; one canary per path")  # fmt: skip
+                continue
+            if not isinstance(main.action, ProxyToUpstream | ProxyToAddress) or not isinstance(
+                canary.action, ProxyToUpstream | ProxyToAddress
+            ):
+                self._canary_problem(canary, "main and canary must both proxy to a Service with"
+                                     " endpoints; this canary is ignored")  # fmt: skip
+                continue
+            name = (
+                "canary_"
+                + hashlib.sha256(
+                    f"{canary.host}\0{canary.key[0]}\0{canary.key[1]}".encode()
+                ).hexdigest()[:12]
+            )
+            split = Split(main.action, canary.action, canary.options.canary, name, canary.origin)
+            host.claims[canary.key] = replace(main, action=split, backend=split.service)
+        self.canaries.clear()
+
+    def _canary_problem(self, canary: Canary, reason: str) -> None:
+        ref = ObjectRef("Ingress", canary.origin.namespace, canary.origin.name)
+        self.problems.append(Problem(Severity.WARNING, ref, canary.origin.field, reason, "canary"))
+
     def _claim(
         self,
         ingress: Manifest,
@@ -161,11 +222,8 @@ class Router:
     ) -> None:
         path_type = PathType(path["pathType"])
         written = path.get("path") or "/"
-        regex = path_type is PathType.IMPLEMENTATION_SPECIFIC and options.rewrite.regex
-        normalized = written if regex else _normalize(written, path_type)
-        form = (
-            Match.REGEX if regex else Match.EXACT if path_type is PathType.EXACT else Match.PREFIX
-        )
+        form, normalized = _claim_key(path, options)
+        regex = form is Match.REGEX
         taken = host.claims.get((form, normalized))
         if taken is not None:
             self._conflict(
@@ -176,10 +234,47 @@ class Router:
             )
             return
         origin = Origin(ingress.namespace, ingress.name, where)
+        stand_in = self._stand_in(ingress, options, where)
         action = self._action(ingress, path["backend"], f"{where}.backend", options)
+        if isinstance(action, Respond) and stand_in is not None:
+            action = stand_in
+        service = path["backend"]["service"]
+        port = service["port"].get("number") or service["port"].get("name")
         host.claims[(form, normalized)] = Claim(
-            path_type, normalized, regex, written, action, origin, _describe(action), options
-        )
+            path_type, normalized, regex, written, action, origin, _describe(action), options,
+            service=(service["name"], str(port)), stand_in=stand_in,
+        )  # fmt: skip
+
+    def _stand_in(
+        self, ingress: Manifest, options: IngressOptions, where: str
+    ) -> ProxyToUpstream | ProxyToAddress | None:
+        """The default-backend annotation's Service (first port), when it can proxy."""
+        name = options.errors.default_backend
+        if name is None:
+            return None
+        field_path = f"metadata.annotations[{PREFIX}default-backend]"
+        action = self.backends.resolve_first_port(ingress, name, field_path, self.problems)
+        return action if isinstance(action, ProxyToUpstream | ProxyToAddress) else None
+
+    def _with_error_pages(self, claim: Claim) -> Claim:
+        """Attach custom-http-errors: rendered by the stand-in, else the global default."""
+        codes = claim.options.errors.codes
+        if not codes:
+            return claim
+        target = claim.stand_in
+        if target is None and self.global_default is not None:
+            candidate = self.global_default[0]
+            target = candidate if isinstance(candidate, ProxyToUpstream | ProxyToAddress) else None
+        if target is None:
+            reason = "custom-http-errors needs a default-backend annotation or a global default"
+            ref = ObjectRef("Ingress", claim.origin.namespace, claim.origin.name)
+            where = f"metadata.annotations[{PREFIX}custom-http-errors]"
+            problem = Problem(Severity.WARNING, ref, where, f"{reason} backend; ignored", "errors")
+            if problem not in self.problems:
+                self.problems.append(problem)
+            return claim
+        pages = ErrorPages(codes, target, claim.service[0], claim.service[1])
+        return replace(claim, error_pages=pages)
 
     def _action(
         self, ingress: Manifest, backend: Mapping[str, Any], where: str, options: IngressOptions
@@ -205,9 +300,12 @@ class Router:
             Match.PREFIX, "/", fallback_action, fallback_origin,
             https_redirect=redirects.secure and self.config.ssl_redirect,
         )  # fmt: skip
-        locations = layout(host.claims.values(), fallback, redirects)
+        claims = [self._with_error_pages(claim) for claim in host.claims.values()]
+        locations = layout(claims, fallback, redirects)
         names = server_names(name) + self._aliases(name, host, taken)
-        return Server(name, names, name == CATCH_ALL, locations, usable, host.app_root)
+        return Server(
+            name, names, name == CATCH_ALL, locations, usable, host.app_root, tuple(host.options)
+        )
 
     def _aliases(self, name: str, host: Host, taken: set[str]) -> tuple[str, ...]:
         found: list[str] = []
@@ -247,6 +345,27 @@ class Router:
         if self.global_default is not None:
             return self.global_default[0], self.global_default[1]
         return NOT_FOUND, None
+
+
+@dataclass(frozen=True, slots=True)
+class Canary:
+    """A path of a canary Ingress, waiting for the main path it splits."""
+
+    host: str
+    key: ClaimKey
+    action: Action
+    origin: Origin
+    options: IngressOptions
+
+
+def _claim_key(path: Mapping[str, Any], options: IngressOptions) -> ClaimKey:
+    """(form, normalized path) of an Ingress path: equal keys serve the same requests."""
+    path_type = PathType(path["pathType"])
+    written = path.get("path") or "/"
+    if path_type is PathType.IMPLEMENTATION_SPECIFIC and options.rewrite.regex:
+        return Match.REGEX, written
+    form = Match.EXACT if path_type is PathType.EXACT else Match.PREFIX
+    return form, _normalize(written, path_type)
 
 
 def _claim_order(claim: Claim) -> tuple[str, str]:

@@ -7,16 +7,20 @@ redirect, the directives the annotations add, and how the request reaches the ba
 
 nginx inherits ``proxy_set_header`` from the http block only into locations that set none of
 their own, so a location that must change one header (upstream-vhost, x-forwarded-prefix)
-gets the whole standard set, with its changes, from `STANDARD_HEADERS`.
+gets the whole standard set, with its changes, from `STANDARD_HEADERS`. ``add_header`` is
+inherited the same way: a location adding a response header of its own (CORS) repeats the
+server's (HSTS), from `server_response_headers`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ingress2nginx.annotations import FEATURES
 from ingress2nginx.directives import Directive, directive, render_lines
 from ingress2nginx.model import (
+    Action,
     Config,
     Location,
     ProxyToAddress,
@@ -24,6 +28,7 @@ from ingress2nginx.model import (
     Redirect,
     Respond,
     Server,
+    Split,
 )
 from ingress2nginx.quoting import Token, comment, compose, expanded, literal, trusted
 from ingress2nginx.settings import Settings
@@ -90,8 +95,17 @@ def header_directives(
     return [directive(name, trusted(header), value) for header, value in values.items()]
 
 
-def location_view(location: Location, settings: Settings) -> LocationView:
-    """Everything the server template needs to lay out `location`."""
+HSTS_HEADER = directive(
+    "add_header", trusted("Strict-Transport-Security"), trusted("$hsts_header"), trusted("always")
+)
+"""The HSTS line of a TLS server (written by the server template)."""
+
+
+def location_view(
+    location: Location, settings: Settings, server_headers: Sequence[Directive] = ()
+) -> LocationView:
+    """Everything the server template needs to lay out `location`; `server_headers` are the
+    server's ``add_header`` lines, repeated when the location adds headers of its own."""
     action = location.action
     options = location.options
     scheme, pass_directive = _protocol(options.proxy.backend_protocol)
@@ -99,14 +113,14 @@ def location_view(location: Location, settings: Settings) -> LocationView:
         modifier=trusted(location.match.value),
         path=literal(location.path),
         note=_note(location),
-        redirect=https_redirect_target(settings, options.redirect.preserve_trailing_slash)
+        redirect=https_redirect_target(
+            settings, options.redirect.preserve_trailing_slash, options.access.use_port_in_redirects
+        )
         if location.https_redirect
         else None,
-        extra=_extra(location, settings, pass_directive),
+        extra=_extra(location, settings, pass_directive, server_headers),
         pass_directive=trusted(pass_directive),
-        pass_target=expanded(f"{scheme}://{action.upstream}")
-        if isinstance(action, ProxyToUpstream)
-        else None,
+        pass_target=_pass_target(action, scheme),
         address=expanded(action.address) if isinstance(action, ProxyToAddress) else None,
         address_target=trusted(f"{scheme}://$service_address"),
         status=action.status if isinstance(action, Respond | Redirect) else None,
@@ -114,10 +128,14 @@ def location_view(location: Location, settings: Settings) -> LocationView:
     )
 
 
-def https_redirect_target(settings: Settings, preserve_trailing_slash: bool) -> Token:
+def https_redirect_target(
+    settings: Settings, preserve_trailing_slash: bool, use_port: bool | None = None
+) -> Token:
     """``https://$host[:port]`` and the request URI, its trailing slash removed unless asked
-    to keep it (ingress-nginx removes it; the map is in the main template)."""
-    port = "" if settings.https_port == 443 else f":{settings.https_port}"
+    to keep it (ingress-nginx removes it; the map is in the main template). The port is named
+    when it is not 443, or always / never as use-port-in-redirects asks."""
+    named = settings.https_port != 443 if use_port is None else use_port
+    port = f":{settings.https_port}" if named else ""
     uri = "$request_uri" if preserve_trailing_slash else "$request_uri_without_trailing_slash"
     return trusted(f"https://$host{port}{uri}")
 
@@ -133,6 +151,16 @@ def server_directives(server: Server, settings: Settings) -> Token | None:
     return render_lines(found, SERVER_DEPTH) if found else None
 
 
+def server_response_headers(server: Server, settings: Settings, hsts: bool) -> list[Directive]:
+    """The server's ``add_header`` lines (HSTS, and those features add to the server): nginx
+    forgets them in a location with an ``add_header`` of its own, which must repeat them."""
+    found = [HSTS_HEADER] if hsts else []
+    for hooks in FEATURES:
+        if hooks.server is not None:
+            found += [item for item in hooks.server(server, settings) if item.name == "add_header"]
+    return found
+
+
 def http_directives(config: Config, settings: Settings) -> Token | None:
     """Directives features add once in the http block (zones, maps); None when none."""
     found = [
@@ -142,6 +170,15 @@ def http_directives(config: Config, settings: Settings) -> Token | None:
         for item in hooks.http(config, settings)
     ]
     return render_lines(found, HTTP_DEPTH) if found else None
+
+
+def _pass_target(action: Action, scheme: str) -> Token | None:
+    """``scheme://upstream``, or for a canary split the variable naming the chosen one."""
+    if isinstance(action, ProxyToUpstream):
+        return expanded(f"{scheme}://{action.upstream}")
+    if isinstance(action, Split):
+        return trusted(f"{scheme}://${action.name}")
+    return None
 
 
 def _note(location: Location) -> Token | None:
@@ -163,8 +200,13 @@ def _protocol(backend_protocol: str) -> tuple[str, str]:
     }[backend_protocol]
 
 
-def _extra(location: Location, settings: Settings, pass_directive: str) -> Token | None:
-    if not isinstance(location.action, ProxyToUpstream | ProxyToAddress):
+def _extra(
+    location: Location,
+    settings: Settings,
+    pass_directive: str,
+    server_headers: Sequence[Directive],
+) -> Token | None:
+    if not isinstance(location.action, ProxyToUpstream | ProxyToAddress | Split):
         return None
     found: list[Directive] = []
     overrides: dict[str, Token] = {}
@@ -181,6 +223,8 @@ def _extra(location: Location, settings: Settings, pass_directive: str) -> Token
         ]
     elif overrides:
         found += header_directives(overrides)
+    if server_headers and any(item.name == "add_header" for item in found):
+        found = [*server_headers, *found]
     return render_lines(found, LOCATION_DEPTH) if found else None
 
 

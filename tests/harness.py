@@ -6,7 +6,8 @@ tests four things and nothing more:
 - ``EchoBackend``: an HTTP/1.1 server that answers every request with a JSON description of it
   (``backend``, ``method``, ``path`` as received, ``version``, ``headers``, ``body``) and the
   header ``X-Echo-Backend``; it also completes WebSocket upgrades and echoes text frames as
-  ``"<name>: <payload>"``.
+  ``"<name>: <payload>"``. A request header ``X-Echo-Status: NNN`` makes it answer with that
+  status (to test error handling).
 - ``Nginx``: the real binary running a given config text under a private prefix directory.
 - ``request`` / ``websocket_roundtrip``: clients that send any Host header and any raw request
   target, verbatim, to a loopback port, optionally over TLS with a chosen SNI name.
@@ -259,7 +260,7 @@ class _EchoHandler(BaseHTTPRequestHandler):
                 "body": recorded.body.decode("utf-8", "replace"),
             }
         ).encode()
-        self.send_response(200)
+        self.send_response(_asked_status(self.headers.get("X-Echo-Status")))
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("X-Echo-Backend", self.server.backend.name)
@@ -326,6 +327,13 @@ class _EchoHandler(BaseHTTPRequestHandler):
             message += payload
             if fin:
                 self.wfile.write(_encode_frame(opcode, prefix + message, masked=False))
+
+
+def _asked_status(value: str | None) -> int:
+    """The status a test asks for with ``X-Echo-Status: NNN`` (200 by default)."""
+    if value is not None and value.isdigit() and 200 <= int(value) <= 599:
+        return int(value)
+    return 200
 
 
 class EchoBackend:

@@ -15,7 +15,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ingress2nginx.annotations import proxy, redirect, refusals, rewrite
+from ingress2nginx.annotations import (
+    access,
+    canary,
+    cors,
+    custom_errors,
+    proxy,
+    ratelimit,
+    redirect,
+    refusals,
+    rewrite,
+)
+from ingress2nginx.annotations.access import AccessOptions
 from ingress2nginx.annotations.base import (
     PREFIX,
     Annotation,
@@ -23,7 +34,11 @@ from ingress2nginx.annotations.base import (
     Hooks,
     Support,
 )
+from ingress2nginx.annotations.canary import CanaryOptions
+from ingress2nginx.annotations.cors import CorsOptions
+from ingress2nginx.annotations.custom_errors import ErrorOptions
 from ingress2nginx.annotations.proxy import ProxyOptions
+from ingress2nginx.annotations.ratelimit import RateLimitOptions
 from ingress2nginx.annotations.redirect import RedirectOptions
 from ingress2nginx.annotations.rewrite import RewriteOptions
 from ingress2nginx.errors import Problem, Severity, shown
@@ -49,6 +64,11 @@ class IngressOptions:
     rewrite: RewriteOptions = field(default_factory=RewriteOptions)
     redirect: RedirectOptions = field(default_factory=RedirectOptions)
     proxy: ProxyOptions = field(default_factory=ProxyOptions)
+    canary: CanaryOptions = field(default_factory=CanaryOptions)
+    errors: ErrorOptions = field(default_factory=ErrorOptions)
+    cors: CorsOptions = field(default_factory=CorsOptions)
+    access: AccessOptions = field(default_factory=AccessOptions)
+    ratelimit: RateLimitOptions = field(default_factory=RateLimitOptions)
 
 
 DEFAULT_OPTIONS = IngressOptions()
@@ -64,11 +84,31 @@ def _registry(groups: Iterable[tuple[Annotation, ...]]) -> dict[str, Annotation]
     return dict(sorted(registry.items()))
 
 
-FEATURES: tuple[Hooks, ...] = (rewrite.HOOKS, redirect.HOOKS, proxy.HOOKS)
-"""Every feature's hooks, in the order their directives are written."""
+FEATURES: tuple[Hooks, ...] = (
+    access.HOOKS,
+    ratelimit.HOOKS,
+    cors.HOOKS,
+    rewrite.HOOKS,
+    redirect.HOOKS,
+    proxy.HOOKS,
+    canary.HOOKS,
+    custom_errors.HOOKS,
+)
+"""Every feature's hooks, in the order their directives are written (CORS before rewrite: its
+preflight ``return`` must run before a ``rewrite ... break`` ends the rewrite phase)."""
 
 REGISTRY: dict[str, Annotation] = _registry(
-    (rewrite.ANNOTATIONS, redirect.ANNOTATIONS, proxy.ANNOTATIONS, refusals.ANNOTATIONS)
+    (
+        rewrite.ANNOTATIONS,
+        redirect.ANNOTATIONS,
+        proxy.ANNOTATIONS,
+        canary.ANNOTATIONS,
+        custom_errors.ANNOTATIONS,
+        cors.ANNOTATIONS,
+        access.ANNOTATIONS,
+        ratelimit.ANNOTATIONS,
+        refusals.ANNOTATIONS,
+    )
 )
 """Every annotation ingress-nginx defines, by name (without the prefix)."""
 

@@ -56,19 +56,11 @@ ANNOTATIONS: tuple[Annotation, ...] = (
 
 PENDING: tuple[str, ...] = (
     "affinity", "affinity-canary-behavior", "affinity-mode",
-    "allowlist-source-range", "whitelist-source-range", "denylist-source-range",
     "auth-type", "auth-secret", "auth-secret-type", "auth-realm",
     "auth-url", "auth-signin", "auth-signin-redirect-param", "auth-response-headers",
     "auth-method", "auth-request-redirect", "auth-cache-key", "auth-cache-duration",
     "auth-keepalive", "auth-keepalive-requests", "auth-keepalive-share-vars",
     "auth-keepalive-timeout", "auth-proxy-set-headers", "auth-always-set-cookie",
-    "canary", "canary-by-cookie", "canary-by-header", "canary-by-header-pattern",
-    "canary-by-header-value", "canary-weight", "canary-weight-total",
-    "enable-cors", "cors-allow-credentials", "cors-allow-headers", "cors-allow-methods",
-    "cors-allow-origin", "cors-expose-headers", "cors-max-age",
-    "custom-http-errors", "default-backend", "disable-proxy-intercept-errors",
-    "limit-connections", "limit-rps", "limit-rpm", "limit-burst-multiplier",
-    "limit-allowlist", "limit-whitelist", "limit-rate", "limit-rate-after",
     "load-balance", "upstream-hash-by", "upstream-hash-by-subset",
     "upstream-hash-by-subset-size",
     "mirror-host", "mirror-request-body", "mirror-target",
@@ -79,8 +71,6 @@ PENDING: tuple[str, ...] = (
     "session-cookie-domain", "session-cookie-expires", "session-cookie-max-age",
     "session-cookie-name", "session-cookie-path", "session-cookie-samesite",
     "session-cookie-secure",
-    "satisfy", "enable-access-log", "ssl-ciphers", "ssl-prefer-server-ciphers",
-    "relative-redirects", "use-port-in-redirects",
 )  # fmt: skip
 """Not implemented yet; each is refused until its feature module declares it."""
 
