@@ -114,7 +114,7 @@ def location_view(
         path=literal(location.path),
         note=_note(location),
         redirect=https_redirect_target(
-            settings, options.redirect.preserve_trailing_slash, options.access.use_port_in_redirects
+            settings, options.redirect.preserve_trailing_slash, None
         )
         if location.https_redirect
         else None,
