@@ -132,10 +132,10 @@ def https_redirect_target(
     settings: Settings, preserve_trailing_slash: bool, use_port: bool | None = None
 ) -> Token:
     """``https://$host[:port]`` and the request URI, its trailing slash removed unless asked
-    to keep it (ingress-nginx removes it; the map is in the main template). The port is named
-    when it is not 443, or always / never as use-port-in-redirects asks."""
-    named = settings.https_port != 443 if use_port is None else use_port
-    port = f":{settings.https_port}" if named else ""
+    to keep it (ingress-nginx removes it; the map is in the main template). As in
+    ingress-nginx the port is left out (clients reach nginx through a Service or load balancer
+    on 443, whatever port nginx listens on) unless use-port-in-redirects asks for it."""
+    port = f":{settings.https_port}" if use_port else ""
     uri = "$request_uri" if preserve_trailing_slash else "$request_uri_without_trailing_slash"
     return trusted(f"https://$host{port}{uri}")
 
@@ -231,6 +231,4 @@ def _extra(
 def _redirect_url(action: Redirect, settings: Settings) -> Token:
     if not action.keep_uri:
         return expanded(action.target)
-    standard = settings.http_port == 80 and settings.https_port == 443
-    port = "" if standard else ":$server_port"
-    return compose(trusted("$scheme://"), action.target, trusted(f"{port}$request_uri"))
+    return compose(trusted("$scheme://"), action.target, trusted("$request_uri"))
