@@ -18,7 +18,7 @@ import ipaddress
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ingress2nginx import __version__
 from ingress2nginx.applying import validate, write_atomically, write_certificates
@@ -30,7 +30,7 @@ from ingress2nginx.errors import (
     Severity,
     SourceError,
 )
-from ingress2nginx.loading import load_sources
+from ingress2nginx.loading import LoadResult, load_sources
 from ingress2nginx.normalizing import Translation, normalize
 from ingress2nginx.objects import Inventory
 from ingress2nginx.rendering import Renderer
@@ -41,7 +41,10 @@ from ingress2nginx.settings import (
     GlobalConfig,
     Settings,
 )
-from ingress2nginx.validating import is_dns1123_subdomain
+from ingress2nginx.validating import is_dns1123_label, is_dns1123_subdomain
+
+if TYPE_CHECKING:
+    from ingress2nginx.cluster_loading import ClusterOptions
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -196,7 +199,40 @@ def _shared_options() -> argparse.ArgumentParser:
     shared.add_argument(
         "-q", "--quiet", action="store_true", help="print only warnings and errors, not notes"
     )
+    _add_cluster_options(shared)
     return shared
+
+
+def _add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """``--from-cluster`` and its options (docs/cluster.md)."""
+    cluster = parser.add_argument_group("reading from the Kubernetes API")
+    cluster.add_argument(
+        "--from-cluster",
+        action="store_true",
+        help="read the objects from the Kubernetes API instead of SOURCE",
+    )
+    cluster.add_argument(
+        "--kubeconfig",
+        type=Path,
+        metavar="PATH",
+        help="kubeconfig file (default: in-cluster service account, else $KUBECONFIG"
+        " or ~/.kube/config)",
+    )
+    cluster.add_argument(
+        "--namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="read only this namespace (repeatable; default: all namespaces)",
+    )
+    cluster.add_argument(
+        "--endpoints",
+        choices=("slices", "dns"),
+        default="slices",
+        help="slices: upstreams of ready pod addresses from EndpointSlices (a reload on pod"
+        " changes); dns: the Service DNS name resolved at request time, no EndpointSlice"
+        " read (default: %(default)s)",
+    )
 
 
 def _port(text: str) -> int:
@@ -219,6 +255,7 @@ def _version(text: str) -> tuple[int, int, int]:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from parsed arguments; ValueError names the bad option."""
+    _check_cluster_options(args)
     if not is_dns1123_subdomain(args.ingress_class):
         raise ValueError(f"--ingress-class: not a valid class name: {args.ingress_class!r}")
     if not is_dns1123_subdomain(args.cluster_domain):
@@ -291,12 +328,55 @@ def system_resolvers(path: Path = Path("/etc/resolv.conf")) -> tuple[str, ...]:
 
 def translate(args: argparse.Namespace, settings: Settings) -> tuple[Translation, list[Problem]]:
     """Load the sources and normalize them; returns the translation and loading problems."""
+    if getattr(args, "from_cluster", False):
+        loaded = load_from_cluster(args, settings)
+        return normalize(Inventory.build(loaded.manifests), settings), list(loaded.problems)
     sources = args.sources or ["-"]
     if sources == ["-"] and sys.stdin.isatty():
         raise SourceError("<stdin>", "no SOURCE given and stdin is a terminal")
     loaded = load_sources(sources, stdin=sys.stdin)
     translation = normalize(Inventory.build(loaded.manifests), settings)
     return translation, list(loaded.problems)
+
+
+def _check_cluster_options(args: argparse.Namespace) -> None:
+    """ValueError when the ``--from-cluster`` options do not fit together."""
+    if not getattr(args, "from_cluster", False):
+        given = [
+            option
+            for option, value in (
+                ("--kubeconfig", args.kubeconfig),
+                ("--namespace", args.namespace),
+                ("--endpoints", args.endpoints != "slices"),
+            )
+            if value
+        ]
+        if given:
+            raise ValueError(f"{given[0]} is only used with --from-cluster")
+        return
+    if args.sources:
+        raise ValueError("--from-cluster reads the API: SOURCE arguments cannot be given with it")
+    for namespace in args.namespace:
+        if not is_dns1123_label(namespace):
+            raise ValueError(f"--namespace: not a namespace name: {namespace!r}")
+
+
+def cluster_options_from(args: argparse.Namespace) -> ClusterOptions:
+    """What ``--from-cluster`` reads, from the parsed arguments (imports the API client)."""
+    from ingress2nginx.cluster_loading import ClusterOptions, EndpointsMode
+
+    return ClusterOptions(
+        kubeconfig=args.kubeconfig,
+        namespaces=tuple(dict.fromkeys(args.namespace)),
+        endpoints=EndpointsMode(args.endpoints),
+    )
+
+
+def load_from_cluster(args: argparse.Namespace, settings: Settings) -> LoadResult:
+    """Every object ``--from-cluster`` names, read once from the API."""
+    from ingress2nginx.cluster_loading import load_cluster
+
+    return load_cluster(cluster_options_from(args), settings)
 
 
 def report(problems: Sequence[Problem], quiet: bool, stream: TextIO | None = None) -> None:
