@@ -32,6 +32,7 @@ from ingress2nginx.views import (
     http_directives,
     location_view,
     server_directives,
+    server_response_headers,
 )
 
 MAIN_TEMPLATE = "nginx.conf.j2"
@@ -185,6 +186,8 @@ def _certificate_paths(settings: Settings, stem: str) -> tuple[Token, Token]:
 
 def _server_view(server: Server, settings: Settings, https: bool) -> dict[str, Any]:
     own_certificate = server.tls is not None and server.tls.certificate != DEFAULT_CERTIFICATE
+    hsts = own_certificate and settings.config.hsts
+    headers = server_response_headers(server, settings, hsts)
     return {
         "listen": _listen(settings, settings.http_port, server.default),
         "listen_https": _listen(settings, settings.https_port, server.default, https=True)
@@ -195,9 +198,11 @@ def _server_view(server: Server, settings: Settings, https: bool) -> dict[str, A
         "certificate": _certificate_paths(settings, server.tls.certificate)
         if server.tls is not None and own_certificate
         else None,
-        "hsts": own_certificate and settings.config.hsts,
+        "hsts": hsts,
         "extra": server_directives(server, settings),
-        "locations": [location_view(location, settings) for location in server.locations],
+        "locations": [
+            location_view(location, settings, headers) for location in server.locations
+        ],
     }
 
 

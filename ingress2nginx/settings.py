@@ -78,6 +78,10 @@ class GlobalConfig:
     """``error-log-level``."""
     disable_access_log: bool = False
     """``disable-access-log``."""
+    limit_req_status_code: int = 503
+    """``limit-req-status-code``: status of requests refused by limit-rps/-rpm."""
+    limit_conn_status_code: int = 503
+    """``limit-conn-status-code``: status of requests refused by limit-connections."""
 
     @property
     def hsts_header(self) -> str:

@@ -114,7 +114,7 @@ def location_view(
         path=literal(location.path),
         note=_note(location),
         redirect=https_redirect_target(
-            settings, options.redirect.preserve_trailing_slash, None
+            settings, options.redirect.preserve_trailing_slash, options.access.use_port_in_redirects
         )
         if location.https_redirect
         else None,
@@ -207,7 +207,7 @@ def _extra(
     server_headers: Sequence[Directive],
 ) -> Token | None:
     if not isinstance(location.action, ProxyToUpstream | ProxyToAddress | Split):
-        return None
+        return _answer_extra(location, settings, server_headers)
     found: list[Directive] = []
     overrides: dict[str, Token] = {}
     for hooks in FEATURES:
@@ -223,6 +223,21 @@ def _extra(
         ]
     elif overrides:
         found += header_directives(overrides)
+    if server_headers and any(item.name == "add_header" for item in found):
+        found = [*server_headers, *found]
+    return render_lines(found, LOCATION_DEPTH) if found else None
+
+
+def _answer_extra(
+    location: Location, settings: Settings, server_headers: Sequence[Directive]
+) -> Token | None:
+    """Directives of a location nginx answers itself (a redirect, a fixed status)."""
+    found = [
+        item
+        for hooks in FEATURES
+        if hooks.answer is not None
+        for item in hooks.answer(location, settings)
+    ]
     if server_headers and any(item.name == "add_header" for item in found):
         found = [*server_headers, *found]
     return render_lines(found, LOCATION_DEPTH) if found else None

@@ -16,13 +16,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ingress2nginx.annotations import (
+    access,
     canary,
+    cors,
     custom_errors,
     proxy,
+    ratelimit,
     redirect,
     refusals,
     rewrite,
 )
+from ingress2nginx.annotations.access import AccessOptions
 from ingress2nginx.annotations.base import (
     PREFIX,
     Annotation,
@@ -31,8 +35,10 @@ from ingress2nginx.annotations.base import (
     Support,
 )
 from ingress2nginx.annotations.canary import CanaryOptions
+from ingress2nginx.annotations.cors import CorsOptions
 from ingress2nginx.annotations.custom_errors import ErrorOptions
 from ingress2nginx.annotations.proxy import ProxyOptions
+from ingress2nginx.annotations.ratelimit import RateLimitOptions
 from ingress2nginx.annotations.redirect import RedirectOptions
 from ingress2nginx.annotations.rewrite import RewriteOptions
 from ingress2nginx.errors import Problem, Severity, shown
@@ -60,6 +66,9 @@ class IngressOptions:
     proxy: ProxyOptions = field(default_factory=ProxyOptions)
     canary: CanaryOptions = field(default_factory=CanaryOptions)
     errors: ErrorOptions = field(default_factory=ErrorOptions)
+    cors: CorsOptions = field(default_factory=CorsOptions)
+    access: AccessOptions = field(default_factory=AccessOptions)
+    ratelimit: RateLimitOptions = field(default_factory=RateLimitOptions)
 
 
 DEFAULT_OPTIONS = IngressOptions()
@@ -76,6 +85,9 @@ def _registry(groups: Iterable[tuple[Annotation, ...]]) -> dict[str, Annotation]
 
 
 FEATURES: tuple[Hooks, ...] = (
+    access.HOOKS,
+    ratelimit.HOOKS,
+    cors.HOOKS,
     rewrite.HOOKS,
     redirect.HOOKS,
     proxy.HOOKS,
@@ -92,6 +104,9 @@ REGISTRY: dict[str, Annotation] = _registry(
         proxy.ANNOTATIONS,
         canary.ANNOTATIONS,
         custom_errors.ANNOTATIONS,
+        cors.ANNOTATIONS,
+        access.ANNOTATIONS,
+        ratelimit.ANNOTATIONS,
         refusals.ANNOTATIONS,
     )
 )

@@ -49,6 +49,9 @@ class Hooks:
 
     location: Callable[[Any, Any], list[Any]] | None = None
     """(location, settings) -> directives inside that location, before the proxy_pass."""
+    answer: Callable[[Any, Any], list[Any]] | None = None
+    """(location, settings) -> directives inside a location nginx answers itself (a redirect,
+    a fixed status): how nginx writes that answer (absolute_redirect), not how it proxies."""
     headers: Callable[[Any], dict[str, Any]] | None = None
     """(location) -> request headers to the backend to set or change (name -> token)."""
     server: Callable[[Any, Any], list[Any]] | None = None

@@ -56,13 +56,6 @@ ANNOTATIONS: tuple[Annotation, ...] = (
 
 PENDING: tuple[str, ...] = (
     "affinity", "affinity-canary-behavior", "affinity-mode",
-    "allowlist-source-range", "whitelist-source-range", "denylist-source-range",
-    "enable-cors", "cors-allow-credentials", "cors-allow-headers", "cors-allow-methods",
-    "cors-allow-origin", "cors-expose-headers", "cors-max-age",
-    "limit-connections", "limit-rps", "limit-rpm", "limit-burst-multiplier",
-    "limit-allowlist", "limit-whitelist", "limit-rate", "limit-rate-after",
-    "satisfy", "enable-access-log", "ssl-ciphers", "ssl-prefer-server-ciphers",
-    "relative-redirects", "use-port-in-redirects",
     "auth-type", "auth-secret", "auth-secret-type", "auth-realm",
     "auth-url", "auth-signin", "auth-signin-redirect-param", "auth-response-headers",
     "auth-method", "auth-request-redirect", "auth-cache-key", "auth-cache-duration",

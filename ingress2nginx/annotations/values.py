@@ -162,6 +162,8 @@ def cidrs(value: str) -> tuple[str, ...]:
     for item in (part.strip() for part in value.split(",")):
         if not item:
             continue
+        if "%" in item:  # an IPv6 zone (fe80::1%eth0): nginx cannot read it
+            raise AnnotationValueError(f"{item!r} is not an IP address or CIDR range")
         try:
             ranges.append(str(ipaddress.ip_network(item, strict=False)))
         except ValueError:

@@ -1,0 +1,168 @@
+"""Who may reach an Ingress's paths, what is logged, and how nginx writes its own redirects and
+TLS handshakes: allowlist/whitelist-source-range, denylist-source-range, satisfy,
+enable-access-log, relative-redirects, use-port-in-redirects, ssl-ciphers,
+ssl-prefer-server-ciphers.
+
+Source ranges become nginx's ``deny``/``allow`` lines as ingress-nginx writes them: the
+denylist first, then the allowlist closed by ``deny all`` — a client refused either way gets
+403. ssl-ciphers and ssl-prefer-server-ciphers act on the whole host (its ``server`` block):
+when several Ingresses with rules for a TLS host set one, the oldest Ingress wins, as in
+ingress-nginx (routing.py keeps each host's Ingress options oldest first).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from ingress2nginx.annotations.base import (
+    Annotation,
+    AnnotationValueError,
+    Hooks,
+    partly,
+    supported,
+)
+from ingress2nginx.annotations.values import choice, cidrs, parse_bool
+from ingress2nginx.directives import Directive, directive
+from ingress2nginx.quoting import Token, literal, trusted
+
+if TYPE_CHECKING:
+    from ingress2nginx.model import Location, Server
+    from ingress2nginx.settings import Settings
+
+T = TypeVar("T")
+
+_CIPHERS = re.compile(r"(?:[A-Za-z0-9!:+_-]|@STRENGTH|@SECLEVEL=[0-5])+\Z")
+"""ingress-nginx's cipher list syntax (OpenSSL names, ``!``, ``+``, ``:``, ``@STRENGTH``,
+``@SECLEVEL=n``), without the spaces it strips before checking."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessOptions:
+    """Access control, logging and redirect style asked for by one Ingress."""
+
+    allowlist: tuple[str, ...] | None = None
+    """``allowlist-source-range``: only these CIDRs may connect."""
+    whitelist: tuple[str, ...] | None = None
+    """``whitelist-source-range``, its older name; allowlist-source-range wins when both."""
+    denylist: tuple[str, ...] = ()
+    """``denylist-source-range``: these CIDRs get 403."""
+    satisfy: str | None = None
+    """``satisfy``: ``any`` or ``all`` access checks (source range, authentication)."""
+    access_log: bool = True
+    """``enable-access-log``."""
+    relative_redirects: bool = False
+    """``relative-redirects``: nginx's own redirects carry a relative Location."""
+    use_port_in_redirects: bool | None = None
+    """``use-port-in-redirects``; None: no port in the HTTPS redirect, nginx's default
+    (``port_in_redirect on``) for the redirects it issues itself."""
+    ssl_ciphers: str | None = None
+    """``ssl-ciphers`` for the host's TLS handshakes (server level)."""
+    ssl_prefer_server_ciphers: bool | None = None
+    """``ssl-prefer-server-ciphers`` (server level)."""
+
+    @property
+    def source_ranges(self) -> tuple[str, ...]:
+        """The allowed ranges (empty: everyone), allowlist-source-range winning."""
+        if self.allowlist is not None:
+            return self.allowlist
+        return self.whitelist or ()
+
+
+def parse_ciphers(value: str) -> str:
+    """An OpenSSL cipher list in ingress-nginx's allowed syntax, without spaces."""
+    text = value.strip()
+    if not _CIPHERS.match(text):
+        raise AnnotationValueError(
+            "must be an OpenSSL cipher list (names, !, +, : and @STRENGTH), without spaces"
+        )
+    return text
+
+
+_RANGES = "Comma-separated IPs or CIDRs"
+
+ANNOTATIONS: tuple[Annotation, ...] = (
+    supported("allowlist-source-range", f"{_RANGES} allowed to reach the Ingress's paths;"
+              " anyone else gets 403.", "access.allowlist", cidrs),
+    supported("whitelist-source-range", "Older name of allowlist-source-range (which wins"
+              " when both are set).", "access.whitelist", cidrs),
+    supported("denylist-source-range", f"{_RANGES} refused (403) on the Ingress's paths;"
+              " checked before the allowlist.", "access.denylist", cidrs),
+    supported("satisfy", "Whether any or all access checks (source ranges, authentication)"
+              " must pass: any or all (nginx's default: all).", "access.satisfy",
+              choice("any", "all")),
+    supported("enable-access-log", "Log requests of the Ingress's paths (default true;"
+              " false: access_log off).", "access.access_log", parse_bool),
+    supported("relative-redirects", "Redirects nginx issues itself carry a relative"
+              " Location (absolute_redirect off).", "access.relative_redirects", parse_bool),
+    partly("use-port-in-redirects", "Name the port in the HTTPS redirect (the --https-port)"
+           " and in redirects nginx issues itself (port_in_redirect).",
+           "unset, a redirect nginx issues itself (permanent-redirect to a path) names a port"
+           " other than 80/443, where ingress-nginx leaves it out; the HTTPS redirect leaves it"
+           " out as ingress-nginx does", "access.use_port_in_redirects", parse_bool),
+    supported("ssl-ciphers", "OpenSSL cipher list for the host's TLS handshakes (ssl_ciphers"
+              " in its server; the oldest Ingress of the host setting it wins).",
+              "access.ssl_ciphers", parse_ciphers),
+    supported("ssl-prefer-server-ciphers", "Prefer the server's cipher order (server level;"
+              " the oldest Ingress of the host setting it wins).",
+              "access.ssl_prefer_server_ciphers", parse_bool),
+)  # fmt: skip
+
+
+def location_directives(location: Location, settings: Settings) -> list[Directive]:
+    """deny/allow lines and satisfy, then how nginx logs and writes its own redirects."""
+    options = location.options.access
+    found = [directive("deny", literal(cidr)) for cidr in options.denylist]
+    if options.source_ranges:
+        found += [directive("allow", literal(cidr)) for cidr in options.source_ranges]
+        found.append(directive("deny", trusted("all")))
+    if options.satisfy is not None:
+        found.append(directive("satisfy", trusted(options.satisfy)))
+    return found + answer_directives(location, settings)
+
+
+def answer_directives(location: Location, settings: Settings) -> list[Directive]:
+    """access_log, absolute_redirect, port_in_redirect: also where nginx answers itself
+    (permanent-redirect to a path is where relative-redirects shows). Source ranges are left
+    out there: a ``return`` answers before nginx checks them, in ingress-nginx too."""
+    options = location.options.access
+    found = []
+    if not options.access_log:
+        found.append(directive("access_log", trusted("off")))
+    if options.relative_redirects:
+        found.append(directive("absolute_redirect", trusted("off")))
+    if options.use_port_in_redirects is not None:
+        found.append(directive("port_in_redirect", _on_off(options.use_port_in_redirects)))
+    return found
+
+
+def server_directives(server: Server, settings: Settings) -> list[Directive]:
+    """ssl_ciphers and ssl_prefer_server_ciphers of a TLS host: the oldest Ingress wins each."""
+    if server.tls is None:
+        return []
+    found = []
+    ciphers = _oldest(server, lambda options: options.ssl_ciphers)
+    if ciphers is not None:
+        found.append(directive("ssl_ciphers", literal(ciphers)))
+    prefer = _oldest(server, lambda options: options.ssl_prefer_server_ciphers)
+    if prefer is not None:
+        found.append(directive("ssl_prefer_server_ciphers", _on_off(prefer)))
+    return found
+
+
+def _oldest(server: Server, pick: Callable[[AccessOptions], T | None]) -> T | None:
+    """The value the oldest Ingress of `server` that sets one gives; None if none does."""
+    for options in server.ingress_options:
+        value = pick(options.access)
+        if value is not None:
+            return value
+    return None
+
+
+def _on_off(value: bool) -> Token:
+    return trusted("on" if value else "off")
+
+
+HOOKS = Hooks(location=location_directives, answer=answer_directives, server=server_directives)
