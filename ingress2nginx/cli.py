@@ -9,16 +9,18 @@ Exit codes (each means one thing):
   2  usage error: bad command line
   3  a source could not be read or parsed (the rest was still rendered)
   4  the rendered config failed validation (nothing was written)
+  5  ``watch`` could not start (its metrics port is taken); it stops with 0 on SIGTERM/SIGINT
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import ipaddress
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ingress2nginx import __version__
 from ingress2nginx.applying import validate, write_atomically, write_certificates
@@ -51,6 +53,7 @@ EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 EXIT_SOURCE = 3
 EXIT_INVALID_OUTPUT = 4
+EXIT_WATCH_START = 5
 
 EPILOG = """exit codes:
   0  done; problems, if any, were printed on stderr (rejected Ingresses included)
@@ -58,6 +61,7 @@ EPILOG = """exit codes:
   2  usage error
   3  a source could not be read or parsed (the rest was still rendered)
   4  the rendered config failed validation (nothing was written)
+  5  watch could not start (its metrics port is taken); it exits 0 on SIGTERM/SIGINT
 """
 
 
@@ -128,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     explain.set_defaults(run=run_explain)
+    _add_watch_command(commands, shared)
     return parser
 
 
@@ -449,3 +454,167 @@ def _describe_action(action: object) -> str:
     if isinstance(service, str):
         return service
     return str(getattr(action, "status", "?"))
+
+
+# --- watch (docs/watch.md) --------------------------------------------------------------------
+
+DEFAULT_STATUS_PORT = 10246
+"""Loopback port of nginx's config-identity server in watch mode (ingress-nginx's status port)."""
+DEFAULT_METRICS_PORT = 10254
+"""Port of /healthz, /readyz and /metrics (ingress-nginx serves the same paths there)."""
+
+
+def _add_watch_command(commands: Any, shared: argparse.ArgumentParser) -> None:
+    watch = commands.add_parser(
+        "watch",
+        parents=[shared],
+        help="keep nginx in step with the sources: re-render, validate, reload, confirm",
+        description="Render at start, then on every change: debounce, re-render, validate,"
+        " replace the output atomically, reload nginx and confirm it runs the new config;"
+        " on failure keep the last good config and retry (docs/watch.md).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    watch.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="FILE", help="the nginx.conf to keep"
+    )
+    applying = watch.add_argument_group("validating, reloading, confirming")
+    reload = applying.add_mutually_exclusive_group()
+    reload.add_argument(
+        "--reload-command",
+        metavar="CMD",
+        help="run through /bin/sh after each new config ($CONFIG: the output); exit 0 = done"
+        " (default: SIGHUP to the nginx master)",
+    )
+    reload.add_argument(
+        "--nginx-pid-file",
+        type=Path,
+        metavar="PATH",
+        help="pid file of the nginx master to SIGHUP (default: RUNTIME_DIR/nginx.pid, the one"
+        " the config names; without --runtime-dir, /run/nginx.pid)",
+    )
+    applying.add_argument(
+        "--validate-command",
+        metavar="CMD",
+        help="check each new config with CMD instead of nginx -t: {} in CMD and $CONFIG name"
+        " the file to check; exit 0 accepts (default: nginx -t, crossplane without nginx)",
+    )
+    applying.add_argument(
+        "--nginx-prefix",
+        type=Path,
+        metavar="DIR",
+        help="-p for nginx -t, as nginx runs (default: RUNTIME_DIR, else nginx's own)",
+    )
+    applying.add_argument(
+        "--status-port",
+        type=_port_or_zero,
+        default=DEFAULT_STATUS_PORT,
+        metavar="N",
+        help="127.0.0.1 port where nginx answers which config it runs, polled after each"
+        " reload to confirm it; 0: no confirmation (default: %(default)s)",
+    )
+    applying.add_argument(
+        "--confirm-timeout", type=_seconds, default=10.0, metavar="SECONDS",
+        help="how long nginx may take to run a new config (default: %(default)s)",
+    )  # fmt: skip
+    timing = watch.add_argument_group("timing")
+    timing.add_argument(
+        "--debounce", type=_seconds, default=0.5, metavar="SECONDS",
+        help="apply once changes have been quiet this long (default: %(default)s)",
+    )  # fmt: skip
+    timing.add_argument(
+        "--max-delay", type=_seconds, default=5.0, metavar="SECONDS",
+        help="apply at most this long after the first change of a burst (default: %(default)s)",
+    )  # fmt: skip
+    timing.add_argument(
+        "--resync-interval", type=_seconds, default=60.0, metavar="SECONDS",
+        help="re-read the sources this often even without events; 0: never"
+        " (default: %(default)s)",
+    )  # fmt: skip
+    health = watch.add_argument_group("health, metrics and logs")
+    health.add_argument(
+        "--metrics-port", type=_port_or_zero, default=DEFAULT_METRICS_PORT, metavar="N",
+        help="serve /healthz, /readyz and /metrics here; 0: not at all (default: %(default)s)",
+    )  # fmt: skip
+    health.add_argument(
+        "--metrics-address", default="0.0.0.0", metavar="ADDR",
+        help="address of the metrics server (default: %(default)s)",
+    )  # fmt: skip
+    health.add_argument(
+        "--log-format", choices=("text", "json"), default="text",
+        help="log lines on stderr as text or as JSON objects (default: %(default)s)",
+    )  # fmt: skip
+    watch.set_defaults(run=run_watch)
+
+
+def _port_or_zero(text: str) -> int:
+    return 0 if text.strip() == "0" else _port(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= seconds <= 86400:
+        raise argparse.ArgumentTypeError(f"seconds out of range 0-86400: {text}")
+    return seconds
+
+
+def _watch_usage_error(args: argparse.Namespace) -> str | None:
+    """Why these watch options cannot work together, or None."""
+    if not args.sources and not getattr(args, "from_cluster", False):
+        return "watch needs a SOURCE (a manifest file or folder) or --from-cluster"
+    if "-" in args.sources:
+        return "watch cannot watch stdin: name files or folders"
+    if not args.output.absolute().parent.is_dir():
+        return f"-o: the folder of {args.output} does not exist"
+    if args.max_delay < args.debounce:
+        return "--max-delay must be at least --debounce"
+    ports = {"--http-port": args.http_port, "--https-port": args.https_port}
+    for option in ("--status-port", "--metrics-port"):
+        port = getattr(args, option[2:].replace("-", "_"))
+        clash = [name for name, used in ports.items() if port and used == port]
+        if clash:
+            return f"{option} {port} is also {clash[0]}"
+        ports[option] = port
+    return None
+
+
+def run_watch(args: argparse.Namespace, settings: Settings) -> int:
+    """``watch``: keep the output and nginx in step with the sources until SIGTERM/SIGINT."""
+    # imported here: only watch needs watchdog and prometheus-client
+    from ingress2nginx import logs
+    from ingress2nginx.filewatching import FileSource
+    from ingress2nginx.watching import Source, WatchOptions, WatchStartError, serve
+
+    problem = _watch_usage_error(args)
+    if problem:
+        print(f"ingress2nginx watch: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    logs.configure(args.log_format)
+    settings = dataclasses.replace(settings, status_port=args.status_port or None)
+    options = WatchOptions(
+        output=args.output.absolute(),
+        debounce=args.debounce,
+        max_delay=args.max_delay,
+        resync_interval=args.resync_interval,
+        reload_command=args.reload_command,
+        nginx_pid_file=_absolute(args.nginx_pid_file),
+        validate_command=args.validate_command,
+        nginx_prefix=_absolute(args.nginx_prefix),
+        confirm_timeout=args.confirm_timeout,
+        metrics_port=args.metrics_port,
+        metrics_address=args.metrics_address,
+        quiet=args.quiet,
+    )
+    source: Source = FileSource(args.sources)
+    if getattr(args, "from_cluster", False):
+        from ingress2nginx.cluster_caching import ClusterSource
+
+        source = ClusterSource(cluster_options_from(args), settings)
+    try:
+        return serve(source, settings, options)
+    except WatchStartError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_WATCH_START

@@ -1,0 +1,189 @@
+"""Health, readiness and Prometheus metrics of the watch sidecar, over plain HTTP.
+
+A sidecar that silently stops following its sources is worse than one that crashes, so the
+watcher exposes what it does (``--metrics-port``, ``--metrics-address``):
+
+- ``/healthz``: 200 while the process runs (a liveness probe);
+- ``/readyz``: 200 once nginx has confirmed a config from this watcher, 503 before (a
+  readiness probe: the pod takes traffic only when nginx routes what the sources say);
+- ``/metrics``: the `Metrics` below in Prometheus' text format.
+
+Metrics live in a registry of their own (not prometheus-client's global one), so several
+watchers can run in one process, as they do in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import socketserver
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+log = logging.getLogger("ingress2nginx.watch")
+
+# No ``*_created`` series: noise beside a sidecar's few counters.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+
+class Metrics:
+    """Every metric the watcher exports, and its readiness."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        registry = self.registry
+        self.renders = Counter(
+            "ingress2nginx_renders",
+            "Passes that loaded the sources and rendered a config (changed or not).",
+            registry=registry,
+        )
+        self.render_errors = Counter(
+            "ingress2nginx_render_errors",
+            "Passes that could not load a source or render (the last good config stays).",
+            registry=registry,
+        )
+        self.reloads = Counter(
+            "ingress2nginx_reloads",
+            "Configs applied: validated, installed, reloaded and confirmed live.",
+            registry=registry,
+        )
+        self.reload_errors = Counter(
+            "ingress2nginx_reload_errors",
+            "Reloads that failed or that nginx did not confirm (retried with backoff).",
+            registry=registry,
+        )
+        self.validation_failures = Counter(
+            "ingress2nginx_validation_failures",
+            "Rendered configs refused by the validator (never installed).",
+            registry=registry,
+        )
+        self.last_success = Gauge(
+            "ingress2nginx_last_success_timestamp_seconds",
+            "When nginx was last known to run the config of the current sources (Unix time).",
+            registry=registry,
+        )
+        self.in_sync = Gauge(
+            "ingress2nginx_config_in_sync",
+            "1 when nginx runs the config of the current sources, 0 while an apply is failing.",
+            registry=registry,
+        )
+        self.rejected_ingresses = Gauge(
+            "ingress2nginx_rejected_ingresses",
+            "Ingresses of our class rejected as invalid in the last render.",
+            registry=registry,
+        )
+        self.served_ingresses = Gauge(
+            "ingress2nginx_served_ingresses",
+            "Ingresses rendered in the last render.",
+            registry=registry,
+        )
+        self.source_errors = Gauge(
+            "ingress2nginx_source_errors",
+            "Documents or files that could not be parsed in the last load.",
+            registry=registry,
+        )
+        self.render_duration = Histogram(
+            "ingress2nginx_render_duration_seconds",
+            "Time to load the sources, translate and render one config.",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+            registry=registry,
+        )
+        self._ready = threading.Event()
+
+    @property
+    def ready(self) -> bool:
+        """Whether a config from this watcher has been confirmed live."""
+        return self._ready.is_set()
+
+    def mark_in_sync(self) -> None:
+        """nginx runs the config of the current sources: ready from now on."""
+        self.in_sync.set(1)
+        self.last_success.set(time.time())
+        self._ready.set()
+
+    def exposition(self) -> bytes:
+        """The metrics in Prometheus' text format."""
+        return generate_latest(self.registry)
+
+
+class HealthServer:
+    """``/healthz``, ``/readyz`` and ``/metrics`` served from a background thread."""
+
+    def __init__(self, address: str, port: int, metrics: Metrics) -> None:
+        self._server = _Server(address, port, metrics)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="ingress2nginx-health",
+            daemon=True,
+        )
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (useful when asked for port 0)."""
+        return int(self._server.server_address[1])
+
+    def start(self) -> HealthServer:
+        """Serve in the background; returns self."""
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving and release the port."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+        self._server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: str, port: int, metrics: Metrics) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        self.metrics = metrics
+        super().__init__((address, port), _Handler)
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse DNS lookup of the address."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/healthz":
+            self._answer(200, b"ok\n")
+        elif path == "/readyz":
+            if self.server.metrics.ready:
+                self._answer(200, b"ready\n")
+            else:
+                self._answer(503, b"not ready: no config confirmed live yet\n")
+        elif path == "/metrics":
+            self._answer(200, self.server.metrics.exposition(), CONTENT_TYPE_LATEST)
+        else:
+            self._answer(404, b"not found: try /healthz, /readyz or /metrics\n")
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def _answer(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Probes every few seconds would drown the log: keep them at debug level."""
+        log.debug("health request: " + format, *args)

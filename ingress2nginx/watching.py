@@ -1,0 +1,412 @@
+"""The watch loop: when the sources change, a debounced apply pipeline keeps nginx in step.
+
+``ingress2nginx watch`` runs beside nginx (SPEC §7). It renders at start, then waits for
+changes; a burst of changes is coalesced by a `Debouncer` (quiet period + maximum delay), the
+sources are read again, translated and rendered with ONE long-lived `Renderer` (it reuses the
+server blocks that did not change), and the result goes through reloading.py's
+`ApplyPipeline`, which validates, installs, reloads and confirms it, or keeps the last good
+config. A failed pass is retried with exponential backoff; a periodic resync re-reads the
+sources even without events, as a safety net for missed ones.
+
+Sources
+-------
+Anything holding Kubernetes objects drives the loop by implementing `Source`:
+
+- ``name``: a short word for logs (``files``, ``cluster``).
+- ``start(changed)``: begin observing; call ``changed(reason)`` from any thread, as often as
+  needed, whenever the objects may have changed. The loop debounces these calls.
+- ``snapshot() -> LoadResult``: every object as it is now, like `load_sources` returns. Called
+  on the loop's thread only, so a source may keep caches without locks. Raising
+  `SourceError` means "cannot tell now": the pass fails, nginx keeps the last good config,
+  and the pass is retried.
+- ``stop()``: end observing; called once, on the loop's thread, when the watcher stops.
+
+filewatching.py's `FileSource` is the file one (watchdog). A Kubernetes API source lists,
+then watches, keeps the objects in memory, calls ``changed`` on each event and answers
+``snapshot`` from memory: ``serve(ClusterSource(...), settings, options)`` then shares the
+rest (debounce, render, validate, reload, confirm, retries, metrics).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ingress2nginx.applying import find_nginx
+from ingress2nginx.errors import Ingress2NginxError, Problem, Severity
+from ingress2nginx.health import HealthServer, Metrics
+from ingress2nginx.loading import LoadResult
+from ingress2nginx.logs import fields
+from ingress2nginx.normalizing import Translation, normalize
+from ingress2nginx.objects import Inventory
+from ingress2nginx.reloading import (
+    ApplyOutcome,
+    ApplyPipeline,
+    CommandReloader,
+    Reloader,
+    SignalReloader,
+    StatusEndpoint,
+    Step,
+    desired_config,
+)
+from ingress2nginx.rendering import Renderer
+from ingress2nginx.settings import Settings
+from ingress2nginx.validators import CommandValidator, NginxValidator, StructureValidator, Validator
+
+log = logging.getLogger("ingress2nginx.watch")
+
+RETRY_FIRST_SECONDS = 0.5
+RETRY_MAX_SECONDS = 30.0
+DEFAULT_PID_FILE = Path("/run/nginx.pid")
+"""The pid file of Debian's and the official image's nginx, used without --runtime-dir."""
+_LOG_LEVELS = {Severity.ERROR: logging.ERROR, Severity.WARNING: logging.WARNING}
+
+
+class WatchStartError(Ingress2NginxError):
+    """The watcher could not start (a port in use): nothing was applied."""
+
+
+class Source(Protocol):
+    """Where the objects come from; see the module docstring."""
+
+    name: str
+
+    def start(self, changed: Callable[[str], None]) -> None: ...
+
+    def snapshot(self) -> LoadResult: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WatchOptions:
+    """How to watch and apply (the ``watch`` command's own options)."""
+
+    output: Path
+    debounce: float = 0.5
+    """Quiet period: apply once no change came for this long (seconds)."""
+    max_delay: float = 5.0
+    """Apply at most this long after the first change of a burst, even if it goes on."""
+    resync_interval: float = 60.0
+    """Re-read the sources this often without events; 0 turns it off."""
+    reload_command: str | None = None
+    nginx_pid_file: Path | None = None
+    """Default: the pid path the config itself names (``RUNTIME_DIR/nginx.pid``)."""
+    validate_command: str | None = None
+    nginx_prefix: Path | None = None
+    """``-p`` for ``nginx -t``; default: --runtime-dir (output made with it runs as ``nginx -p
+    RUNTIME_DIR``), else nginx's compiled-in prefix."""
+    confirm_timeout: float = 10.0
+    metrics_port: int = 0
+    """0: no health or metrics server."""
+    metrics_address: str = "0.0.0.0"
+    quiet: bool = False
+    """Log warnings and errors about the input, not notes."""
+
+
+# --- debouncing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Wake:
+    """Why `Debouncer.wait` returned: changes (a few reasons and their count), or stop."""
+
+    reasons: tuple[str, ...] = ()
+    count: int = 0
+    stopped: bool = False
+
+
+class Debouncer:
+    """Coalesces change notifications, like docker-gen's ``-wait min:max``: a burst fires once,
+    `quiet` seconds after its last change, or `max_delay` after its first, whichever is first.
+
+    `poke` and `stop` may be called from any thread (and from a signal handler: the lock is
+    reentrant); `wait` from one thread.
+    """
+
+    SAMPLE = 3
+
+    def __init__(self, quiet: float, max_delay: float) -> None:
+        self.quiet = quiet
+        self.max_delay = max(max_delay, quiet)
+        self._condition = threading.Condition(threading.RLock())
+        self._first: float | None = None
+        self._last = 0.0
+        self._reasons: list[str] = []
+        self._count = 0
+        self._stopped = False
+
+    def poke(self, reason: str) -> None:
+        """Note a change."""
+        with self._condition:
+            now = time.monotonic()
+            if self._first is None:
+                self._first = now
+            self._last = now
+            self._count += 1
+            if len(self._reasons) < self.SAMPLE and reason not in self._reasons:
+                self._reasons.append(reason)
+            self._condition.notify_all()
+
+    def stop(self) -> None:
+        """Make `wait` return `Wake(stopped=True)` now and from now on."""
+        with self._condition:
+            self._stopped = True
+            self._condition.notify_all()
+
+    def wait(self, deadline: float | None = None) -> Wake:
+        """Block until a burst is complete, `deadline` (monotonic) passes, or stop.
+
+        A burst under way is waited for even past the deadline: it is due soon anyway.
+        """
+        with self._condition:
+            while not self._stopped:
+                now = time.monotonic()
+                if self._first is not None:
+                    due = min(self._last + self.quiet, self._first + self.max_delay)
+                    if now >= due:
+                        return self._take()
+                    self._condition.wait(due - now)
+                elif deadline is not None and now >= deadline:
+                    return Wake()
+                else:
+                    self._condition.wait(None if deadline is None else deadline - now)
+            return Wake(stopped=True)
+
+    def _take(self) -> Wake:
+        wake = Wake(tuple(self._reasons), self._count)
+        self._first, self._reasons, self._count = None, [], 0
+        return wake
+
+
+class Backoff:
+    """Exponential delays between retries of a failing pass."""
+
+    def __init__(self, first: float = RETRY_FIRST_SECONDS, limit: float = RETRY_MAX_SECONDS):
+        self.first, self.limit = first, limit
+        self._next = first
+
+    def next(self) -> float:
+        """The delay before the next retry; each call doubles the following one."""
+        delay, self._next = self._next, min(self.limit, self._next * 2)
+        return delay
+
+    def reset(self) -> None:
+        """Back to the first delay (after a success)."""
+        self._next = self.first
+
+
+# --- the loop --------------------------------------------------------------------------------
+
+
+class Watcher:
+    """Runs passes (load, render, apply) on changes, retries and resyncs, until stopped."""
+
+    def __init__(
+        self,
+        source: Source,
+        settings: Settings,
+        pipeline: ApplyPipeline,
+        options: WatchOptions,
+        metrics: Metrics,
+    ) -> None:
+        self.source = source
+        self.settings = settings
+        self.pipeline = pipeline
+        self.options = options
+        self.metrics = metrics
+        self.renderer = Renderer(settings)
+        self.debouncer = Debouncer(options.debounce, options.max_delay)
+        self._stopping = threading.Event()
+        self._backoff = Backoff()
+        self._reported: set[str] = set()
+
+    def stop(self) -> None:
+        """Ask the loop to end; safe from any thread and from signal handlers."""
+        self._stopping.set()
+        self.debouncer.stop()
+
+    def run(self) -> None:
+        """Observe the source and apply until `stop`."""
+        self.source.start(self.debouncer.poke)
+        try:
+            trigger: str | None = "start"
+            while trigger is not None and not self._stopping.is_set():
+                ok = self.pass_once(trigger)
+                retry_at = None
+                if ok:
+                    self._backoff.reset()
+                else:
+                    retry_at = time.monotonic() + self._backoff.next()
+                trigger = self._next_trigger(retry_at)
+        finally:
+            self.source.stop()
+
+    def _next_trigger(self, retry_at: float | None) -> str | None:
+        interval = self.options.resync_interval
+        resync_at = time.monotonic() + interval if interval > 0 else None
+        deadline = min((at for at in (resync_at, retry_at) if at is not None), default=None)
+        wake = self.debouncer.wait(deadline)
+        if wake.stopped:
+            return None
+        if wake.count:
+            hidden = wake.count - len(wake.reasons)
+            return "; ".join(wake.reasons) + (f" (+{hidden} more)" if hidden else "")
+        return "retry" if retry_at is not None and deadline == retry_at else "resync"
+
+    def pass_once(self, trigger: str) -> bool:
+        """Load, render and apply once; whether nginx now runs the sources' config."""
+        started = time.perf_counter()
+        try:
+            loaded = self.source.snapshot()
+            translation = normalize(Inventory.build(loaded.manifests), self.settings)
+            text = self.renderer.render(translation.config)
+        except Exception as error:
+            self.metrics.render_errors.inc()
+            self.metrics.in_sync.set(0)
+            message = "could not render; nginx keeps the last good config"
+            if isinstance(error, Ingress2NginxError):
+                log.error(message, extra=fields(trigger=trigger, reason=str(error)))
+            else:
+                log.exception(message + " (a bug)", extra=fields(trigger=trigger))
+            return False
+        self.metrics.render_duration.observe(time.perf_counter() - started)
+        self.metrics.renders.inc()
+        self._report([*loaded.problems, *translation.problems], translation)
+        try:
+            outcome = self.pipeline.apply(desired_config(text, translation.config), self._stopping)
+        except Exception:
+            log.exception("apply failed unexpectedly (a bug)", extra=fields(trigger=trigger))
+            self.metrics.in_sync.set(0)
+            return False
+        self._record(outcome, trigger)
+        return outcome.ok
+
+    def _report(self, problems: Sequence[Problem], translation: Translation) -> None:
+        """Log problems not logged by the previous pass (resyncs would repeat them all)."""
+        self.metrics.rejected_ingresses.set(sum(p.code == "rejected" for p in problems))
+        self.metrics.source_errors.set(sum(p.code == "malformed-source" for p in problems))
+        self.metrics.served_ingresses.set(len(translation.served))
+        current = {str(problem) for problem in problems}
+        lowest = Severity.WARNING if self.options.quiet else Severity.INFO
+        for problem in problems:
+            text = str(problem)
+            if text in self._reported or problem.severity < lowest:
+                continue
+            level = _LOG_LEVELS.get(problem.severity, logging.INFO)
+            log.log(level, text, extra=fields(event="problem", code=problem.code))
+        self._reported = current
+
+    def _record(self, outcome: ApplyOutcome, trigger: str) -> None:
+        identity = outcome.identity[:12]
+        if outcome.ok:
+            if outcome.reloaded:
+                self.metrics.reloads.inc()
+            if outcome.changed:
+                details = fields(identity=identity, result=outcome.reason, trigger=trigger)
+                log.info("applied a new config", extra=details)
+            self.metrics.mark_in_sync()
+            return
+        self.metrics.in_sync.set(0)
+        if self._stopping.is_set():
+            log.info("apply abandoned: stopping", extra=fields(step=str(outcome.failed_step)))
+            return
+        if outcome.failed_step is Step.VALIDATE:
+            self.metrics.validation_failures.inc()
+        elif outcome.failed_step in (Step.RELOAD, Step.CONFIRM):
+            self.metrics.reload_errors.inc()
+        step = str(outcome.failed_step)
+        details = fields(step=step, reason=outcome.reason, identity=identity, trigger=trigger)
+        log.error("could not apply the new config; nginx keeps the last good one", extra=details)
+
+
+# --- assembling ------------------------------------------------------------------------------
+
+
+def build_pipeline(settings: Settings, options: WatchOptions) -> ApplyPipeline:
+    """The apply pipeline the options ask for."""
+    validator: Validator
+    binary = find_nginx()
+    if options.validate_command:
+        validator = CommandValidator(options.validate_command)
+    elif binary is not None:
+        validator = NginxValidator(binary, options.nginx_prefix or settings.runtime_dir)
+    else:
+        validator = StructureValidator()
+    reloader: Reloader
+    if options.reload_command:
+        reloader = CommandReloader(options.reload_command, options.output)
+    else:
+        reloader = SignalReloader(options.nginx_pid_file or default_pid_file(settings))
+    confirmer = None
+    if settings.status_port is not None:
+        confirmer = StatusEndpoint(settings.status_port, options.confirm_timeout)
+    return ApplyPipeline(
+        options.output, settings.cert_dir, validator=validator, reloader=reloader,
+        confirmer=confirmer,
+    )  # fmt: skip
+
+
+def default_pid_file(settings: Settings) -> Path:
+    """Where the rendered config tells nginx to write its pid."""
+    return settings.runtime_dir / "nginx.pid" if settings.runtime_dir else DEFAULT_PID_FILE
+
+
+def serve(source: Source, settings: Settings, options: WatchOptions) -> int:
+    """Watch `source` and keep nginx in step until SIGTERM or SIGINT; returns 0 then."""
+    metrics = Metrics()
+    health = None
+    if options.metrics_port:
+        address = options.metrics_address
+        try:
+            health = HealthServer(address, options.metrics_port, metrics).start()
+        except OSError as error:
+            where = f"{address}:{options.metrics_port}"
+            raise WatchStartError(f"cannot serve metrics on {where}: {error}") from error
+    pipeline = build_pipeline(settings, options)
+    watcher = Watcher(source, settings, pipeline, options, metrics)
+    pid_file = options.nginx_pid_file or default_pid_file(settings)
+    details = fields(
+        source=source.name,
+        output=str(options.output),
+        validator=pipeline.validator.name,
+        reload=options.reload_command or f"SIGHUP to the master in {pid_file}",
+        metrics=f"{options.metrics_address}:{options.metrics_port}" if health else "off",
+    )
+    log.info("watching", extra=details)
+    try:
+        with _stopping_on_signals(watcher.stop):
+            watcher.run()
+    finally:
+        if health is not None:
+            health.close()
+    log.info("stopped")
+    return 0
+
+
+@contextlib.contextmanager
+def _stopping_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGTERM and SIGINT stop the watcher cleanly (main thread only; elsewhere, no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(number: int, frame: object) -> None:
+        # Python runs handlers on the main thread between bytecodes, maybe while it holds a
+        # (non-reentrant) lock that stop() needs: stop from another thread instead.
+        threading.Thread(target=stop, name="ingress2nginx-stop", daemon=True).start()
+
+    signals = (signal.SIGTERM, signal.SIGINT)
+    previous = {number: signal.signal(number, handler) for number in signals}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
