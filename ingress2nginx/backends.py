@@ -5,16 +5,23 @@ EndpointSlices (or, failing those, Endpoints) for that Service, requests go to a
 ``upstream`` of the ready endpoints at their target ports; with none in the input, to the
 Service's DNS name resolved by nginx at request time, so the output passes ``nginx -t``
 anywhere. ExternalName Services proxy to their external name. A Service port without a
-ready endpoint answers 503.
+ready endpoint answers 503. With service-upstream, the upstream is the Service's ClusterIP.
+
+How an upstream balances (load-balance, upstream-hash-by, affinity) is what the oldest Ingress
+using it and asking for anything asks (annotations/balancing.py); a younger Ingress asking
+for something else is reported, once per upstream. A name resolved at request time has no
+upstream block, so there such a request is reported as not applying.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from ingress2nginx.annotations import DEFAULT_OPTIONS, IngressOptions
+from ingress2nginx.annotations.balancing import Balancing, describe, requested
 from ingress2nginx.errors import ObjectRef, Problem, Severity, shown
 from ingress2nginx.model import Action, Endpoint, ProxyToAddress, ProxyToUpstream, Respond, Upstream
 from ingress2nginx.objects import Inventory, Manifest
@@ -35,10 +42,20 @@ class Resolution:
 class Backends:
     """Resolves service backends, remembering each Service port's answer and its upstream."""
 
-    def __init__(self, inventory: Inventory, settings: Settings) -> None:
+    def __init__(
+        self,
+        inventory: Inventory,
+        settings: Settings,
+        options: Mapping[ObjectRef, IngressOptions] | None = None,
+    ) -> None:
         self._inventory = inventory
         self._settings = settings
-        self._resolved: dict[tuple[str, str, str | int], Resolution] = {}
+        self._options = options or {}
+        """What each served Ingress's annotations ask for (service-upstream, balancing)."""
+        self._resolved: dict[tuple[str, str, str | int, bool], Resolution] = {}
+        self._balanced_by: dict[str, ObjectRef] = {}
+        """Upstream name -> the Ingress whose balancing request it follows."""
+        self._told: set[tuple[ObjectRef, str]] = set()
         self.upstreams: dict[str, Upstream] = {}
         """Every upstream some resolved backend proxies to, by name."""
         self.problems: list[Problem] = []
@@ -51,16 +68,17 @@ class Backends:
         name = service["name"]
         port = service["port"]
         port_key: str | int = port["number"] if "number" in port else port["name"]
-        key = (ingress.namespace, name, port_key)
-        resolution = self._resolved.get(key)
-        if resolution is None:
-            resolution = self._resolve(ingress.namespace, name, port_key)
-            self._resolved[key] = resolution
+        options = self._options.get(ingress.ref, DEFAULT_OPTIONS)
+        cluster_ip = options.balancing.service_upstream
+        resolution = self._cached(ingress.namespace, name, port_key, cluster_ip)
         if resolution.trouble:
             problems.append(
                 Problem(resolution.severity, ingress.ref, field, resolution.trouble, "backend")
             )
-        return resolution.action
+        wanted = requested(options)
+        if wanted is None:
+            return resolution.action
+        return self._balanced(ingress, wanted, resolution.action, field, problems)
 
     def resolve_first_port(
         self, ingress: Manifest, name: str, field: str, problems: list[Problem]
@@ -78,7 +96,15 @@ class Backends:
             return Respond(503, "service unavailable")
         return self.resolve(ingress, {"name": name, "port": {"number": number}}, field, problems)
 
-    def _resolve(self, namespace: str, name: str, port: str | int) -> Resolution:
+    def _cached(self, namespace: str, name: str, port: str | int, cluster_ip: bool) -> Resolution:
+        key = (namespace, name, port, cluster_ip)
+        resolution = self._resolved.get(key)
+        if resolution is None:
+            resolution = self._resolve(namespace, name, port, cluster_ip)
+            self._resolved[key] = resolution
+        return resolution
+
+    def _resolve(self, namespace: str, name: str, port: str | int, cluster_ip: bool) -> Resolution:
         label = f"{namespace}/{name}:{port}"
         service = self._inventory.services.get((namespace, name))
         if service is None:
@@ -95,14 +121,91 @@ class Backends:
         spec = service.body.get("spec") or {}
         if spec.get("type") == "ExternalName":
             return self._external_name(service, spec.get("externalName"), number, label)
+        if cluster_ip:
+            return self._cluster_ip(namespace, name, port, spec.get("clusterIP"), number, label)
         endpoints = self._ready_endpoints(service, port_name)
         if endpoints is None:
             return Resolution(ProxyToAddress(self._dns_name(namespace, name, number), label), "")
         if not endpoints:
             return _unavailable(label, f"service {label} has no ready endpoints; answering 503")
-        upstream = Upstream(f"{namespace}_{name}_{number}", label, endpoints)
-        self.upstreams[upstream.name] = upstream
-        return Resolution(ProxyToUpstream(upstream.name, label), "")
+        upstream = f"{namespace}_{name}_{number}"
+        self._add_upstream(upstream, label, endpoints)
+        return Resolution(ProxyToUpstream(upstream, label), "")
+
+    def _add_upstream(self, name: str, label: str, endpoints: tuple[Endpoint, ...]) -> None:
+        """An upstream, made once (a port named by number and by name is one upstream), with
+        the global load-balance until an Ingress asks otherwise."""
+        if name not in self.upstreams:
+            balancing = Balancing(self._settings.config.load_balance)
+            self.upstreams[name] = Upstream(name, label, endpoints, balancing)
+
+    def _cluster_ip(
+        self, namespace: str, name: str, port: str | int, address: object, number: int, label: str
+    ) -> Resolution:
+        """service-upstream: an upstream of the ClusterIP at the Service port; without a
+        usable ClusterIP (headless, or not in the manifest), the endpoints, reported."""
+        if isinstance(address, str) and _is_ip(address):
+            ip = str(ipaddress.ip_address(address))
+            upstream = f"{namespace}_{name}_{number}_clusterip"
+            self._add_upstream(upstream, f"{label} ClusterIP", (Endpoint(ip, number),))
+            return Resolution(ProxyToUpstream(upstream, label), "")
+        usual = self._cached(namespace, name, port, False)
+        note = (
+            f"service-upstream: service {label} has no ClusterIP (headless, or not in the"
+            " manifest); proxying to its endpoints"
+        )
+        trouble = f"{note}; {usual.trouble}" if usual.trouble else note
+        return Resolution(usual.action, trouble, usual.severity)
+
+    def _balanced(
+        self,
+        ingress: Manifest,
+        wanted: Balancing,
+        action: Action,
+        field: str,
+        problems: list[Problem],
+    ) -> Action:
+        """Settle the balancing of `action`'s upstream: the oldest Ingress asking decides."""
+        if isinstance(action, ProxyToAddress):
+            reason = (
+                f"{describe(wanted)} needs an upstream of endpoints, but {action.service} is"
+                " reached by a name nginx resolves at request time (no endpoints in the input,"
+                " or ExternalName); not applied"
+            )
+            self._tell(problems, ingress, field, action.service, reason)
+            return action
+        if not isinstance(action, ProxyToUpstream):
+            return action
+        upstream = self.upstreams[action.upstream]
+        if upstream.name not in self._balanced_by:
+            self._balanced_by[upstream.name] = ingress.ref
+            upstream = replace(upstream, balancing=wanted)
+            self.upstreams[upstream.name] = upstream
+        elif upstream.balancing != wanted:
+            owner = self._balanced_by[upstream.name]
+            reason = (
+                f"service {action.service} is balanced by {describe(upstream.balancing)}, as the"
+                f" older {owner} asks; {describe(wanted)} is ignored for it"
+            )
+            self._tell(problems, ingress, field, upstream.name, reason, "conflict")
+        if wanted.cookie is not None and upstream.balancing.cookie == wanted.cookie:
+            return replace(action, affinity_cookie=wanted.cookie)
+        return action
+
+    def _tell(
+        self,
+        problems: list[Problem],
+        ingress: Manifest,
+        field: str,
+        about: str,
+        reason: str,
+        code: str = "balancing",
+    ) -> None:
+        """Report a balancing problem once per Ingress and upstream (not once per path)."""
+        if (ingress.ref, about) in self._told:
+            return
+        self._told.add((ingress.ref, about))
+        problems.append(Problem(Severity.WARNING, ingress.ref, field, reason, code))
 
     def _dns_name(self, namespace: str, name: str, port: int) -> str:
         return f"{name}.{namespace}.svc.{self._settings.cluster_domain}:{port}"

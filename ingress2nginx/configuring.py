@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from ingress2nginx.annotations.base import AnnotationValueError
+from ingress2nginx.annotations.balancing import load_balance
+from ingress2nginx.annotations.base import AnnotationValueError, AnnotationValueIgnored
 from ingress2nginx.annotations.proxy import NEXT_UPSTREAM_CONDITIONS
 from ingress2nginx.annotations.values import choice, integer, parse_bool, seconds, size, words
 from ingress2nginx.errors import shown
@@ -74,6 +75,7 @@ OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "proxy-next-upstream": ("proxy_next_upstream", words(NEXT_UPSTREAM_CONDITIONS)),
     "proxy-next-upstream-tries": ("proxy_next_upstream_tries", integer(0, 1000)),
     "proxy-next-upstream-timeout": ("proxy_next_upstream_timeout", seconds),
+    "load-balance": ("load_balance", load_balance),
     "upstream-keepalive-connections": ("upstream_keepalive_connections", integer(0, 100000)),
     "keep-alive": ("keep_alive", seconds),
     "server-tokens": ("server_tokens", parse_bool),
@@ -123,6 +125,8 @@ def parse_global_config(document: object, origin: str) -> tuple[GlobalConfig, li
         text = str(value).lower() if isinstance(value, bool) else str(value)
         try:
             changes[field] = parse(text)
+        except AnnotationValueIgnored as notice:
+            warnings.append(f"warning: --config {origin}: {key}: {notice}; ignored")
         except AnnotationValueError as error:
             raise ValueError(f"--config {origin}: {key}: {shown(text)} {error}") from error
     return replace(GlobalConfig(), **changes), warnings

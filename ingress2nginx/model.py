@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass
 
 from ingress2nginx.annotations import DEFAULT_OPTIONS, IngressOptions
+from ingress2nginx.annotations.balancing import DEFAULT_BALANCING, Balancing
 from ingress2nginx.annotations.canary import CanaryOptions
 
 
@@ -57,6 +58,9 @@ class ProxyToUpstream:
     """Name of the `Upstream`."""
     service: str
     """``namespace/name:port`` of the Service, for people reading the output."""
+    affinity_cookie: str | None = None
+    """The session-affinity cookie this location hands out: its Ingress asked for cookie
+    affinity and the upstream hashes on that cookie (annotations/affinity.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,11 +223,15 @@ class Upstream:
     """An nginx ``upstream`` block: one Service port's ready endpoints."""
 
     name: str
-    """``namespace_service_port``; ``_`` cannot occur in namespaces or Service names, so
-    names of different Service ports never collide."""
+    """``namespace_service_port`` (``..._clusterip`` for service-upstream); ``_`` cannot occur
+    in namespaces or Service names, so names of different Service ports never collide."""
     service: str
     endpoints: tuple[Endpoint, ...]
-    """Sorted, never empty (a Service port without ready endpoints becomes a 503)."""
+    """Sorted, never empty (a Service port without ready endpoints becomes a 503); the
+    ClusterIP alone for service-upstream."""
+    balancing: Balancing = DEFAULT_BALANCING
+    """How nginx picks an endpoint: asked for by the oldest Ingress using the upstream that
+    asks (load-balance, upstream-hash-by, affinity), else the global load-balance."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,8 @@ def normalize(inventory: Inventory, settings: Settings) -> Translation:
     accepted = [
         (ingress, options) for ingress in selected if (options := _accept(ingress, problems))
     ]
-    backends = Backends(inventory, settings)
+    requests = {ingress.ref: options for ingress, options in accepted}
+    backends = Backends(inventory, settings, requests)
     tls = TLSHosts(Certificates(inventory), problems)
     router = Router(backends, tls, settings.config, problems)
     for ingress, options in accepted:

@@ -12,7 +12,9 @@ escapes (and ``\\n``, ``\\r``, ``\\t`` too, which is why every backslash is esca
 token; it cannot change what a directive does with that token, so values are also checked
 against allowlists before they get here (validating.py). Two rules hold everywhere: no
 character that could end a line (CR, LF, NEL, U+2028, U+2029) or any control character ever
-reaches the output, and ``$`` only reaches positions where nginx does not expand variables.
+reaches the output, and ``$`` only reaches positions where nginx does not expand variables —
+except as a variable reference the program chose: in `trusted` text, or through `interpolated`,
+where each reference is a checked `variable` name from the caller's allowlist.
 """
 
 from __future__ import annotations
@@ -83,6 +85,49 @@ def compose(*parts: Token | str) -> Token:
         if not isinstance(part, Token) and "$" in part:
             raise UnsafeValueError(f"refusing to emit {part!r}: '$' would be expanded by nginx")
     return literal("".join(parts))
+
+
+class Variable(str):
+    """A reference to an nginx variable by name, made only by `variable`."""
+
+    __slots__ = ()
+
+
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
+_NAME_CHAR = re.compile(r"[A-Za-z0-9_]")
+
+
+def variable(name: str) -> Variable:
+    """A variable reference for `interpolated`: the name is checked to be one nginx reads as
+    a whole name (letters, digits, ``_``; not a ``$1`` capture). Which variables a value may
+    use is the caller's allowlist (e.g. upstream-hash-by's in annotations/balancing.py)."""
+    if not _VARIABLE_NAME.match(name):
+        raise UnsafeValueError(f"not an nginx variable name: {name!r}")
+    return Variable(name)
+
+
+def interpolated(*parts: Variable | str) -> Token:
+    """One argument for a position where nginx expands variables, made of `variable`
+    references and checked text (in which ``$`` is refused), quoted as a whole.
+
+    A reference is written ``$name``, or ``${name}`` when the text after it starts with a
+    character nginx would read as part of the name, so it never swallows the text that
+    follows. Nothing else in the result can start a variable.
+    """
+    written: list[str] = []
+    for index, part in enumerate(parts):
+        if not isinstance(part, Variable):
+            if "$" in part:
+                raise UnsafeValueError(f"refusing to emit {part!r}: '$' would be expanded")
+            written.append(part)
+            continue
+        following = parts[index + 1] if index + 1 < len(parts) else ""
+        glued = not isinstance(following, Variable) and _NAME_CHAR.match(following[:1])
+        written.append(f"${{{part}}}" if glued else f"${part}")
+    text = "".join(written)
+    if not text:
+        raise UnsafeValueError("refusing to emit an empty interpolated value")
+    return literal(text)
 
 
 def trusted(text: str) -> Token:

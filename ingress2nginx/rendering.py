@@ -18,7 +18,9 @@ from typing import Any
 import jinja2
 
 from ingress2nginx import __version__
+from ingress2nginx.annotations.balancing import upstream_directive
 from ingress2nginx.certificates import DEFAULT_CERTIFICATE
+from ingress2nginx.directives import render_lines
 from ingress2nginx.errors import TemplateError
 from ingress2nginx.model import (
     Config,
@@ -37,6 +39,8 @@ from ingress2nginx.views import (
 
 MAIN_TEMPLATE = "nginx.conf.j2"
 SERVER_TEMPLATE = "server.conf.j2"
+UPSTREAM_DEPTH = 2
+"""Indentation depth of directives inside an ``upstream`` block."""
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 """nginx's temp paths: all go under --runtime-dir so the output runs unprivileged."""
 STATUS_ADDRESS = "127.0.0.1"
@@ -207,9 +211,11 @@ def _server_view(server: Server, settings: Settings, https: bool) -> dict[str, A
 
 
 def _upstream_view(upstream: Upstream, keepalive: int) -> dict[str, Any]:
+    method = upstream_directive(upstream.balancing)
     return {
         "name": literal(upstream.name),
         "note": comment(upstream.service),
+        "method": render_lines([method], UPSTREAM_DEPTH) if method is not None else None,
         "servers": [literal(str(endpoint)) for endpoint in upstream.endpoints],
         "keepalive": keepalive,
     }

@@ -66,6 +66,8 @@ class GlobalConfig:
     proxy_next_upstream_timeout: int = 0
     upstream_keepalive_connections: int = 320
     """``upstream-keepalive-connections``: idle connections kept per upstream (0: none)."""
+    load_balance: str = "round_robin"
+    """``load-balance``: round_robin or least_conn, for upstreams no Ingress asks otherwise."""
     keep_alive: int = 75
     """``keep-alive``: client keepalive timeout in seconds."""
     server_tokens: bool = False

@@ -17,6 +17,8 @@ from typing import Any
 
 from ingress2nginx.annotations import (
     access,
+    affinity,
+    balancing,
     canary,
     cors,
     custom_errors,
@@ -27,10 +29,13 @@ from ingress2nginx.annotations import (
     rewrite,
 )
 from ingress2nginx.annotations.access import AccessOptions
+from ingress2nginx.annotations.affinity import AffinityOptions
+from ingress2nginx.annotations.balancing import BalancingOptions
 from ingress2nginx.annotations.base import (
     PREFIX,
     Annotation,
     AnnotationValueError,
+    AnnotationValueIgnored,
     Hooks,
     Support,
 )
@@ -69,6 +74,8 @@ class IngressOptions:
     cors: CorsOptions = field(default_factory=CorsOptions)
     access: AccessOptions = field(default_factory=AccessOptions)
     ratelimit: RateLimitOptions = field(default_factory=RateLimitOptions)
+    balancing: BalancingOptions = field(default_factory=BalancingOptions)
+    affinity: AffinityOptions = field(default_factory=AffinityOptions)
 
 
 DEFAULT_OPTIONS = IngressOptions()
@@ -93,6 +100,7 @@ FEATURES: tuple[Hooks, ...] = (
     proxy.HOOKS,
     canary.HOOKS,
     custom_errors.HOOKS,
+    affinity.HOOKS,
 )
 """Every feature's hooks, in the order their directives are written (CORS before rewrite: its
 preflight ``return`` must run before a ``rewrite ... break`` ends the rewrite phase)."""
@@ -107,6 +115,8 @@ REGISTRY: dict[str, Annotation] = _registry(
         cors.ANNOTATIONS,
         access.ANNOTATIONS,
         ratelimit.ANNOTATIONS,
+        balancing.ANNOTATIONS,
+        affinity.ANNOTATIONS,
         refusals.ANNOTATIONS,
     )
 )
@@ -136,6 +146,10 @@ def read_options(ingress: Manifest) -> tuple[IngressOptions, list[Problem]]:
             continue
         try:
             parsed = annotation.parse(annotations[key])
+        except AnnotationValueIgnored as notice:
+            reason = f"value {shown(annotations[key])} not supported: {notice}; ignored"
+            problems.append(_warning(ingress, where, reason, "unsupported-annotation"))
+            continue
         except AnnotationValueError as error:
             reason = f"invalid value {shown(annotations[key])}: {error}"
             problems.append(

@@ -22,6 +22,11 @@ class AnnotationValueError(ValueError):
     """An annotation value outside its allowlist; the message says what is allowed."""
 
 
+class AnnotationValueIgnored(Exception):
+    """A value ingress-nginx accepts but ingress2nginx cannot honour (``load-balance: ewma``):
+    the annotation is ignored with a warning saying why, and the Ingress is still served."""
+
+
 @dataclass(frozen=True, slots=True)
 class Annotation:
     """One annotation as ingress-nginx defines it, and what ingress2nginx does with it."""

@@ -55,22 +55,15 @@ ANNOTATIONS: tuple[Annotation, ...] = (
 )  # fmt: skip
 
 PENDING: tuple[str, ...] = (
-    "affinity", "affinity-canary-behavior", "affinity-mode",
     "auth-type", "auth-secret", "auth-secret-type", "auth-realm",
     "auth-url", "auth-signin", "auth-signin-redirect-param", "auth-response-headers",
     "auth-method", "auth-request-redirect", "auth-cache-key", "auth-cache-duration",
     "auth-keepalive", "auth-keepalive-requests", "auth-keepalive-share-vars",
     "auth-keepalive-timeout", "auth-proxy-set-headers", "auth-always-set-cookie",
-    "load-balance", "upstream-hash-by", "upstream-hash-by-subset",
-    "upstream-hash-by-subset-size",
     "mirror-host", "mirror-request-body", "mirror-target",
     "proxy-ssl-ciphers", "proxy-ssl-name", "proxy-ssl-protocols", "proxy-ssl-secret",
     "proxy-ssl-server-name", "proxy-ssl-verify", "proxy-ssl-verify-depth",
-    "service-upstream", "ssl-passthrough",
-    "session-cookie-change-on-failure", "session-cookie-conditional-samesite-none",
-    "session-cookie-domain", "session-cookie-expires", "session-cookie-max-age",
-    "session-cookie-name", "session-cookie-path", "session-cookie-samesite",
-    "session-cookie-secure",
+    "ssl-passthrough",
 )  # fmt: skip
 """Not implemented yet; each is refused until its feature module declares it."""
 
