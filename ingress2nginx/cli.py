@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ingress2nginx import __version__
+from ingress2nginx import __version__, privileges
 from ingress2nginx.applying import validate, write_atomically, write_certificates
 from ingress2nginx.configuring import load_global_config
 from ingress2nginx.errors import (
@@ -201,6 +201,7 @@ def _shared_options() -> argparse.ArgumentParser:
         metavar="ADDR",
         help="DNS server for Service names (repeatable; default: /etc/resolv.conf)",
     )
+    privileges.add_options(shared)
     shared.add_argument(
         "-q", "--quiet", action="store_true", help="print only warnings and errors, not notes"
     )
@@ -286,6 +287,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         resolver=resolvers,
         nginx_version=args.nginx_version,
         config=_global_config(args.config),
+        **privileges.settings_fields(args),
     )
 
 

@@ -247,6 +247,19 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class Passthrough:
+    """A host whose TLS connections go to its backend untouched (ssl-passthrough)."""
+
+    host: str
+    server_names: tuple[str, ...]
+    """What the SNI name is compared with: the host, or a one-label regex for a wildcard."""
+    target: ProxyToUpstream | ProxyToAddress
+    """The backend of the host's ``/`` path (its endpoints, or its DNS name)."""
+    origin: Origin
+    """The Ingress rule asking for it."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything the nginx.conf template needs, in output order."""
 
@@ -262,3 +275,7 @@ class Config:
     """Certificates the servers use, by name (the default certificate is not among them)."""
     https: bool = False
     """Whether nginx listens for HTTPS at all (some host has TLS or forces a redirect)."""
+    passthrough: tuple[Passthrough, ...] = ()
+    """ssl-passthrough hosts, by host; never any without ``--enable-ssl-passthrough``."""
+    stream_snippets: tuple[tuple[str, str], ...] = ()
+    """(``namespace/name``, text) of each admitted stream-snippet, oldest Ingress first."""

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingress2nginx.annotations import IngressOptions, read_options
+from ingress2nginx.annotations import IngressOptions, admit, read_options
+from ingress2nginx.annotations.mirror import needs_resolver
+from ingress2nginx.annotations.passthrough import passthrough_hosts
+from ingress2nginx.annotations.snippets import settle_server_snippets
 from ingress2nginx.backends import Backends
 from ingress2nginx.certificates import Certificates
 from ingress2nginx.classifying import select_served
@@ -47,7 +50,9 @@ def normalize(inventory: Inventory, settings: Settings) -> Translation:
     problems = list(inventory.problems)
     selected = select_served(inventory.ingresses, inventory.ingress_classes, settings, problems)
     accepted = [
-        (ingress, options) for ingress in selected if (options := _accept(ingress, problems))
+        (ingress, options)
+        for ingress in selected
+        if (options := _accept(ingress, problems, settings))
     ]
     requests = {ingress.ref: options for ingress, options in accepted}
     backends = Backends(inventory, settings, requests)
@@ -57,17 +62,25 @@ def normalize(inventory: Inventory, settings: Settings) -> Translation:
         router.add(ingress, options)
     servers = router.servers()
     problems.extend(backends.problems)
+    servers = settle_server_snippets(servers, [ingress.key for ingress, _ in accepted], problems)
+    passthrough = passthrough_hosts(servers, problems)
     config = Config(
         servers=servers,
         upstreams=tuple(backends.upstreams[name] for name in sorted(backends.upstreams)),
         routes=router.routes(),
         resolves_at_request_time=any(
-            _resolves_at_request_time(location.action)
+            _resolves_at_request_time(location.action) or needs_resolver(location)
             for server in servers
             for location in server.locations
         ),
         certificates=tuple(tls.files[name] for name in sorted(tls.files)),
-        https=router.https,
+        https=router.https or bool(passthrough),
+        passthrough=passthrough,
+        stream_snippets=tuple(
+            (f"{ingress.namespace}/{ingress.name}", options.snippets.stream)
+            for ingress, options in accepted
+            if options.snippets.stream is not None
+        ),
     )
     return Translation(config, tuple(problems), tuple(ingress for ingress, _ in accepted))
 
@@ -78,9 +91,11 @@ def _resolves_at_request_time(action: Action) -> bool:
     return isinstance(action, ProxyToAddress)
 
 
-def _accept(ingress: Manifest, problems: list[Problem]) -> IngressOptions | None:
-    """Validate one Ingress and read its annotations; an invalid one is reported and left
-    out, alone (None)."""
+def _accept(
+    ingress: Manifest, problems: list[Problem], settings: Settings
+) -> IngressOptions | None:
+    """Validate one Ingress and read its annotations (less what the command line does not
+    allow it); an invalid one is reported and left out, alone (None)."""
     found = validate_ingress(ingress)
     if found:
         problems.extend(found)
@@ -90,6 +105,8 @@ def _accept(ingress: Manifest, problems: list[Problem]) -> IngressOptions | None
         path_errors = _path_problems(ingress, options)
         problems.extend(path_errors)
         if not path_errors and all(p.severity < Severity.ERROR for p in annotation_problems):
+            options, refused = admit(ingress, options, settings)
+            problems.extend(refused)
             return options
     problems.append(
         Problem(

@@ -19,6 +19,9 @@ import jinja2
 
 from ingress2nginx import __version__
 from ingress2nginx.annotations.balancing import upstream_directive
+from ingress2nginx.annotations.passthrough import https_listen as passthrough_listen
+from ingress2nginx.annotations.passthrough import modules as stream_modules
+from ingress2nginx.annotations.passthrough import stream_block
 from ingress2nginx.certificates import DEFAULT_CERTIFICATE
 from ingress2nginx.directives import render_lines
 from ingress2nginx.errors import TemplateError
@@ -30,11 +33,11 @@ from ingress2nginx.model import (
 from ingress2nginx.quoting import Token, comment, expanded, literal, trusted
 from ingress2nginx.settings import GlobalConfig, Settings
 from ingress2nginx.views import (
-    STANDARD_HEADERS,
     http_directives,
     location_view,
     server_directives,
     server_response_headers,
+    standard_headers,
 )
 
 MAIN_TEMPLATE = "nginx.conf.j2"
@@ -68,11 +71,13 @@ class Renderer:
         self._environment = _environment(settings.template_dir)
         self._servers: dict[Server, Token] = {}
         self._https = False
+        self._passthrough = False
 
     def render(self, config: Config) -> str:
         """The whole nginx.conf for `config`."""
-        if config.https != self._https:
+        if config.https != self._https or bool(config.passthrough) != self._passthrough:
             self._https = config.https
+            self._passthrough = bool(config.passthrough)
             self._servers = {}
         servers = {server: self._server(server) for server in config.servers}
         self._servers = servers
@@ -93,7 +98,9 @@ class Renderer:
             return cached
         template = self._template(SERVER_TEMPLATE)
         try:
-            text = template.render(**_server_view(server, self._settings, self._https))
+            text = template.render(
+                **_server_view(server, self._settings, self._https, self._passthrough)
+            )
         except jinja2.TemplateError as error:
             raise TemplateError(f"{SERVER_TEMPLATE}: {error}") from error
         return Token(text)
@@ -151,10 +158,12 @@ def _main_view(config: Config, settings: Settings) -> dict[str, Any]:
             for upstream in config.upstreams
         ],
         "core": _core_view(settings.config),
-        "proxy": _proxy_view(settings.config),
+        "proxy": _proxy_view(settings.config, standard_headers(settings)),
         "extra": http_directives(config, settings),
         "tls": _tls_view(settings) if config.https else None,
         "status": _status_view(settings),
+        "modules": stream_modules(config, settings),
+        "stream": stream_block(config, settings),
     }
 
 
@@ -188,15 +197,15 @@ def _certificate_paths(settings: Settings, stem: str) -> tuple[Token, Token]:
     return literal(str(directory / f"{stem}.crt")), literal(str(directory / f"{stem}.key"))
 
 
-def _server_view(server: Server, settings: Settings, https: bool) -> dict[str, Any]:
+def _server_view(
+    server: Server, settings: Settings, https: bool, passthrough: bool = False
+) -> dict[str, Any]:
     own_certificate = server.tls is not None and server.tls.certificate != DEFAULT_CERTIFICATE
     hsts = own_certificate and settings.config.hsts
     headers = server_response_headers(server, settings, hsts)
     return {
         "listen": _listen(settings, settings.http_port, server.default),
-        "listen_https": _listen(settings, settings.https_port, server.default, https=True)
-        if https
-        else None,
+        "listen_https": _https_listen(settings, server.default, passthrough) if https else None,
         "http2_directive": https and settings.http2_directive,
         "server_names": [literal(name) for name in server.server_names],
         "certificate": _certificate_paths(settings, server.tls.certificate)
@@ -233,10 +242,10 @@ def _core_view(config: GlobalConfig) -> dict[str, Any]:
     }
 
 
-def _proxy_view(config: GlobalConfig) -> dict[str, Any]:
+def _proxy_view(config: GlobalConfig, headers: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """The proxy defaults every location inherits unless its Ingress changes them."""
     return {
-        "headers": [(trusted(name), trusted(value)) for name, value in STANDARD_HEADERS],
+        "headers": [(trusted(name), trusted(value)) for name, value in headers],
         "http_version": literal(config.proxy_http_version),
         "connect_timeout": trusted(f"{config.proxy_connect_timeout}s"),
         "send_timeout": trusted(f"{config.proxy_send_timeout}s"),
@@ -251,6 +260,13 @@ def _proxy_view(config: GlobalConfig) -> dict[str, Any]:
         "body_size": literal(config.proxy_body_size),
         "client_body_buffer_size": literal(config.client_body_buffer_size),
     }
+
+
+def _https_listen(settings: Settings, default: bool, passthrough: bool) -> Token:
+    """The HTTPS ``listen``: behind the stream front server on loopback with ssl-passthrough."""
+    if passthrough:
+        return passthrough_listen(settings, default, http2=not settings.http2_directive)
+    return _listen(settings, settings.https_port, default, https=True)
 
 
 def _listen(settings: Settings, port: int, default: bool, https: bool = False) -> Token:

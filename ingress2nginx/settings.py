@@ -120,6 +120,20 @@ class Settings:
     nginx_version: tuple[int, int, int] = (1, 22, 0)
     """The nginx the output is for; it only changes syntax (``http2``)."""
     allow_snippet_annotations: bool = False
+    """Honour snippet annotations (``--allow-snippet-annotations``), only in
+    `snippet_namespaces` (docs/snippets.md)."""
+    snippet_namespaces: tuple[str, ...] = ()
+    """Namespaces whose Ingresses may use snippets (``--snippet-namespace``, repeatable)."""
+    ssl_passthrough: bool = False
+    """Honour the ssl-passthrough annotation (``--enable-ssl-passthrough``): TLS on the HTTPS
+    port is then routed by SNI in nginx's stream module (annotations/passthrough.py)."""
+    ssl_passthrough_proxy_port: int = 442
+    """With passthrough, nginx's own HTTPS servers listen on 127.0.0.1 at this port."""
+    ssl_passthrough_relay_port: int = 441
+    """With passthrough, the relay to passthrough backends listens on 127.0.0.1 here."""
+    stream_module: str | None = None
+    """``load_module`` path of the stream module (``--stream-module``), written only when the
+    output has a ``stream`` block; None where nginx has it built in."""
     config: GlobalConfig = field(default_factory=GlobalConfig)
     """ingress-nginx ConfigMap options (``--config FILE``)."""
     status_port: int | None = None

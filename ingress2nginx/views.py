@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ingress2nginx.annotations import FEATURES
+from ingress2nginx.annotations.passthrough import FORWARDED_PORT
 from ingress2nginx.directives import Directive, directive, render_lines
 from ingress2nginx.model import (
     Action,
@@ -86,11 +87,22 @@ class LocationView:
     """The URL of a redirect answer; None otherwise."""
 
 
+def standard_headers(settings: Settings | None) -> tuple[tuple[str, str], ...]:
+    """`STANDARD_HEADERS`; with ssl-passthrough enabled, X-Forwarded-Port is the port the
+    client connected to (from the PROXY header), not the HTTPS servers' internal port."""
+    if settings is None or not settings.ssl_passthrough:
+        return STANDARD_HEADERS
+    return tuple(
+        (header, FORWARDED_PORT if header == "X-Forwarded-Port" else value)
+        for header, value in STANDARD_HEADERS
+    )
+
+
 def header_directives(
-    overrides: dict[str, Token], name: str = "proxy_set_header"
+    overrides: dict[str, Token], name: str = "proxy_set_header", settings: Settings | None = None
 ) -> list[Directive]:
     """The standard headers with `overrides` applied (and added), one directive each."""
-    values = {header: Token(value) for header, value in STANDARD_HEADERS}
+    values = {header: Token(value) for header, value in standard_headers(settings)}
     values.update(overrides)
     return [directive(name, trusted(header), value) for header, value in values.items()]
 
@@ -218,11 +230,11 @@ def _extra(
     if pass_directive == "grpc_pass":
         found += [
             header
-            for header in header_directives(overrides, "grpc_set_header")
+            for header in header_directives(overrides, "grpc_set_header", settings)
             if header.args[0] not in HOP_BY_HOP
         ]
     elif overrides:
-        found += header_directives(overrides)
+        found += header_directives(overrides, settings=settings)
     if server_headers and any(item.name == "add_header" for item in found):
         found = [*server_headers, *found]
     return render_lines(found, LOCATION_DEPTH) if found else None

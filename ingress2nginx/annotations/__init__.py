@@ -22,11 +22,14 @@ from ingress2nginx.annotations import (
     canary,
     cors,
     custom_errors,
+    mirror,
+    passthrough,
     proxy,
     ratelimit,
     redirect,
     refusals,
     rewrite,
+    snippets,
 )
 from ingress2nginx.annotations.access import AccessOptions
 from ingress2nginx.annotations.affinity import AffinityOptions
@@ -42,10 +45,13 @@ from ingress2nginx.annotations.base import (
 from ingress2nginx.annotations.canary import CanaryOptions
 from ingress2nginx.annotations.cors import CorsOptions
 from ingress2nginx.annotations.custom_errors import ErrorOptions
+from ingress2nginx.annotations.mirror import MirrorOptions
+from ingress2nginx.annotations.passthrough import PassthroughOptions
 from ingress2nginx.annotations.proxy import ProxyOptions
 from ingress2nginx.annotations.ratelimit import RateLimitOptions
 from ingress2nginx.annotations.redirect import RedirectOptions
 from ingress2nginx.annotations.rewrite import RewriteOptions
+from ingress2nginx.annotations.snippets import SnippetOptions
 from ingress2nginx.errors import Problem, Severity, shown
 from ingress2nginx.objects import Manifest
 
@@ -58,6 +64,7 @@ __all__ = [
     "Hooks",
     "IngressOptions",
     "Support",
+    "admit",
     "read_options",
 ]
 
@@ -76,6 +83,9 @@ class IngressOptions:
     ratelimit: RateLimitOptions = field(default_factory=RateLimitOptions)
     balancing: BalancingOptions = field(default_factory=BalancingOptions)
     affinity: AffinityOptions = field(default_factory=AffinityOptions)
+    mirror: MirrorOptions = field(default_factory=MirrorOptions)
+    passthrough: PassthroughOptions = field(default_factory=PassthroughOptions)
+    snippets: SnippetOptions = field(default_factory=SnippetOptions)
 
 
 DEFAULT_OPTIONS = IngressOptions()
@@ -101,6 +111,9 @@ FEATURES: tuple[Hooks, ...] = (
     canary.HOOKS,
     custom_errors.HOOKS,
     affinity.HOOKS,
+    mirror.HOOKS,
+    passthrough.HOOKS,
+    snippets.HOOKS,
 )
 """Every feature's hooks, in the order their directives are written (CORS before rewrite: its
 preflight ``return`` must run before a ``rewrite ... break`` ends the rewrite phase)."""
@@ -117,6 +130,9 @@ REGISTRY: dict[str, Annotation] = _registry(
         ratelimit.ANNOTATIONS,
         balancing.ANNOTATIONS,
         affinity.ANNOTATIONS,
+        mirror.ANNOTATIONS,
+        passthrough.ANNOTATIONS,
+        snippets.ANNOTATIONS,
         refusals.ANNOTATIONS,
     )
 )
@@ -168,3 +184,16 @@ def read_options(ingress: Manifest) -> tuple[IngressOptions, list[Problem]]:
 
 def _warning(ingress: Manifest, where: str, reason: str, code: str) -> Problem:
     return Problem(Severity.WARNING, ingress.ref, where, reason, code)
+
+
+def admit(
+    ingress: Manifest, options: IngressOptions, settings: Any
+) -> tuple[IngressOptions, list[Problem]]:
+    """`options` less what the command line (``settings``) does not allow this Ingress:
+    snippets, ssl-passthrough; each dropped annotation is a warning."""
+    problems: list[Problem] = []
+    for hooks in FEATURES:
+        if hooks.admit is not None:
+            options, found = hooks.admit(ingress, options, settings)
+            problems.extend(found)
+    return options, problems

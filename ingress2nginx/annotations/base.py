@@ -63,6 +63,9 @@ class Hooks:
     """(server, settings) -> directives inside that server, before its locations."""
     http: Callable[[Any, Any], list[Any]] | None = None
     """(config, settings) -> directives in the http block (zones, maps), once."""
+    admit: Callable[[Any, Any, Any], tuple[Any, list[Any]]] | None = None
+    """(ingress, options, settings) -> (options, problems): drop what the command line does
+    not allow (snippets, ssl-passthrough), each with a warning; the Ingress is still served."""
 
 
 def supported(name: str, summary: str, field: str, parse: Callable[[str], Any]) -> Annotation:

@@ -10,15 +10,12 @@ from ingress2nginx.annotations.base import Annotation, refused
 
 _NO_MODULE = "needs a module stock nginx does not ship"
 _SNIPPET = (
-    "raw nginx text is refused: it could change the shape of the whole config"
-    " (see --allow-snippet-annotations)"
+    "raw nginx text is refused here even with --allow-snippet-annotations (which allows"
+    " configuration-, server- and stream-snippet only)"
 )
 
 ANNOTATIONS: tuple[Annotation, ...] = (
-    refused("configuration-snippet", "Raw nginx directives in the location.", _SNIPPET),
-    refused("server-snippet", "Raw nginx directives in the server.", _SNIPPET),
     refused("auth-snippet", "Raw nginx directives in the external auth location.", _SNIPPET),
-    refused("stream-snippet", "Raw nginx directives in the stream block.", _SNIPPET),
     refused("modsecurity-snippet", "ModSecurity rules.", _SNIPPET),
     refused("enable-modsecurity", "Enable the ModSecurity WAF.", f"ModSecurity {_NO_MODULE}"),
     refused("enable-owasp-core-rules", "Enable the OWASP core rule set.",
@@ -60,10 +57,8 @@ PENDING: tuple[str, ...] = (
     "auth-method", "auth-request-redirect", "auth-cache-key", "auth-cache-duration",
     "auth-keepalive", "auth-keepalive-requests", "auth-keepalive-share-vars",
     "auth-keepalive-timeout", "auth-proxy-set-headers", "auth-always-set-cookie",
-    "mirror-host", "mirror-request-body", "mirror-target",
     "proxy-ssl-ciphers", "proxy-ssl-name", "proxy-ssl-protocols", "proxy-ssl-secret",
     "proxy-ssl-server-name", "proxy-ssl-verify", "proxy-ssl-verify-depth",
-    "ssl-passthrough",
 )  # fmt: skip
 """Not implemented yet; each is refused until its feature module declares it."""
 
