@@ -83,6 +83,7 @@ def test_nginx_accepts_the_golden(case: Path, nginx_binary: str, nginx_prefix: P
     _skip_without_modules(rendered.config)
     validate_with_nginx(rendered.config, nginx_binary)
 
+
 def _skip_without_modules(config: str) -> None:
     """A golden may load a dynamic module (``--stream-module`` in its args); without that file
     here nginx -t cannot check it (scripts/test.sh installs the ones goldens use)."""
