@@ -1,20 +1,23 @@
 """The edge where a rendered config meets the disk and nginx: write, validate.
 
 Writing is atomic (a temp file beside the target, fsync, rename) so nginx never reads half a
-config. Certificates go under --cert-dir (folder 0700, files 0600) before the config that
-names them; files no longer referenced are removed. Validation runs the real ``nginx -t`` on a
+config. Certificates, and the files annotations need from Secrets (htpasswd files, CA
+bundles), go under --cert-dir (folder 0700, files 0600) before the config that names them;
+files no longer referenced are removed. Validation runs the real ``nginx -t`` on a
 copy when nginx is installed, and otherwise checks the structure with crossplane, the parser
 nginx's own tooling uses.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import errno
 import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import crossplane
@@ -27,6 +30,8 @@ from ingress2nginx.certificates import (
 )
 from ingress2nginx.errors import Ingress2NginxError, OutputValidationError
 from ingress2nginx.model import Config
+from ingress2nginx.secret_files import PREFIXES as ANNOTATION_FILE_PREFIXES
+from ingress2nginx.secret_files import SecretFile
 
 NGINX_TIMEOUT_SECONDS = 60
 
@@ -62,7 +67,9 @@ def write_certificates(config: Config, cert_dir: Path) -> None:
 
     Unchanged files are left alone (no churn for watchers of the folder); certificate files of
     Secrets no longer used are deleted. Only files named by this program are ever touched.
+    The files annotations need (`Config.secret_files`) are written first.
     """
+    write_secret_files(config.secret_files, cert_dir)
     if not config.https and not config.certificates:
         return
     try:
@@ -81,6 +88,42 @@ def write_certificates(config: Config, cert_dir: Path) -> None:
             f"cannot write certificates to {cert_dir}: {error.strerror or error}"
             " (set --cert-dir to a writable folder)"
         ) from error
+
+
+def write_secret_files(files: Iterable[SecretFile], cert_dir: Path) -> None:
+    """Write the files from Secrets named by annotations (mode 0600, folder 0700); delete
+    those no longer used (only names with a prefix of `secret_files.PREFIXES`)."""
+    files = list(files)
+    if not files and not cert_dir.is_dir():
+        return
+    try:
+        if files:
+            _private_dir(cert_dir)
+        for file in files:
+            target = cert_dir / file.name
+            if not (target.exists() and target.read_bytes() == file.content):
+                write_atomically(target, file.content.decode("ascii"), mode=0o600)
+        wanted = {file.name for file in files}
+        for prefix in ANNOTATION_FILE_PREFIXES:
+            for stale in cert_dir.glob(f"{prefix}*"):
+                if stale.name not in wanted and stale.is_file():
+                    stale.unlink()
+    except OSError as error:
+        raise Ingress2NginxError(
+            f"cannot write files to {cert_dir}: {error.strerror or error}"
+            " (set --cert-dir to a writable folder)"
+        ) from error
+
+
+def secret_files_on_disk(cert_dir: Path) -> list[SecretFile]:
+    """The files from Secrets that `write_secret_files` left in `cert_dir` (watch mode keeps
+    them until the config that stops using them is confirmed)."""
+    found = []
+    for prefix in ANNOTATION_FILE_PREFIXES:
+        for path in sorted(cert_dir.glob(f"{prefix}*")):
+            with contextlib.suppress(OSError):
+                found.append(SecretFile(path.name, "", path.read_bytes()))
+    return found
 
 
 def _private_dir(path: Path) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ingress2nginx.annotations import DEFAULT_OPTIONS, IngressOptions
+from ingress2nginx.annotations.backend_tls import connection_pool
 from ingress2nginx.annotations.balancing import Balancing, describe, requested
 from ingress2nginx.errors import ObjectRef, Problem, Severity, shown
 from ingress2nginx.model import Action, Endpoint, ProxyToAddress, ProxyToUpstream, Respond, Upstream
@@ -77,8 +78,21 @@ class Backends:
             )
         wanted = requested(options)
         if wanted is None:
-            return resolution.action
-        return self._balanced(ingress, wanted, resolution.action, field, problems)
+            return self._isolated(resolution.action, options)
+        action = self._balanced(ingress, wanted, resolution.action, field, problems)
+        return self._isolated(action, options)
+
+    def _isolated(self, action: Action, options: IngressOptions) -> Action:
+        """A backend reached with proxy-ssl-* settings gets an upstream of its own for those
+        settings: nginx reuses an upstream's keepalive connections whatever TLS settings (CA
+        checked, client certificate shown) opened them (annotations/backend_tls.py)."""
+        plan = options.backend_tls.plan
+        if plan is None or not isinstance(action, ProxyToUpstream):
+            return action
+        name = f"{action.upstream}_tls{connection_pool(plan)}"
+        if name not in self.upstreams:
+            self.upstreams[name] = replace(self.upstreams[action.upstream], name=name)
+        return replace(action, upstream=name)
 
     def resolve_first_port(
         self, ingress: Manifest, name: str, field: str, problems: list[Problem]

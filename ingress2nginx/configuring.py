@@ -89,6 +89,7 @@ OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
         choice("debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"),
     ),
     "disable-access-log": ("disable_access_log", parse_bool),
+    "allow-cross-namespace-resources": ("allow_cross_namespace_resources", parse_bool),
     "limit-req-status-code": ("limit_req_status_code", integer(400, 599)),
     "limit-conn-status-code": ("limit_conn_status_code", integer(400, 599)),
 }

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ingress2nginx.annotations import DEFAULT_OPTIONS, IngressOptions
 from ingress2nginx.annotations.balancing import DEFAULT_BALANCING, Balancing
 from ingress2nginx.annotations.canary import CanaryOptions
+from ingress2nginx.secret_files import SecretFile
 
 
 class PathType(enum.StrEnum):
@@ -279,3 +280,6 @@ class Config:
     """ssl-passthrough hosts, by host; never any without ``--enable-ssl-passthrough``."""
     stream_snippets: tuple[tuple[str, str], ...] = ()
     """(``namespace/name``, text) of each admitted stream-snippet, oldest Ingress first."""
+    secret_files: tuple[SecretFile, ...] = ()
+    """Files from Secrets named by annotations (htpasswd, CA bundles, client certificates),
+    to write under --cert-dir; by name."""

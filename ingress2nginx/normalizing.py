@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ingress2nginx.annotations import IngressOptions, admit, read_options
+from ingress2nginx.annotations.client_tls import settle as settle_client_tls
 from ingress2nginx.annotations.mirror import needs_resolver
 from ingress2nginx.annotations.passthrough import passthrough_hosts
+from ingress2nginx.annotations.references import resolve_references, secret_files
+from ingress2nginx.annotations.references import resolves_names as auth_resolves_names
 from ingress2nginx.annotations.snippets import settle_server_snippets
 from ingress2nginx.backends import Backends
 from ingress2nginx.certificates import Certificates
@@ -50,7 +53,7 @@ def normalize(inventory: Inventory, settings: Settings) -> Translation:
     problems = list(inventory.problems)
     selected = select_served(inventory.ingresses, inventory.ingress_classes, settings, problems)
     accepted = [
-        (ingress, options)
+        (ingress, resolve_references(ingress, options, inventory.secrets, settings, problems))
         for ingress in selected
         if (options := _accept(ingress, problems, settings))
     ]
@@ -63,13 +66,16 @@ def normalize(inventory: Inventory, settings: Settings) -> Translation:
     servers = router.servers()
     problems.extend(backends.problems)
     servers = settle_server_snippets(servers, [ingress.key for ingress, _ in accepted], problems)
+    servers = settle_client_tls(servers)
     passthrough = passthrough_hosts(servers, problems)
     config = Config(
         servers=servers,
         upstreams=tuple(backends.upstreams[name] for name in sorted(backends.upstreams)),
         routes=router.routes(),
         resolves_at_request_time=any(
-            _resolves_at_request_time(location.action) or needs_resolver(location)
+            _resolves_at_request_time(location.action)
+            or needs_resolver(location)
+            or auth_resolves_names(location)
             for server in servers
             for location in server.locations
         ),
@@ -81,6 +87,7 @@ def normalize(inventory: Inventory, settings: Settings) -> Translation:
             for ingress, options in accepted
             if options.snippets.stream is not None
         ),
+        secret_files=secret_files(servers),
     )
     return Translation(config, tuple(problems), tuple(ingress for ingress, _ in accepted))
 

@@ -46,7 +46,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ingress2nginx.applying import write_atomically, write_certificates
+from ingress2nginx.applying import (
+    secret_files_on_disk,
+    write_atomically,
+    write_certificates,
+    write_secret_files,
+)
 from ingress2nginx.certificates import SECRET_FILE_PREFIX
 from ingress2nginx.errors import Ingress2NginxError, OutputValidationError
 from ingress2nginx.model import CertificateFile, Config
@@ -112,6 +117,10 @@ def desired_config(text: str, config: Config) -> DesiredConfig:
     digest = hashlib.sha256(text.encode("utf-8"))
     for certificate in config.certificates:
         for part in (certificate.name.encode(), certificate.chain_pem, certificate.key_pem):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+    for file in config.secret_files:  # htpasswd files, CA bundles: a change must be applied
+        for part in (file.name.encode(), file.content):
             digest.update(len(part).to_bytes(8, "big"))
             digest.update(part)
     identity = digest.hexdigest()
@@ -301,7 +310,12 @@ class ApplyPipeline:
         wanted = {certificate.name: certificate for certificate in config.certificates}
         for certificate in _certificates_on_disk(self.cert_dir):
             wanted.setdefault(certificate.name, certificate)
-        keeping = dataclasses.replace(config, certificates=tuple(wanted.values()))
+        files = {file.name: file for file in config.secret_files}
+        for file in secret_files_on_disk(self.cert_dir):
+            files.setdefault(file.name, file)
+        keeping = dataclasses.replace(
+            config, certificates=tuple(wanted.values()), secret_files=tuple(files.values())
+        )
         try:
             write_certificates(keeping, self.cert_dir)
         except Ingress2NginxError as error:
@@ -313,6 +327,7 @@ class ApplyPipeline:
             if config.https or config.certificates:
                 write_certificates(config, self.cert_dir)
                 return
+            write_secret_files(config.secret_files, self.cert_dir)
             for stale in _certificates_on_disk(self.cert_dir):
                 for suffix in (".crt", ".key"):
                     (self.cert_dir / f"{stale.name}{suffix}").unlink(missing_ok=True)

@@ -84,6 +84,9 @@ class GlobalConfig:
     """``limit-req-status-code``: status of requests refused by limit-rps/-rpm."""
     limit_conn_status_code: int = 503
     """``limit-conn-status-code``: status of requests refused by limit-connections."""
+    allow_cross_namespace_resources: bool = False
+    """``allow-cross-namespace-resources``: annotations may name Secrets of other namespaces
+    (auth-secret, proxy-ssl-secret, auth-tls-secret)."""
 
     @property
     def hsts_header(self) -> str:

@@ -18,10 +18,14 @@ from typing import Any
 from ingress2nginx.annotations import (
     access,
     affinity,
+    auth,
+    backend_tls,
     balancing,
     canary,
+    client_tls,
     cors,
     custom_errors,
+    external_auth,
     mirror,
     passthrough,
     proxy,
@@ -29,10 +33,13 @@ from ingress2nginx.annotations import (
     redirect,
     refusals,
     rewrite,
+    secured,
     snippets,
 )
 from ingress2nginx.annotations.access import AccessOptions
 from ingress2nginx.annotations.affinity import AffinityOptions
+from ingress2nginx.annotations.auth import BasicAuthOptions
+from ingress2nginx.annotations.backend_tls import BackendTLSOptions
 from ingress2nginx.annotations.balancing import BalancingOptions
 from ingress2nginx.annotations.base import (
     PREFIX,
@@ -43,8 +50,10 @@ from ingress2nginx.annotations.base import (
     Support,
 )
 from ingress2nginx.annotations.canary import CanaryOptions
+from ingress2nginx.annotations.client_tls import ClientTLSOptions
 from ingress2nginx.annotations.cors import CorsOptions
 from ingress2nginx.annotations.custom_errors import ErrorOptions
+from ingress2nginx.annotations.external_auth import ExternalAuthOptions
 from ingress2nginx.annotations.mirror import MirrorOptions
 from ingress2nginx.annotations.passthrough import PassthroughOptions
 from ingress2nginx.annotations.proxy import ProxyOptions
@@ -86,6 +95,10 @@ class IngressOptions:
     mirror: MirrorOptions = field(default_factory=MirrorOptions)
     passthrough: PassthroughOptions = field(default_factory=PassthroughOptions)
     snippets: SnippetOptions = field(default_factory=SnippetOptions)
+    auth: BasicAuthOptions = field(default_factory=BasicAuthOptions)
+    external_auth: ExternalAuthOptions = field(default_factory=ExternalAuthOptions)
+    backend_tls: BackendTLSOptions = field(default_factory=BackendTLSOptions)
+    client_tls: ClientTLSOptions = field(default_factory=ClientTLSOptions)
 
 
 DEFAULT_OPTIONS = IngressOptions()
@@ -102,7 +115,12 @@ def _registry(groups: Iterable[tuple[Annotation, ...]]) -> dict[str, Annotation]
 
 
 FEATURES: tuple[Hooks, ...] = (
+    secured.HOOKS,
     access.HOOKS,
+    auth.HOOKS,
+    external_auth.HOOKS,
+    backend_tls.HOOKS,
+    client_tls.HOOKS,
     ratelimit.HOOKS,
     cors.HOOKS,
     rewrite.HOOKS,
@@ -116,7 +134,8 @@ FEATURES: tuple[Hooks, ...] = (
     snippets.HOOKS,
 )
 """Every feature's hooks, in the order their directives are written (CORS before rewrite: its
-preflight ``return`` must run before a ``rewrite ... break`` ends the rewrite phase)."""
+preflight ``return`` must run before a ``rewrite ... break`` ends the rewrite phase; the
+``return 503`` of paths denied for authentication runs first of all, see secured.py)."""
 
 REGISTRY: dict[str, Annotation] = _registry(
     (
@@ -133,6 +152,10 @@ REGISTRY: dict[str, Annotation] = _registry(
         mirror.ANNOTATIONS,
         passthrough.ANNOTATIONS,
         snippets.ANNOTATIONS,
+        auth.ANNOTATIONS,
+        external_auth.ANNOTATIONS,
+        backend_tls.ANNOTATIONS,
+        client_tls.ANNOTATIONS,
         refusals.ANNOTATIONS,
     )
 )

@@ -37,29 +37,9 @@ ANNOTATIONS: tuple[Annotation, ...] = (
             "ingress2nginx reads no ConfigMaps named by Ingresses"),
     refused("enable-global-auth", "Use the controller-wide external auth.",
             "there is no controller-wide external auth"),
-    refused("auth-tls-secret", "Client certificate authentication: CA Secret.",
-            "client certificate authentication is not supported yet"),
-    refused("auth-tls-verify-client", "Client certificate verification mode.",
-            "client certificate authentication is not supported yet"),
-    refused("auth-tls-verify-depth", "Client certificate chain depth.",
-            "client certificate authentication is not supported yet"),
-    refused("auth-tls-error-page", "Page for failed client certificate checks.",
-            "client certificate authentication is not supported yet"),
-    refused("auth-tls-pass-certificate-to-upstream", "Pass the client certificate on.",
-            "client certificate authentication is not supported yet"),
-    refused("auth-tls-match-cn", "Required client certificate CN.",
-            "client certificate authentication is not supported yet"),
 )  # fmt: skip
 
-PENDING: tuple[str, ...] = (
-    "auth-type", "auth-secret", "auth-secret-type", "auth-realm",
-    "auth-url", "auth-signin", "auth-signin-redirect-param", "auth-response-headers",
-    "auth-method", "auth-request-redirect", "auth-cache-key", "auth-cache-duration",
-    "auth-keepalive", "auth-keepalive-requests", "auth-keepalive-share-vars",
-    "auth-keepalive-timeout", "auth-proxy-set-headers", "auth-always-set-cookie",
-    "proxy-ssl-ciphers", "proxy-ssl-name", "proxy-ssl-protocols", "proxy-ssl-secret",
-    "proxy-ssl-server-name", "proxy-ssl-verify", "proxy-ssl-verify-depth",
-)  # fmt: skip
+PENDING: tuple[str, ...] = ()
 """Not implemented yet; each is refused until its feature module declares it."""
 
 ANNOTATIONS = ANNOTATIONS + tuple(
