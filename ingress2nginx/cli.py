@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import ipaddress
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +48,7 @@ from ingress2nginx.validating import is_dns1123_label, is_dns1123_subdomain
 
 if TYPE_CHECKING:
     from ingress2nginx.cluster_loading import ClusterOptions
+    from ingress2nginx.cluster_publishing import StatusPublisher
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -546,7 +548,53 @@ def _add_watch_command(commands: Any, shared: argparse.ArgumentParser) -> None:
         "--log-format", choices=("text", "json"), default="text",
         help="log lines on stderr as text or as JSON objects (default: %(default)s)",
     )  # fmt: skip
+    status = watch.add_argument_group("Ingress status (with --from-cluster; docs/deploy.md)")
+    status.add_argument(
+        "--publish-service", metavar="NAMESPACE/NAME",
+        help="write this Service's address into the status of served Ingresses",
+    )  # fmt: skip
+    status.add_argument(
+        "--publish-status-address", action="append", default=[], type=_status_address,
+        metavar="ADDR", help="write this IP or host name into the status (repeatable)",
+    )  # fmt: skip
+    status.add_argument(
+        "--election-id", default="ingress2nginx-status", type=_status_address, metavar="NAME",
+        help="the Lease electing the one replica that writes statuses (default: %(default)s)",
+    )  # fmt: skip
+    status.add_argument(
+        "--election-namespace", metavar="NS",
+        help="namespace of that Lease (default: $POD_NAMESPACE, else the pod's own)",
+    )  # fmt: skip
     watch.set_defaults(run=run_watch)
+
+
+def _status_address(text: str) -> str:
+    if _is_ip(text) or is_dns1123_subdomain(text):
+        return text
+    raise argparse.ArgumentTypeError(f"not an IP address or DNS name: {text!r}")
+
+
+def status_publisher(args: argparse.Namespace) -> StatusPublisher | None:
+    """The Ingress status writer the options ask for, or None."""
+    if not (args.publish_service or args.publish_status_address):
+        return None
+    from ingress2nginx.cluster_connecting import connect
+    from ingress2nginx.cluster_publishing import (
+        PublishOptions,
+        StatusPublisher,
+        default_election_namespace,
+        default_identity,
+    )
+
+    service = tuple(args.publish_service.split("/")) if args.publish_service else None
+    options = PublishOptions(
+        service=service,
+        addresses=tuple(args.publish_status_address),
+        election_namespace=args.election_namespace or default_election_namespace(),
+        identity=default_identity(),
+        election_id=args.election_id,
+    )
+    return StatusPublisher(connect(args.kubeconfig), options)
 
 
 def _port_or_zero(text: str) -> int:
@@ -573,6 +621,11 @@ def _watch_usage_error(args: argparse.Namespace) -> str | None:
         return f"-o: the folder of {args.output} does not exist"
     if args.max_delay < args.debounce:
         return "--max-delay must be at least --debounce"
+    publishing = args.publish_service or args.publish_status_address
+    if publishing and not getattr(args, "from_cluster", False):
+        return "--publish-service and --publish-status-address need --from-cluster"
+    if args.publish_service and not re.fullmatch(r"[a-z0-9-]+/[a-z0-9-]+", args.publish_service):
+        return f"--publish-service: not NAMESPACE/NAME: {args.publish_service!r}"
     ports = {"--http-port": args.http_port, "--https-port": args.https_port}
     for option in ("--status-port", "--metrics-port"):
         port = getattr(args, option[2:].replace("-", "_"))
@@ -611,12 +664,20 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
         quiet=args.quiet,
     )
     source: Source = FileSource(args.sources)
+    publisher = None
     if getattr(args, "from_cluster", False):
         from ingress2nginx.cluster_caching import ClusterSource
 
         source = ClusterSource(cluster_options_from(args), settings)
+        publisher = status_publisher(args)
     try:
-        return serve(source, settings, options)
+        if publisher is None:
+            return serve(source, settings, options)
+        publisher.start()
+        try:
+            return serve(source, settings, options, publisher.after_apply)
+        finally:
+            publisher.stop()
     except WatchStartError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_WATCH_START

@@ -69,6 +69,10 @@ DEFAULT_PID_FILE = Path("/run/nginx.pid")
 _LOG_LEVELS = {Severity.ERROR: logging.ERROR, Severity.WARNING: logging.WARNING}
 
 
+AfterApply = Callable[[Translation, LoadResult], None]
+"""Called after each pass that left nginx running the sources' config."""
+
+
 class WatchStartError(Ingress2NginxError):
     """The watcher could not start (a port in use): nothing was applied."""
 
@@ -216,7 +220,10 @@ class Watcher:
         pipeline: ApplyPipeline,
         options: WatchOptions,
         metrics: Metrics,
+        after_apply: AfterApply | None = None,
     ) -> None:
+        self.after_apply = after_apply
+        """Told of each translation nginx runs (the Ingress status publisher listens here)."""
         self.source = source
         self.settings = settings
         self.pipeline = pipeline
@@ -287,6 +294,8 @@ class Watcher:
             self.metrics.in_sync.set(0)
             return False
         self._record(outcome, trigger)
+        if outcome.ok and self.after_apply is not None:
+            self.after_apply(translation, loaded)
         return outcome.ok
 
     def _report(self, problems: Sequence[Problem], translation: Translation) -> None:
@@ -359,7 +368,12 @@ def default_pid_file(settings: Settings) -> Path:
     return settings.runtime_dir / "nginx.pid" if settings.runtime_dir else DEFAULT_PID_FILE
 
 
-def serve(source: Source, settings: Settings, options: WatchOptions) -> int:
+def serve(
+    source: Source,
+    settings: Settings,
+    options: WatchOptions,
+    after_apply: AfterApply | None = None,
+) -> int:
     """Watch `source` and keep nginx in step until SIGTERM or SIGINT; returns 0 then."""
     metrics = Metrics()
     health = None
@@ -371,7 +385,7 @@ def serve(source: Source, settings: Settings, options: WatchOptions) -> int:
             where = f"{address}:{options.metrics_port}"
             raise WatchStartError(f"cannot serve metrics on {where}: {error}") from error
     pipeline = build_pipeline(settings, options)
-    watcher = Watcher(source, settings, pipeline, options, metrics)
+    watcher = Watcher(source, settings, pipeline, options, metrics, after_apply)
     pid_file = options.nginx_pid_file or default_pid_file(settings)
     details = fields(
         source=source.name,

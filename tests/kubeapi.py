@@ -10,7 +10,10 @@ so the tests exercise the same HTTP, JSON and watch protocol a cluster speaks:
   global resourceVersion counter, ``BOOKMARK`` events when ``allowWatchBookmarks`` is set,
   ``timeoutSeconds`` honoured, and an ``ERROR`` event with a 410 ``Status`` when the
   resourceVersion asked for is older than the last compaction;
-- field selectors ``metadata.name=`` and ``metadata.namespace=``.
+- field selectors ``metadata.name=`` and ``metadata.namespace=``;
+- writes, for the Ingress status publisher: create (``POST``), replace (``PUT``, refused with
+  409 when the resourceVersion is not the current one) and merge patch (``PATCH``, also on the
+  ``status`` subresource); Leases (``coordination.k8s.io/v1``) for its leader election.
 
 A test changes the world with ``apply``/``delete``, and breaks it with ``drop_watches`` (cut
 every open watch), ``compact`` (history before now is gone: old resourceVersions answer 410),
@@ -65,6 +68,7 @@ KINDS = {
         Kind("Endpoints", "v1", "endpoints"),
         Kind("EndpointSlice", "discovery.k8s.io/v1", "endpointslices"),
         Kind("Secret", "v1", "secrets"),
+        Kind("Lease", "coordination.k8s.io/v1", "leases"),
     )
 }
 
@@ -185,6 +189,40 @@ class KubeApi:
             stored = {**stored, "metadata": {**stored["metadata"]}}
             stored["metadata"]["resourceVersion"] = str(self._version)
             self._record(kind, "DELETED", stored)
+
+    def get(self, kind_name: str, namespace: str, name: str) -> Obj | None:
+        """An object as stored (a copy), or None."""
+        found = self._get(KINDS[kind_name], namespace, name)
+        return copy.deepcopy(found) if found is not None else None
+
+    def writes(self) -> list[Recorded]:
+        """Every request that changed something (POST, PUT, PATCH)."""
+        return [request for request in self.requests if request.method != "GET"]
+
+    def _create(self, kind: Kind, namespace: str | None, body: Obj) -> tuple[int, Obj]:
+        metadata = body.get("metadata") or {}
+        key = (namespace or "" if kind.namespaced else "", metadata.get("name", ""))
+        if key in self._objects[kind.kind]:
+            return 409, _status(409, "AlreadyExists", f'{kind.plural} "{key[1]}" already exists')
+        self.apply({**body, "kind": kind.kind, "metadata": {**metadata, "namespace": key[0]}})
+        return 201, self._objects[kind.kind][key]
+
+    def _replace(self, kind: Kind, namespace: str, name: str, body: Obj) -> tuple[int, Obj]:
+        current = self._get(kind, namespace, name)
+        if current is None:
+            return 404, _status(404, "NotFound", f'{kind.plural} "{name}" not found')
+        wanted = (body.get("metadata") or {}).get("resourceVersion")
+        if wanted != current["metadata"]["resourceVersion"]:
+            return 409, _status(409, "Conflict", "the object has been modified")
+        self.apply({**body, "kind": kind.kind})
+        return 200, self._objects[kind.kind][(namespace if kind.namespaced else "", name)]
+
+    def _patch(self, kind: Kind, namespace: str, name: str, patch: Obj) -> tuple[int, Obj]:
+        current = self._get(kind, namespace, name)
+        if current is None:
+            return 404, _status(404, "NotFound", f'{kind.plural} "{name}" not found')
+        self.apply(_merge(copy.deepcopy(current), patch))
+        return 200, self._objects[kind.kind][(namespace if kind.namespaced else "", name)]
 
     def _record(self, kind: Kind, event_type: str, obj: Obj) -> None:
         self._events.append(_Event(self._version, kind, event_type, obj))
@@ -321,6 +359,18 @@ class KubeApi:
                     yield {"type": event.type, "object": event.object}
 
 
+def _merge(target: Obj, patch: Obj) -> Obj:
+    """JSON merge patch (RFC 7386): null deletes, objects merge, anything else replaces."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            target[key] = _merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+    return target
+
+
 def _without_type(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
 
@@ -428,6 +478,41 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(api._watch_events(kind, namespace, query))
         else:
             self._send(200, api._list(kind, namespace, query))
+
+    def do_POST(self) -> None:
+        self._write("POST")
+
+    def do_PUT(self) -> None:
+        self._write("PUT")
+
+    def do_PATCH(self) -> None:
+        self._write("PATCH")
+
+    def _write(self, method: str) -> None:
+        api = self.server.api
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        api.requests.append(Recorded(method, url.path, {}, self.headers.get("Authorization", "")))
+        denied = api._check(url.path)
+        if denied is not None:
+            self._send(denied[0], _status(denied[0], "Forbidden", denied[1]))
+            return
+        path = url.path.removesuffix("/status")
+        route = _route(path)
+        if route is None:
+            self._send(404, _status(404, "NotFound", f"the server could not find {url.path}"))
+            return
+        kind, namespace, name = route
+        if method == "POST" and name is None:
+            code, answer = api._create(kind, namespace, body)
+        elif method == "PUT" and name is not None:
+            code, answer = api._replace(kind, namespace or "", name, body)
+        elif method == "PATCH" and name is not None:
+            code, answer = api._patch(kind, namespace or "", name, body)
+        else:
+            code, answer = 405, _status(405, "MethodNotAllowed", f"{method} {url.path}")
+        self._send(code, answer)
 
     def _send(self, code: int, body: Obj) -> None:
         payload = json.dumps(body).encode()
