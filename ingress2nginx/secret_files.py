@@ -196,6 +196,16 @@ def ca_bundle(pem: bytes) -> bytes | str:
     return b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in certificates)
 
 
+def revocation_list(pem: bytes) -> bytes | str:
+    """A PEM certificate revocation list (a ``ca.crl``), re-serialized; or why it cannot be
+    read (nginx would refuse the whole config)."""
+    try:
+        crl = x509.load_pem_x509_crl(pem)
+    except ValueError:
+        return "ca.crl does not hold a PEM certificate revocation list"
+    return crl.public_bytes(serialization.Encoding.PEM)
+
+
 def certificate_and_key(chain_pem: bytes, key_pem: bytes) -> tuple[bytes, bytes] | str:
     """A certificate chain and its private key, re-serialized; or why they cannot be used."""
     try:

@@ -201,3 +201,29 @@ def test_a_changed_htpasswd_changes_the_identity_watch_mode_applies() -> None:
         return desired_config("same text", config).identity
 
     assert identity(b"a:{PLAIN}1\n") != identity(b"a:{PLAIN}2\n")
+
+
+# --- values nginx would refuse for the whole config ------------------------------------------
+
+
+@pytest.mark.parametrize("ciphers", ["data:x", "!aNULL", "NOTACIPHER"])
+def test_a_cipher_list_selecting_nothing_denies_instead_of_breaking_the_config(
+    ciphers: str,
+) -> None:
+    ingress = annotated_ingress(proxy_ssl_secret="backend", proxy_ssl_ciphers=ciphers)
+    assert not read_options(ingress)[1]  # the Ingress is not rejected: its paths are denied
+    ca = manifest(secret("backend", {"ca.crt": _ca_pem()}, namespace="web"))
+    translation = normalize(Inventory.build([ingress, ca]), Settings())
+    assert any("selects no cipher OpenSSL knows" in p.reason for p in translation.problems)
+
+
+def test_a_revocation_list_must_parse() -> None:
+    from ingress2nginx.secret_files import revocation_list
+
+    assert "revocation list" in str(revocation_list(b"-----BEGIN X509 CRL-----\nnope\n"))
+
+
+def _ca_pem() -> bytes:
+    from auth_helpers import CertificateAuthority
+
+    return CertificateAuthority().pem

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import ssl
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, cast
 
@@ -55,10 +56,17 @@ _NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
 
 
 def _ciphers(value: str) -> str:
-    """An OpenSSL cipher list: letters, digits and ``+ : _ ! -``."""
-    if not _CIPHERS.match(value.strip()):
+    """An OpenSSL cipher list: letters, digits and ``+ : _ ! -``, selecting at least one
+    cipher. nginx refuses the whole config when no cipher of the list is known to OpenSSL
+    (``data:x``), so the list is tried with this machine's OpenSSL first."""
+    text = value.strip()
+    if not _CIPHERS.match(text):
         raise AnnotationValueError("must be an OpenSSL cipher list (letters, digits, + : _ ! -)")
-    return value.strip()
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).set_ciphers(text)
+    except ssl.SSLError:
+        raise AnnotationValueError("selects no cipher OpenSSL knows") from None
+    return text
 
 
 def _protocols(value: str) -> tuple[str, ...]:

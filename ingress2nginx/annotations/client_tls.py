@@ -38,7 +38,13 @@ from ingress2nginx.annotations.secured import (
 from ingress2nginx.annotations.values import choice, integer, parse_bool
 from ingress2nginx.directives import Directive, block, directive
 from ingress2nginx.quoting import Token, literal, trusted
-from ingress2nginx.secret_files import CA_BUNDLE, SecretFile, ca_bundle, file_name
+from ingress2nginx.secret_files import (
+    CA_BUNDLE,
+    SecretFile,
+    ca_bundle,
+    file_name,
+    revocation_list,
+)
 
 if TYPE_CHECKING:
     from ingress2nginx.model import Location, Server
@@ -155,9 +161,9 @@ def resolve(lookup: Lookup, options: ClientTLSOptions) -> ClientTLSOptions:
         return replace(options, denied=lookup.deny("auth-tls-secret", f"Secret {label}: {bundle}"))
     crl = None
     if "ca.crl" in items:
-        crl_pem = items["ca.crl"]
-        if b"-----BEGIN X509 CRL-----" not in crl_pem or not crl_pem.isascii():
-            reason = f"Secret {label}: ca.crl does not hold a PEM CRL"
+        crl_pem = revocation_list(items["ca.crl"])
+        if isinstance(crl_pem, str):
+            reason = f"Secret {label}: {crl_pem}"
             return replace(options, denied=lookup.deny("auth-tls-secret", reason))
         crl = SecretFile(file_name(CA_BUNDLE, namespace, name, ".crl"), label, crl_pem)
     plan = ClientTLS(
