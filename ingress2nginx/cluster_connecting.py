@@ -5,10 +5,11 @@ official ``kubernetes`` client lives here, so the rest of the program never touc
 
 - `connect`: configuration from ``--kubeconfig PATH``, else the in-cluster service account,
   else the default kubeconfig (``$KUBECONFIG`` or ``~/.kube/config``);
-- `ClusterConnection.call`: a list or watch of one `Resource`, answered as the raw response
-  (``_preload_content=False``). The client's model classes are never built: for 10,000
-  Ingresses they cost several times the JSON parse, and the normalizer wants the plain dicts
-  the file loader produces anyway (`read_json`, `to_manifest`);
+- `ClusterConnection.call` and `ClusterConnection.read`: a list, watch or get of one
+  `Resource`, answered as the raw response (``_preload_content=False``). The client's model
+  classes are never built: for 10,000 Ingresses they cost several times the JSON parse, and
+  the normalizer wants the plain dicts the file loader produces anyway (`read_json`,
+  `to_manifest`). With recent clients even the typed API classes are left alone (`GENERIC`);
 - `describe`: any API or transport failure as a short reason for a message (never a
   response body's data: a Secret's contents cannot reach a log through here).
 """
@@ -17,10 +18,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import urllib3
 from kubernetes import client, config
@@ -39,42 +40,69 @@ READ_TIMEOUT = 60.0
 
 @dataclass(frozen=True, slots=True)
 class Resource:
-    """A kind read from the API and the client methods that list it."""
+    """A kind read from the API: where it lives, and the typed client methods for it."""
 
     kind: str
     api_version: str
     plural: str
-    api: Callable[[client.ApiClient], Any]
+    api: str
+    """The typed client class (``CoreV1Api``), used only by older clients (see `GENERIC`)."""
     list_all: str
     """Method listing every namespace (or a cluster-scoped kind)."""
     list_namespaced: str | None
     """Method listing one namespace; None for a cluster-scoped kind."""
+    read: str | None = None
+    """Method reading one object by name; None when never read by name."""
     namespaced: bool = True
 
+    def path(self, namespace: str | None, name: str | None = None) -> str:
+        """The API path of the collection (in `namespace`, or all) or of one object."""
+        root = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
+        scope = f"/namespaces/{quote(namespace, safe='')}" if namespace and self.namespaced else ""
+        item = f"/{quote(name, safe='')}" if name is not None else ""
+        return f"{root}{scope}/{self.plural}{item}"
 
-NETWORKING, CORE, DISCOVERY = client.NetworkingV1Api, client.CoreV1Api, client.DiscoveryV1Api
+
 INGRESSES = Resource(
-    "Ingress", "networking.k8s.io/v1", "ingresses", NETWORKING,
+    "Ingress", "networking.k8s.io/v1", "ingresses", "NetworkingV1Api",
     "list_ingress_for_all_namespaces", "list_namespaced_ingress",
 )  # fmt: skip
 INGRESS_CLASSES = Resource(
-    "IngressClass", "networking.k8s.io/v1", "ingressclasses", NETWORKING,
+    "IngressClass", "networking.k8s.io/v1", "ingressclasses", "NetworkingV1Api",
     "list_ingress_class", None, namespaced=False,
 )  # fmt: skip
 SERVICES = Resource(
-    "Service", "v1", "services", CORE,
+    "Service", "v1", "services", "CoreV1Api",
     "list_service_for_all_namespaces", "list_namespaced_service",
 )  # fmt: skip
 ENDPOINT_SLICES = Resource(
-    "EndpointSlice", "discovery.k8s.io/v1", "endpointslices", DISCOVERY,
+    "EndpointSlice", "discovery.k8s.io/v1", "endpointslices", "DiscoveryV1Api",
     "list_endpoint_slice_for_all_namespaces", "list_namespaced_endpoint_slice",
 )  # fmt: skip
-SECRETS = Resource("Secret", "v1", "secrets", CORE, "", None)
-"""Secrets are only ever fetched by name (`fetch_secret`), never listed: no list method."""
-
+SECRETS = Resource("Secret", "v1", "secrets", "CoreV1Api", "", None, "read_namespaced_secret")
+"""Secrets are only ever read by name, never listed: no list method."""
 
 API_ERRORS = (client.ApiException, urllib3.exceptions.HTTPError, OSError, ValueError)
 """What a broken connection, an unhappy API server or a garbled answer raise."""
+
+GENERIC = hasattr(client.ApiClient, "param_serialize")
+"""Whether requests are built from the API path by the `ApiClient` itself (clients generated
+by openapi-generator's ``python`` generator, as 37.x). Their typed API classes import hundreds
+of pydantic models (over a second of startup; far more on a busy node), so they are not used;
+older (``python-legacy``) clients go through their typed list methods."""
+
+_PYTHON_NAMES = {
+    "limit": "limit",
+    "continue": "_continue",
+    "watch": "watch",
+    "resourceVersion": "resource_version",
+    "allowWatchBookmarks": "allow_watch_bookmarks",
+    "timeoutSeconds": "timeout_seconds",
+}
+"""API query parameters as the typed methods spell them."""
+
+Timeout = tuple[float, float]
+"""(connect, read) seconds; the read timeout bounds every wait for bytes."""
 
 
 class ClusterConnection:
@@ -86,18 +114,56 @@ class ClusterConnection:
         configuration.connection_pool_maxsize = pool_size
         self.server: str = configuration.host
         self.api_client = client.ApiClient(configuration)
+        self.generic = GENERIC
 
     def where(self) -> str:
         """How messages name the API server."""
         return f"Kubernetes API {self.server}"
 
-    def call(self, resource: Resource, namespace: str | None, **options: Any) -> Any:
-        """The raw urllib3 response of a list or watch of `resource` (JSON not parsed)."""
-        api = resource.api(self.api_client)
-        options.setdefault("_request_timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
+    def call(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        query: dict[str, Any],
+        timeout: Timeout = (CONNECT_TIMEOUT, READ_TIMEOUT),
+    ) -> Any:
+        """A list or watch of `resource` in `namespace` (None: all) with API `query`
+        parameters: the raw urllib3 response, its body unread. Non-2xx raise ApiException."""
+        if self.generic:
+            return self._get(resource.path(namespace), query, timeout)
+        api = getattr(client, resource.api)(self.api_client)
+        options = {_PYTHON_NAMES[key]: value for key, value in query.items()}
+        options.update(_preload_content=False, _request_timeout=timeout)
         if namespace is None or resource.list_namespaced is None:
-            return getattr(api, resource.list_all)(_preload_content=False, **options)
-        return getattr(api, resource.list_namespaced)(namespace, _preload_content=False, **options)
+            return getattr(api, resource.list_all)(**options)
+        return getattr(api, resource.list_namespaced)(namespace, **options)
+
+    def read(self, resource: Resource, namespace: str, name: str) -> Any:
+        """One object by name, as `call` answers."""
+        timeout = (CONNECT_TIMEOUT, READ_TIMEOUT)
+        if self.generic or resource.read is None:
+            return self._get(resource.path(namespace, name), {}, timeout)
+        api = getattr(client, resource.api)(self.api_client)
+        method = getattr(api, resource.read)
+        return method(name, namespace, _preload_content=False, _request_timeout=timeout)
+
+    def _get(self, path: str, query: dict[str, Any], timeout: Timeout) -> Any:
+        parameters = [
+            (key, ("true" if value else "false") if isinstance(value, bool) else value)
+            for key, value in query.items()
+        ]
+        request = self.api_client.param_serialize(
+            "GET",
+            path,
+            query_params=parameters,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        response = self.api_client.call_api(*request, _request_timeout=timeout)
+        if not 200 <= response.status <= 299:
+            response.read()  # type: ignore[no-untyped-call]
+            raise client.ApiException.from_response(http_resp=response, body=None, data=None)
+        return response.response
 
     def close(self) -> None:
         self.api_client.close()  # type: ignore[no-untyped-call]

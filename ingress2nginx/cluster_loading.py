@@ -24,14 +24,14 @@ from typing import Any
 
 from kubernetes import client
 
+from ingress2nginx.annotations import PREFIX, read_options
+from ingress2nginx.annotations.references import referenced_secrets as annotated_secrets
 from ingress2nginx.classifying import select_served
 from ingress2nginx.cluster_connecting import (
     API_ERRORS,
-    CONNECT_TIMEOUT,
     ENDPOINT_SLICES,
     INGRESS_CLASSES,
     INGRESSES,
-    READ_TIMEOUT,
     SECRETS,
     SERVICES,
     ClusterConnection,
@@ -141,11 +141,11 @@ def list_resource(
     manifests: list[Manifest] = []
     token: str | None = None
     while True:
-        options: dict[str, Any] = {"limit": PAGE_SIZE}
+        query: dict[str, Any] = {"limit": PAGE_SIZE}
         if token:
-            options["_continue"] = token
+            query["continue"] = token
         try:
-            document = read_json(connection.call(resource, namespace, **options))
+            document = read_json(connection.call(resource, namespace, query))
         except client.ApiException as error:
             if error.status != 410 or not token:
                 raise
@@ -162,40 +162,29 @@ def list_resource(
 # --- Secrets ---------------------------------------------------------------------------------
 
 
-SECRET_ANNOTATIONS = tuple(
-    f"nginx.ingress.kubernetes.io/{name}"
-    for name in ("auth-secret", "auth-tls-secret", "proxy-ssl-secret")
-)
-"""Annotations naming a Secret, as ``name`` or ``namespace/name``."""
-
-
 def referenced_secrets(manifests: Iterable[Manifest], settings: Settings) -> set[tuple[str, str]]:
-    """(namespace, name) of each Secret a served Ingress names: ``spec.tls[].secretName`` and
-    the `SECRET_ANNOTATIONS`.
+    """(namespace, name) of each Secret a served Ingress names: ``spec.tls[].secretName``, and
+    the Secrets its annotations read (auth-secret, auth-tls-secret, proxy-ssl-secret: see
+    `annotations.references.referenced_secrets`).
 
-    Ingresses of other classes are not served, so their Secrets are never read. Only Secrets
-    in the Ingress's own namespace are: an Ingress cannot make this program read another
-    namespace's Secret. Names that cannot be Secret names are left out.
+    Ingresses of other classes are not served, so their Secrets are never read. Annotations
+    naming a Secret of another namespace are followed only with the global option
+    allow-cross-namespace-resources. Names that cannot be Secret names are left out.
     """
     ingresses = [m for m in manifests if m.kind == "Ingress"]
     classes = {m.name: m for m in manifests if m.kind == "IngressClass"}
+    cross_namespace = settings.config.allow_cross_namespace_resources
     found: set[tuple[str, str]] = set()
     for ingress in select_served(ingresses, classes, settings, []):
         spec = ingress.body.get("spec")
         tls = spec.get("tls") if isinstance(spec, Mapping) else None
-        names = (
-            [e.get("secretName") for e in tls if isinstance(e, Mapping)]
-            if isinstance(tls, list)
-            else []
-        )
-        for annotation in SECRET_ANNOTATIONS:
-            namespace, _, name = ingress.annotations.get(annotation, "").rpartition("/")
-            names.append(name if namespace in ("", ingress.namespace) else None)
-        found.update(
-            (ingress.namespace, name)
-            for name in names
-            if isinstance(name, str) and is_dns1123_subdomain(name)
-        )
+        for entry in tls if isinstance(tls, list) else ():
+            name = entry.get("secretName") if isinstance(entry, Mapping) else None
+            if isinstance(name, str) and is_dns1123_subdomain(name):
+                found.add((ingress.namespace, name))
+        if any(key.startswith(PREFIX) and "secret" in key for key in ingress.annotations):
+            options, _ = read_options(ingress)  # only then: parsing every annotation costs
+            found |= annotated_secrets(ingress, options, allow_cross_namespace=cross_namespace)
     return found
 
 
@@ -205,14 +194,8 @@ SecretAnswer = Manifest | None | Problem
 
 def fetch_secret(connection: ClusterConnection, namespace: str, name: str) -> SecretAnswer:
     """``get`` one Secret by name. Transport errors raise (the caller decides on retries)."""
-    api = client.CoreV1Api(connection.api_client)
     try:
-        response = api.read_namespaced_secret(
-            name,
-            namespace,
-            _preload_content=False,
-            _request_timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-        )
+        response = connection.read(SECRETS, namespace, name)
     except client.ApiException as error:
         if error.status == 404:
             return None

@@ -180,15 +180,14 @@ class Informer:
         at once (something arrived, or the connection was presumed dead)."""
         seconds = int(self._timing.watch_seconds * random.uniform(1.0, 1.2))
         try:
-            response = self._connection.call(
-                self.resource,
-                self.namespace,
-                watch=True,
-                resource_version=self._version,
-                allow_watch_bookmarks=True,
-                timeout_seconds=seconds,
-                _request_timeout=(self._timing.connect_timeout, self._timing.idle_timeout),
-            )
+            query = {
+                "watch": True,
+                "resourceVersion": self._version,
+                "allowWatchBookmarks": True,
+                "timeoutSeconds": seconds,
+            }
+            timeout = (self._timing.connect_timeout, self._timing.idle_timeout)
+            response = self._connection.call(self.resource, self.namespace, query, timeout)
         except client.ApiException as error:
             if error.status == 410:
                 raise Expired from error

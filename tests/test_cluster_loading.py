@@ -28,7 +28,7 @@ from harness import LOOPBACK, Nginx, free_port, make_prefix, request
 from kubeapi import TOKEN, KubeApi
 from tls_secrets import tls_secret
 
-from ingress2nginx import cluster_loading
+from ingress2nginx import cluster_connecting, cluster_loading
 from ingress2nginx.cluster_connecting import connect
 
 
@@ -136,6 +136,32 @@ def test_the_client_model_classes_are_never_built(
     assert "server_name a.test" in result.config
 
 
+@pytest.mark.parametrize("generic", [True, False], ids=["generic", "typed"])
+def test_both_request_styles_read_the_same_objects_from_the_same_paths(
+    api: KubeApi, kubeconfig: Path, monkeypatch: pytest.MonkeyPatch, generic: bool
+) -> None:
+    monkeypatch.setattr(cluster_connecting, "GENERIC", generic)
+    monkeypatch.setattr(cluster_loading, "PAGE_SIZE", 1)
+    served = ingress("web", rules=[rule("a.test", path("/", to("web")))])
+    served["spec"]["tls"] = [{"hosts": ["a.test"], "secretName": "web-tls"}]
+    api.apply(served, ingress("api", rules=[rule("b.test", path("/", to("web")))]))
+    api.apply(service("web"), tls_secret("default", "web-tls", ["a.test"]))
+    result = from_cluster("render", kubeconfig, "--namespace", "default")
+    assert result.code == 0, result.messages
+    assert "server_name a.test" in result.config and "server_name b.test" in result.config
+    assert "ssl_certificate" in result.config
+    assert [(r.path, dict(r.query)) for r in api.requests_for("ingresses")] == [
+        ("/apis/networking.k8s.io/v1/namespaces/default/ingresses", {"limit": "1"}),
+        (
+            "/apis/networking.k8s.io/v1/namespaces/default/ingresses",
+            {"limit": "1", "continue": "1"},
+        ),
+    ]
+    assert [r.path for r in api.requests_for("secrets")] == [
+        "/api/v1/namespaces/default/secrets/web-tls"
+    ]
+
+
 def test_large_lists_are_read_page_by_page(
     api: KubeApi, kubeconfig: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -168,21 +194,30 @@ def test_only_secrets_of_served_ingresses_are_fetched_by_name_and_secrets_are_ne
     assert secret_requests == {"/api/v1/namespaces/default/secrets/shop-tls"}
 
 
-def test_secrets_named_by_annotations_are_read_only_from_the_ingress_namespace(
-    api: KubeApi, kubeconfig: Path
+def test_secrets_named_by_annotations_are_read_from_other_namespaces_only_when_allowed(
+    api: KubeApi, kubeconfig: Path, tmp_path: Path
 ) -> None:
     prefix = "nginx.ingress.kubernetes.io/"
     annotations = {
+        f"{prefix}auth-type": "basic",
         f"{prefix}auth-secret": "htpasswd",
+        f"{prefix}backend-protocol": "HTTPS",
         f"{prefix}proxy-ssl-secret": "default/backend-ca",
         f"{prefix}auth-tls-secret": "kube-system/someone-elses-ca",
     }
     api.apply(ingress("auth", rules=[rule("a.test", path("/", to("w")))], annotations=annotations))
-    from_cluster("check", kubeconfig)
-    assert {r.path for r in api.requests_for("secrets")} == {
+    own = {
         "/api/v1/namespaces/default/secrets/htpasswd",
         "/api/v1/namespaces/default/secrets/backend-ca",
     }
+    from_cluster("check", kubeconfig)
+    assert {r.path for r in api.requests_for("secrets")} == own
+    allowed = tmp_path / "config.yaml"
+    allowed.write_text('allow-cross-namespace-resources: "true"\n')
+    api.requests.clear()
+    from_cluster("check", kubeconfig, "--config", str(allowed))
+    other = "/api/v1/namespaces/kube-system/secrets/someone-elses-ca"
+    assert {r.path for r in api.requests_for("secrets")} == own | {other}
 
 
 def test_a_secret_the_api_refuses_is_a_warning_and_its_hosts_get_the_default_certificate(

@@ -19,6 +19,7 @@ from harness import EchoBackend
 from kubeapi import KubeApi
 from tls_secrets import tls_secret
 
+from ingress2nginx import cluster_connecting
 from ingress2nginx.cluster_caching import ClusterCache, ClusterSource
 from ingress2nginx.cluster_loading import ClusterOptions, EndpointsMode
 from ingress2nginx.cluster_watching import WatchTiming
@@ -42,6 +43,14 @@ def eventually(condition: Callable[[], object], what: str, timeout: float = WAIT
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+@pytest.fixture(params=["generic", "typed"])
+def request_style(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with requests built by the ApiClient from paths (recent clients) and through
+    the typed API methods (older clients)."""
+    monkeypatch.setattr(cluster_connecting, "GENERIC", request.param == "generic")
+    return str(request.param)
 
 
 @pytest.fixture
@@ -98,7 +107,7 @@ def web(name: str = "web", namespace: str = "default", host: str = "a.test") -> 
 
 
 def test_the_cache_lists_everything_then_follows_adds_modifications_and_deletions(
-    api: KubeApi, start_cache: Callable[..., ClusterCache]
+    api: KubeApi, start_cache: Callable[..., ClusterCache], request_style: str
 ) -> None:
     api.apply(web("one"), service("web"), ingress_class("nginx"))
     recorder = Recorder()
@@ -171,7 +180,7 @@ def test_a_dropped_watch_is_resumed_from_its_resource_version_without_a_new_list
 
 
 def test_410_gone_relists_and_rebuilds_the_cache(
-    api: KubeApi, start_cache: Callable[..., ClusterCache]
+    api: KubeApi, start_cache: Callable[..., ClusterCache], request_style: str
 ) -> None:
     api.apply(web("kept"), web("deleted-unseen"))
     cache = start_cache()
@@ -274,7 +283,10 @@ def test_endpoints_dns_mode_never_reads_endpoint_slices(
 
 
 def test_referenced_secrets_are_fetched_by_name_refreshed_and_forgotten(
-    api: KubeApi, start_cache: Callable[..., ClusterCache], caplog: pytest.LogCaptureFixture
+    api: KubeApi,
+    start_cache: Callable[..., ClusterCache],
+    caplog: pytest.LogCaptureFixture,
+    request_style: str,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     secret = tls_secret("default", "shop-tls", ["a.test"])
