@@ -237,6 +237,8 @@ def _extra(
         found += header_directives(overrides, settings=settings)
     if server_headers and any(item.name == "add_header" for item in found):
         found = [*server_headers, *found]
+    # `set` first: a `rewrite ... break` ends the rewrite phase, skipping any `set` after it.
+    found = sorted(found, key=lambda item: item.name != "set")
     return render_lines(found, LOCATION_DEPTH) if found else None
 
 

@@ -171,3 +171,21 @@ def test_an_invalid_annotation_value_rejects_only_its_ingress(nginx_binary: str)
                 "error: ingress default/bad: metadata.annotations"
                 "[nginx.ingress.kubernetes.io/proxy-read-timeout]: invalid value"
             ) in served.messages
+
+
+def test_rewrite_target_works_with_a_backend_resolved_by_dns(nginx_binary: str) -> None:
+    """A ``rewrite ... break`` ends nginx's rewrite phase: the backend's address must be set
+    before it, or the proxy would have no address (a 500)."""
+    from dnsstub import DnsStub
+
+    with DnsStub() as dns, started_backends("ghost") as echo:
+        objects = [
+            ingress("rewrite-dns",
+                    rules=[rule("dns.test", path("/app(/|$)(.*)", to("ghost", echo["ghost"].port),
+                                                 "ImplementationSpecific"))],
+                    annotations=annotated(rewrite_target="/$2")),
+        ]  # fmt: skip
+        with serving(objects, "--resolver", dns.endpoint, binary=nginx_binary) as served:
+            response = served.get("/app/inner?q=1", host="dns.test")
+            assert (response.status, response.backend) == (200, "ghost")
+            assert response.json()["path"] == "/inner?q=1"

@@ -1,0 +1,27 @@
+"""Exit codes of the ``ingress2nginx`` command: each means one thing (documented in --help and
+the README)."""
+
+from __future__ import annotations
+
+OK = 0
+"""Done; problems, if any, were printed on stderr (rejected Ingresses included)."""
+PROBLEMS = 1
+"""``check`` found problems, or ``render --check``/``--diff`` found the config would change."""
+USAGE = 2
+"""A bad command line or --config value."""
+SOURCE = 3
+"""A source could not be read or parsed (the config from the rest was still written)."""
+INVALID_OUTPUT = 4
+"""The rendered config failed validation; nothing was written."""
+WATCH_START = 5
+"""``watch`` could not start (its metrics port is taken)."""
+INTERRUPTED = 130
+
+HELP = """exit codes:
+  0  done; problems, if any, were printed on stderr (rejected Ingresses included)
+  1  check found problems; render --check/--diff: the config would change
+  2  usage error
+  3  a source could not be read or parsed (the rest was still rendered)
+  4  the rendered config failed validation (nothing was written)
+  5  watch could not start (its metrics port is taken); it exits 0 on SIGTERM/SIGINT
+"""

@@ -1,0 +1,100 @@
+"""What ``check`` finds beyond what rendering reports: paths that can never answer, Services
+missing from the input, certificates about to expire.
+
+Rendering already reports rejected Ingresses (with field paths), conflicts and who won,
+unknown and unsupported annotations, missing Service ports and unusable Secrets; these checks
+need the whole picture, so they run on the finished model.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+
+from cryptography import x509
+
+from ingress2nginx.errors import ObjectRef, Problem, Severity
+from ingress2nginx.explaining import shadowed
+from ingress2nginx.model import Config, Location, Origin, ProxyToAddress, Split
+from ingress2nginx.objects import Inventory
+
+
+def lint(
+    inventory: Inventory,
+    config: Config,
+    warn_expiry_days: int,
+    now: datetime.datetime | None = None,
+) -> list[Problem]:
+    """Every problem found in the finished model, in a stable order."""
+    now = now or datetime.datetime.now(datetime.UTC)
+    return [
+        *shadowed_paths(config),
+        *missing_services(inventory, config),
+        *expiring_certificates(config, now + datetime.timedelta(days=warn_expiry_days)),
+    ]
+
+
+def shadowed_paths(config: Config) -> list[Problem]:
+    """Ingress paths another location always wins over (regex hosts make this possible)."""
+    found: dict[tuple[Origin, str], Problem] = {}
+    for server, location, winner in shadowed(config):
+        assert location.origin is not None and winner.origin is not None
+        reason = (
+            f"path {location.ingress_path or location.path} on host {server.host or '(any)'}"
+            f" never answers: {winner.origin} always matches first"
+        )
+        key = (location.origin, reason)
+        found.setdefault(key, _problem(location.origin, f"{location.origin.field}.path", reason,
+                                       "shadowed"))  # fmt: skip
+    return list(found.values())
+
+
+def missing_services(inventory: Inventory, config: Config) -> list[Problem]:
+    """Backends naming a Service the input does not hold (only when it holds some: input
+    with no Service at all is read as "Services live in the cluster", resolved by DNS)."""
+    if not inventory.services:
+        return []
+    found: dict[tuple[Origin, str], Problem] = {}
+    for location in _locations(config):
+        for target in _addresses(location):
+            namespace, _, rest = target.service.partition("/")
+            name = rest.split(":")[0]
+            if (namespace, name) in inventory.services or location.origin is None:
+                continue
+            reason = f"service {namespace}/{name} is not in the input (resolved by DNS)"
+            key = (location.origin, reason)
+            found.setdefault(key, _problem(location.origin, f"{location.origin.field}.backend",
+                                           reason, "missing-service"))  # fmt: skip
+    return list(found.values())
+
+
+def expiring_certificates(config: Config, deadline: datetime.datetime) -> list[Problem]:
+    """Certificates in use that expire before `deadline`."""
+    found = []
+    for certificate in config.certificates:
+        leaf = x509.load_pem_x509_certificates(certificate.chain_pem)[0]
+        expiry = leaf.not_valid_after_utc
+        if expiry < deadline:
+            namespace, _, name = certificate.secret.partition("/")
+            when = expiry.strftime("%Y-%m-%d")
+            reason = f"the certificate expires on {when}"
+            found.append(Problem(Severity.WARNING, ObjectRef("Secret", namespace, name), "data",
+                                 reason, "certificate-expiry"))  # fmt: skip
+    return found
+
+
+def _locations(config: Config) -> Iterable[Location]:
+    for server in config.servers:
+        yield from server.locations
+
+
+def _addresses(location: Location) -> list[ProxyToAddress]:
+    action = location.action
+    if isinstance(action, Split):
+        return [side for side in (action.main, action.canary) if isinstance(side, ProxyToAddress)]
+    return [action] if isinstance(action, ProxyToAddress) else []
+
+
+def _problem(origin: Origin, field: str, reason: str, code: str) -> Problem:
+    ref = ObjectRef("Ingress", origin.namespace, origin.name)
+    return Problem(Severity.WARNING, ref, field, reason, code)

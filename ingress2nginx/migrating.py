@@ -1,0 +1,135 @@
+"""The migration report: for people leaving ingress-nginx, what carries over and what does not.
+
+``ingress2nginx migration-report SOURCE... [--configmap FILE]`` prints Markdown: a summary,
+the controller ConfigMap's keys (known, unknown), then each Ingress with the annotations that
+carry over as they are, the ones that behave differently (and how), the refused ones (and
+why), and the Ingress's own problems. It reads the same registry the support matrix is
+generated from, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from ingress2nginx import __version__
+from ingress2nginx.annotations import PREFIX, REGISTRY, Support
+from ingress2nginx.classifying import class_of
+from ingress2nginx.configuring import OPTIONS
+from ingress2nginx.errors import Problem, Severity
+from ingress2nginx.objects import Inventory, Manifest
+from ingress2nginx.settings import Settings
+
+_UNKNOWN = "unknown"
+_LABELS = {
+    Support.SUPPORTED: "carries over",
+    Support.PARTLY: "differs",
+    Support.REFUSED: "refused",
+    _UNKNOWN: "unknown",
+}
+
+
+_SUMMARY = {
+    Support.SUPPORTED: "annotations that carry over",
+    Support.PARTLY: "annotations that behave differently",
+    Support.REFUSED: "annotations refused",
+    _UNKNOWN: "unknown annotations",
+}
+
+
+def migration_report(
+    inventory: Inventory,
+    problems: Sequence[Problem],
+    served: Sequence[Manifest],
+    settings: Settings,
+    configmap: Mapping[str, object] | None = None,
+) -> str:
+    """The whole report, as Markdown."""
+    served_keys = {ingress.key for ingress in served}
+    verdicts = {ingress.key: _verdicts(ingress) for ingress in inventory.ingresses}
+    counts = Counter(verdict for found in verdicts.values() for _, _, verdict, _ in found)
+    lines = [
+        "# Migration report",
+        "",
+        f"Written by ingress2nginx {__version__} for IngressClass `{settings.ingress_class}`.",
+        "",
+        "| | count |",
+        "|---|---|",
+        f"| Ingresses read | {len(inventory.ingresses)} |",
+        f"| served | {len(served_keys)} |",
+    ]
+    lines += [f"| {label} | {counts[key]} |" for key, label in _SUMMARY.items()]
+    if configmap is not None:
+        lines += ["", *_configmap_section(configmap)]
+    lines += ["", "## Ingresses"]
+    for ingress in inventory.ingresses:
+        lines += ["", *_ingress_section(ingress, verdicts[ingress.key], problems, served_keys)]
+    return "\n".join(lines) + "\n"
+
+
+def _verdicts(ingress: Manifest) -> list[tuple[str, str, str, str]]:
+    """(annotation, value, verdict, note) for each ``nginx.ingress.kubernetes.io/`` one."""
+    found = []
+    for key, value in sorted(ingress.annotations.items()):
+        if not key.startswith(PREFIX):
+            continue
+        name = key[len(PREFIX) :]
+        annotation = REGISTRY.get(name)
+        if annotation is None:
+            found.append((name, value, _UNKNOWN, "ingress-nginx defines no such annotation"))
+        else:
+            found.append((name, value, annotation.support, annotation.difference))
+    return found
+
+
+def _configmap_section(configmap: Mapping[str, object]) -> list[str]:
+    lines = ["## Controller ConfigMap", "", "| key | value | |", "|---|---|---|"]
+    for key in sorted(configmap, key=str):
+        status = "carries over" if key in OPTIONS else "not supported: ignored"
+        lines.append(f"| `{_cell(str(key))}` | {_code(configmap[key])} | {status} |")
+    return lines
+
+
+def _ingress_section(
+    ingress: Manifest,
+    verdicts: list[tuple[str, str, str, str]],
+    problems: Sequence[Problem],
+    served: set[tuple[str, str]],
+) -> list[str]:
+    named, _ = class_of(ingress)
+    state = "served" if ingress.key in served else "**not served**"
+    lines = [f"### {ingress.namespace}/{ingress.name}", "",
+             f"Class: `{_cell(named or '(none)')}`; {state}."]  # fmt: skip
+    own = [problem for problem in problems if _about(problem, ingress)]
+    if verdicts:
+        lines += ["", "| annotation | value | | note |", "|---|---|---|---|"]
+        for name, value, verdict, note in verdicts:
+            lines.append(f"| `{name}` | {_code(value)} | {_LABELS[verdict]} | {_cell(note)} |")
+    if own:
+        lines += [""] + [f"- {problem.severity}: {_cell(_text(problem))}" for problem in own]
+    if not verdicts and not own:
+        lines += ["", "Nothing to change: no ingress-nginx annotations, no problems."]
+    return lines
+
+
+def _about(problem: Problem, ingress: Manifest) -> bool:
+    subject = problem.subject
+    return (
+        not isinstance(subject, str)
+        and (subject.kind, subject.namespace, subject.name) == ("Ingress", *ingress.key)
+        and problem.severity >= Severity.INFO
+    )
+
+
+def _text(problem: Problem) -> str:
+    return f"{problem.field}: {problem.reason}" if problem.field else problem.reason
+
+
+def _code(value: object) -> str:
+    text = str(value).replace("\n", "\\n")
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return "`" + _cell(text).replace("`", "'") + "`"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,116 @@
+"""Problems for people and for tools: text (coloured on terminals), JSON, GitHub annotations.
+
+``check --format text|json|github`` and every command's stderr use this. Each problem keeps
+its meaning (severity, object, field, reason, code); only the layout changes. GitHub
+annotations point at the file and line the object was read from, so CI shows them on the
+manifest itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TextIO
+
+from ingress2nginx.errors import ObjectRef, Problem, Severity
+
+FORMATS = ("text", "json", "github")
+
+_COLOURS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
+_RESET = "\033[0m"
+_GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+Origins = Mapping[tuple[str, str, str], str]
+"""(kind, namespace, name) -> ``path:line`` where the object was read."""
+
+
+def wants_colour(stream: TextIO) -> bool:
+    """Colour only on terminals, and never when NO_COLOR is set (no-color.org)."""
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def text_lines(problems: Iterable[Problem], colour: bool = False) -> list[str]:
+    """One line per problem: ``severity: subject: field: reason``."""
+    lines = []
+    for problem in problems:
+        line = str(problem)
+        if colour:
+            label = str(problem.severity)
+            line = f"{_COLOURS[problem.severity]}{label}{_RESET}{line[len(label) :]}"
+        lines.append(line)
+    return lines
+
+
+def as_json(problems: Sequence[Problem], summary: Mapping[str, object], origins: Origins) -> str:
+    """The problems and a summary as one JSON document."""
+    return json.dumps(
+        {"problems": [_problem_json(problem, origins) for problem in problems], **summary},
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def github_lines(problems: Iterable[Problem], origins: Origins) -> list[str]:
+    """GitHub Actions workflow commands (``::error file=...,line=...::message``)."""
+    lines = []
+    for problem in problems:
+        level = _GITHUB_LEVEL[problem.severity]
+        where = _location(problem, origins)
+        properties = [f"title={_property(problem.code)}"]
+        if where is not None:
+            path, line = where
+            properties = [f"file={_property(path)}", f"line={line}", *properties]
+        message = (
+            f"{problem.subject}: {problem.field}: {problem.reason}"
+            if problem.field
+            else (f"{problem.subject}: {problem.reason}")
+        )
+        lines.append(f"::{level} {','.join(properties)}::{_data(message)}")
+    return lines
+
+
+def fails(problems: Iterable[Problem], threshold: Severity) -> bool:
+    """Whether any problem is at least as bad as `threshold`."""
+    return any(problem.severity >= threshold for problem in problems)
+
+
+def _problem_json(problem: Problem, origins: Origins) -> dict[str, object]:
+    subject: object
+    if isinstance(problem.subject, ObjectRef):
+        ref = problem.subject
+        subject = {"kind": ref.kind, "namespace": ref.namespace, "name": ref.name}
+    else:
+        subject = {"source": problem.subject}
+    found: dict[str, object] = {
+        "severity": str(problem.severity),
+        "code": problem.code,
+        "object": subject,
+        "field": problem.field,
+        "reason": problem.reason,
+    }
+    where = _location(problem, origins)
+    if where is not None:
+        found["file"], found["line"] = where
+    return found
+
+
+def _location(problem: Problem, origins: Origins) -> tuple[str, int] | None:
+    """(file, line) of the object or source a problem is about, when read from a file."""
+    if isinstance(problem.subject, ObjectRef):
+        ref = problem.subject
+        origin = origins.get((ref.kind, ref.namespace, ref.name))
+    else:
+        origin = problem.subject
+    if not origin or ":" not in origin:
+        return None
+    path, _, line = origin.rpartition(":")
+    return (path, int(line)) if line.isdigit() and path not in ("cluster", "<stdin>") else None
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
