@@ -19,12 +19,20 @@ import yaml
 from ingress2nginx.annotations.balancing import load_balance
 from ingress2nginx.annotations.base import AnnotationValueError, AnnotationValueIgnored
 from ingress2nginx.annotations.proxy import NEXT_UPSTREAM_CONDITIONS
-from ingress2nginx.annotations.values import choice, integer, parse_bool, seconds, size, words
+from ingress2nginx.annotations.values import (
+    choice,
+    cipher_list,
+    integer,
+    offset,
+    parse_bool,
+    seconds,
+    size,
+    words,
+)
 from ingress2nginx.errors import shown
 from ingress2nginx.settings import GlobalConfig
 
 TLS_PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
-_CIPHERS = re.compile(r"[A-Za-z0-9!:+@._-]+\Z")
 _SIZE = re.compile(r"[0-9]{1,9}[kKmM]?\Z")
 _DURATION = re.compile(r"[0-9]{1,9}(ms|s|m|h|d)?\Z")
 
@@ -59,10 +67,10 @@ OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "hsts-include-subdomains": ("hsts_include_subdomains", parse_bool),
     "hsts-preload": ("hsts_preload", parse_bool),
     "ssl-protocols": ("ssl_protocols", _protocols),
-    "ssl-ciphers": ("ssl_ciphers", _pattern(_CIPHERS, "an OpenSSL cipher list")),
+    "ssl-ciphers": ("ssl_ciphers", cipher_list),
     "ssl-session-cache-size": ("ssl_session_cache_size", _pattern(_SIZE, "a size like 10m")),
     "ssl-session-timeout": ("ssl_session_timeout", _pattern(_DURATION, "a duration like 10m")),
-    "proxy-body-size": ("proxy_body_size", size),
+    "proxy-body-size": ("proxy_body_size", offset),
     "proxy-connect-timeout": ("proxy_connect_timeout", seconds),
     "proxy-send-timeout": ("proxy_send_timeout", seconds),
     "proxy-read-timeout": ("proxy_read_timeout", seconds),

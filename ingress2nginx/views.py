@@ -187,6 +187,8 @@ def http_directives(config: Config, settings: Settings) -> Token | None:
 def _pass_target(action: Action, scheme: str) -> Token | None:
     """``scheme://upstream``, or for a canary split the variable naming the chosen one."""
     if isinstance(action, ProxyToUpstream):
+        if scheme.startswith("$"):  # AUTO_HTTP: the request's own scheme
+            return compose(trusted(f"{scheme}://"), action.upstream)
         return expanded(f"{scheme}://{action.upstream}")
     if isinstance(action, Split):
         return trusted(f"{scheme}://${action.name}")

@@ -12,19 +12,17 @@ ingress-nginx (routing.py keeps each host's Ingress options oldest first).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from ingress2nginx.annotations.base import (
     Annotation,
-    AnnotationValueError,
     Hooks,
     partly,
     supported,
 )
-from ingress2nginx.annotations.values import choice, cidrs, parse_bool
+from ingress2nginx.annotations.values import choice, cidrs, cipher_list, parse_bool
 from ingress2nginx.directives import Directive, directive
 from ingress2nginx.quoting import Token, literal, trusted
 
@@ -34,7 +32,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_CIPHERS = re.compile(r"(?:[A-Za-z0-9!:+_-]|@STRENGTH|@SECLEVEL=[0-5])+\Z")
 """ingress-nginx's cipher list syntax (OpenSSL names, ``!``, ``+``, ``:``, ``@STRENGTH``,
 ``@SECLEVEL=n``), without the spaces it strips before checking."""
 
@@ -71,16 +68,6 @@ class AccessOptions:
         return self.whitelist or ()
 
 
-def parse_ciphers(value: str) -> str:
-    """An OpenSSL cipher list in ingress-nginx's allowed syntax, without spaces."""
-    text = value.strip()
-    if not _CIPHERS.match(text):
-        raise AnnotationValueError(
-            "must be an OpenSSL cipher list (names, !, +, : and @STRENGTH), without spaces"
-        )
-    return text
-
-
 _RANGES = "Comma-separated IPs or CIDRs"
 
 ANNOTATIONS: tuple[Annotation, ...] = (
@@ -104,7 +91,7 @@ ANNOTATIONS: tuple[Annotation, ...] = (
            " out as ingress-nginx does", "access.use_port_in_redirects", parse_bool),
     supported("ssl-ciphers", "OpenSSL cipher list for the host's TLS handshakes (ssl_ciphers"
               " in its server; the oldest Ingress of the host setting it wins).",
-              "access.ssl_ciphers", parse_ciphers),
+              "access.ssl_ciphers", cipher_list),
     supported("ssl-prefer-server-ciphers", "Prefer the server's cipher order (server level;"
               " the oldest Ingress of the host setting it wins).",
               "access.ssl_prefer_server_ciphers", parse_bool),

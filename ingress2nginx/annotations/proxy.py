@@ -7,10 +7,11 @@ for something different, which keeps the output small.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from ingress2nginx.annotations.base import (
+    PREFIX,
     Annotation,
     AnnotationValueError,
     Hooks,
@@ -19,12 +20,15 @@ from ingress2nginx.annotations.base import (
 )
 from ingress2nginx.annotations.values import (
     choice,
+    in_bytes,
     integer,
+    offset,
     seconds,
     size,
     words,
 )
 from ingress2nginx.directives import Directive, directive
+from ingress2nginx.errors import Problem, Severity
 from ingress2nginx.quoting import Token, expanded, literal, trusted
 from ingress2nginx.settings import GlobalConfig
 
@@ -96,7 +100,7 @@ DEFAULT_PROXY = ProxyOptions()
 
 ANNOTATIONS: tuple[Annotation, ...] = (
     supported("proxy-body-size", "Largest request body (client_max_body_size).",
-              "proxy.body_size", size),
+              "proxy.body_size", offset),
     supported("proxy-connect-timeout", "Seconds to connect to the backend.",
               "proxy.connect_timeout", seconds),
     supported("proxy-send-timeout", "Seconds between two writes to the backend.",
@@ -112,7 +116,7 @@ ANNOTATIONS: tuple[Annotation, ...] = (
     supported("proxy-busy-buffers-size", "proxy_busy_buffers_size.",
               "proxy.busy_buffers_size", size),
     supported("proxy-max-temp-file-size", "proxy_max_temp_file_size.",
-              "proxy.max_temp_file_size", size),
+              "proxy.max_temp_file_size", offset),
     supported("proxy-request-buffering", "Buffer request bodies before proxying: on or off.",
               "proxy.request_buffering", choice("on", "off")),
     supported("client-body-buffer-size", "Buffer size for reading request bodies.",
@@ -215,7 +219,55 @@ def proxy_headers(location: Location) -> dict[str, Token]:
     return {}
 
 
-HOOKS = Hooks(location=location_directives, headers=proxy_headers)
+BUFFER_FIELDS = ("buffer_size", "buffers_number", "busy_buffers_size", "max_temp_file_size")
+"""Options nginx checks against each other (ngx_http_proxy_module's merge of buffers)."""
+
+
+def buffer_problem(options: ProxyOptions, config: GlobalConfig) -> str | None:
+    """Why nginx would refuse the buffer settings these options give, or None.
+
+    nginx's rules: at least 2 buffers of a non-zero size; proxy_busy_buffers_size at least one
+    buffer and less than all buffers but one (its default is two buffers); a
+    proxy_max_temp_file_size of 0 or at least one buffer. Each value alone passes its
+    allowlist, so the combination is checked here, where the global values are known.
+    """
+    number = options.buffers_number or config.proxy_buffers_number
+    one = in_bytes(options.buffer_size or config.proxy_buffer_size)
+    if one == 0:
+        return "proxy-buffer-size must not be 0"
+    if number < 2:
+        return "nginx needs at least 2 proxy buffers"
+    busy = in_bytes(options.busy_buffers_size) if options.busy_buffers_size else 2 * one
+    if busy < one:
+        return "proxy-busy-buffers-size must be at least proxy-buffer-size"
+    if busy >= (number - 1) * one:
+        return (
+            f"proxy-busy-buffers-size ({busy} bytes) must be less than all proxy buffers but"
+            f" one ({(number - 1) * one} bytes): raise proxy-buffers-number"
+        )
+    limit = options.max_temp_file_size
+    if limit is not None and 0 < in_bytes(limit) < one:
+        return "proxy-max-temp-file-size must be 0 or at least proxy-buffer-size"
+    return None
+
+
+def admit(ingress: Any, options: Any, settings: Settings) -> tuple[Any, list[Problem]]:
+    """Leave out buffer settings nginx would refuse (and so block every config change),
+    with a warning naming the Ingress; the rest of the Ingress is served."""
+    proxy = options.proxy
+    if not any(getattr(proxy, name) is not None for name in BUFFER_FIELDS):
+        return options, []
+    problem = buffer_problem(proxy, settings.config)
+    if problem is None:
+        return options, []
+    cleared = replace(proxy, **{name: None for name in BUFFER_FIELDS})
+    field = f"metadata.annotations[{PREFIX}proxy-buffer-size]"
+    reason = f"{problem}; the proxy buffer annotations are ignored"
+    warning = Problem(Severity.WARNING, ingress.ref, field, reason, "buffers")
+    return replace(options, proxy=cleared), [warning]
+
+
+HOOKS = Hooks(location=location_directives, headers=proxy_headers, admit=admit)
 
 
 def option_names() -> tuple[str, ...]:

@@ -164,7 +164,7 @@ def _structure_problem(words: Sequence[_Word]) -> str | None:
             continue
         if not statement:
             return f"a {word.structural} without a directive name"
-        problem = _directive_problem(statement[0])
+        problem = _directive_problem(statement[0]) or _argument_problem(statement[1:])
         if problem:
             return problem
         depth += word.structural == "{"
@@ -180,6 +180,16 @@ def _directive_problem(name: str) -> str | None:
     lowered = name.lower()
     if lowered in FORBIDDEN_DIRECTIVES or _FORBIDDEN_PATTERN.match(lowered):
         return f"the directive {lowered!r} is not allowed in snippets"
+    return None
+
+
+def _argument_problem(arguments: Sequence[str]) -> str | None:
+    """An ``engine:`` argument (``ssl_certificate_key engine:/path/x.so:key``) makes OpenSSL
+    load a shared object when nginx reads the config: refused like ssl_engine, in any
+    directive."""
+    for argument in arguments:
+        if argument.strip().lower().startswith("engine:"):
+            return "an engine: argument (it loads an OpenSSL engine) is not allowed in snippets"
     return None
 
 

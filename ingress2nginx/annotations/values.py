@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import ssl
 from collections.abc import Callable, Iterable
 
 from ingress2nginx.annotations.base import AnnotationValueError
@@ -40,14 +41,31 @@ def integer(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-_SIZE = re.compile(r"[0-9]{1,9}[kKmMgG]?\Z")
+_SIZE = re.compile(r"[0-9]{1,9}[kKmM]?\Z")
+_OFFSET = re.compile(r"[0-9]{1,9}[kKmMgG]?\Z")
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
 def size(value: str) -> str:
-    """An nginx size: digits with an optional k/m/g unit (``8m``, ``512k``, ``0``)."""
+    """An nginx size (buffer sizes): digits with an optional k or m unit (``512k``, ``8m``).
+    nginx reads sizes without ``g``: ``1g`` would make it refuse the whole config."""
     if not _SIZE.match(value.strip()):
-        raise AnnotationValueError("must be a size like 8m, 512k or 1024")
+        raise AnnotationValueError("must be a size like 512k, 8m or 1024 (no g)")
     return value.strip()
+
+
+def offset(value: str) -> str:
+    """An nginx offset (body and file sizes): digits with an optional k, m or g unit."""
+    if not _OFFSET.match(value.strip()):
+        raise AnnotationValueError("must be a size like 8m, 1g or 1024")
+    return value.strip()
+
+
+def in_bytes(value: str) -> int:
+    """A size or offset (already checked) in bytes."""
+    text = value.strip().lower()
+    unit = text[-1] if text[-1] in "kmg" else ""
+    return int(text.removesuffix(unit)) * _UNITS[unit]
 
 
 def seconds(value: str) -> int:
@@ -171,3 +189,21 @@ def cidrs(value: str) -> tuple[str, ...]:
     if not ranges:
         raise AnnotationValueError("must be one or more CIDR ranges separated by commas")
     return tuple(ranges)
+
+
+_CIPHER_LIST = re.compile(r"[A-Za-z0-9+:_!@=.-]{1,1024}\Z")
+
+
+def cipher_list(value: str) -> str:
+    """An OpenSSL cipher list (names, ``! + : - @STRENGTH``) that selects at least one cipher.
+
+    nginx refuses the whole config when no cipher of a list is known to OpenSSL (``data:x``),
+    so the list is tried with this machine's OpenSSL (the sidecar image's, in a cluster)."""
+    text = value.strip()
+    if not _CIPHER_LIST.match(text):
+        raise AnnotationValueError("must be an OpenSSL cipher list (names, ! + : - @), no spaces")
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).set_ciphers(text)
+    except ssl.SSLError:
+        raise AnnotationValueError("selects no cipher OpenSSL knows") from None
+    return text
