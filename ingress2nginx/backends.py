@@ -24,10 +24,10 @@ from ingress2nginx.annotations import DEFAULT_OPTIONS, IngressOptions
 from ingress2nginx.annotations.backend_tls import connection_pool
 from ingress2nginx.annotations.balancing import Balancing, describe, requested
 from ingress2nginx.errors import ObjectRef, Problem, Severity, shown
+from ingress2nginx.grammar import is_dns1123_subdomain
 from ingress2nginx.model import Action, Endpoint, ProxyToAddress, ProxyToUpstream, Respond, Upstream
 from ingress2nginx.objects import Inventory, Manifest
 from ingress2nginx.settings import Settings
-from ingress2nginx.validating import is_dns1123_subdomain
 
 
 @dataclass(frozen=True, slots=True)

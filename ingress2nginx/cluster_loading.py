@@ -44,10 +44,10 @@ from ingress2nginx.cluster_connecting import (
     to_manifest,
 )
 from ingress2nginx.errors import ObjectRef, Problem, Severity
+from ingress2nginx.grammar import is_dns1123_subdomain
 from ingress2nginx.loading import LoadResult
 from ingress2nginx.objects import Manifest
 from ingress2nginx.settings import Settings
-from ingress2nginx.validating import is_dns1123_subdomain
 
 PAGE_SIZE = 500
 """Items per list request: large lists come in pages, as kubectl and client-go ask for them."""

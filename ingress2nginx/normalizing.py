@@ -22,15 +22,11 @@ from ingress2nginx.classifying import select_served
 from ingress2nginx.errors import Problem, Severity
 from ingress2nginx.model import Action, Config, ProxyToAddress, Split
 from ingress2nginx.objects import Inventory, Manifest
+from ingress2nginx.paths import IMPLEMENTATION_SPECIFIC, path_problem, regex_path_problem
 from ingress2nginx.routing import Router
 from ingress2nginx.securing import TLSHosts
 from ingress2nginx.settings import Settings
-from ingress2nginx.validating import (
-    IMPLEMENTATION_SPECIFIC,
-    path_problem,
-    regex_path_problem,
-    validate_ingress,
-)
+from ingress2nginx.validating import validate_ingress
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ingress2nginx import privileges
 from ingress2nginx.configuring import load_global_config
+from ingress2nginx.grammar import is_dns1123_label, is_dns1123_subdomain
 from ingress2nginx.settings import (
     DEFAULT_CLUSTER_DOMAIN,
     DEFAULT_INGRESS_CLASS,
@@ -22,7 +23,6 @@ from ingress2nginx.settings import (
     GlobalConfig,
     Settings,
 )
-from ingress2nginx.validating import is_dns1123_label, is_dns1123_subdomain
 
 if TYPE_CHECKING:
     from ingress2nginx.cluster_loading import ClusterOptions

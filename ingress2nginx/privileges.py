@@ -14,7 +14,7 @@ import argparse
 import re
 from typing import Any
 
-from ingress2nginx.validating import is_dns1123_label
+from ingress2nginx.grammar import is_dns1123_label
 
 _MODULE_PATH = re.compile(r"[A-Za-z0-9_./+@-]+\Z")
 

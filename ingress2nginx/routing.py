@@ -45,9 +45,9 @@ from ingress2nginx.model import (
     Split,
 )
 from ingress2nginx.objects import Manifest
+from ingress2nginx.paths import location_path
 from ingress2nginx.securing import TLSHosts
 from ingress2nginx.settings import GlobalConfig
-from ingress2nginx.validating import location_path
 
 NOT_FOUND = Respond(404, "no rule matches and there is no default backend")
 CATCH_ALL = ""

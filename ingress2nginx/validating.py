@@ -2,15 +2,10 @@
 
 Objects read from files (or a hostile stdin) skipped the API server, so nothing has checked
 them; and what reaches nginx.conf must not be able to add a directive, a block or a file read
-(SPEC §5; ingress-nginx had a series of config-injection CVEs). This module holds:
-
-- pure predicates mirroring Kubernetes apimachinery (``k8s.io/apimachinery/pkg/util/validation``)
-  and ``pkg/apis/networking/validation`` — names, hosts, paths, ports — each documenting its source
-  and every place it is deliberately stricter;
-- `location_path`, the path as nginx compares it (percent-decoded), and `regex_path_problem`, the
-  allowlist for paths used as nginx regex locations;
-- `validate_ingress`, which walks one Ingress whose fields may hold any JSON type and reports
-  every problem with the field path the API server would print. It never raises.
+(SPEC §5; ingress-nginx had a series of config-injection CVEs). `validate_ingress` walks one
+Ingress whose fields may hold any JSON type and reports every problem with the field path the
+API server would print; it never raises. The rules themselves live in grammar.py (names,
+hosts, characters) and paths.py (paths, regex paths).
 
 Problem codes: ``invalid-metadata``, ``invalid-name``, ``invalid-namespace``,
 ``invalid-annotation``, ``invalid-label``, ``invalid-character``, ``invalid-spec``, ``no-rules``,
@@ -20,400 +15,32 @@ Problem codes: ``invalid-metadata``, ``invalid-name``, ``invalid-namespace``,
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import unquote_to_bytes
 
 from ingress2nginx.errors import ObjectRef, Problem, Severity, shown
+from ingress2nginx.grammar import (
+    ANNOTATIONS_MAX_BYTES,
+    host_problem,
+    is_dns1035_label,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_label_value,
+    is_port_name,
+    is_qualified_name,
+    refused_characters,
+)
 from ingress2nginx.objects import Manifest
-
-# --- Names (apimachinery pkg/util/validation/validation.go) -------------------------------------
-
-DNS1123_LABEL_MAX: Final = 63
-DNS1123_SUBDOMAIN_MAX: Final = 253
-PORT_NAME_MAX: Final = 15
-ANNOTATIONS_MAX_BYTES: Final = 256 * 1024
-"""apimachinery TotalAnnotationSizeLimitB: keys plus values, in bytes."""
-
-_LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
-_DNS1123_LABEL = re.compile(_LABEL)
-_DNS1123_SUBDOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
-_DNS1035_LABEL = re.compile(r"[a-z](?:[-a-z0-9]*[a-z0-9])?")
-_PORT_NAME = re.compile(r"[-a-z0-9]+")
-_QUALIFIED_NAME = re.compile(r"(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
-_IPV4_SLOPPY = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
-
-
-def is_dns1123_label(s: str) -> bool:
-    """RFC 1123 label, as apimachinery ``IsDNS1123Label`` (namespaces): at most 63 characters,
-    lowercase letters, digits and '-', starting and ending with a letter or digit."""
-    return len(s) <= DNS1123_LABEL_MAX and _DNS1123_LABEL.fullmatch(s) is not None
-
-
-def is_dns1123_subdomain(s: str) -> bool:
-    """RFC 1123 subdomain, as apimachinery ``IsDNS1123Subdomain`` (object, class and Secret names):
-    at most 253 characters, DNS-1123 labels joined by '.'. Like the API server, the 63-character
-    label limit is not applied here (`host_problem` applies it to hosts)."""
-    return len(s) <= DNS1123_SUBDOMAIN_MAX and _DNS1123_SUBDOMAIN.fullmatch(s) is not None
-
-
-def is_dns1035_label(s: str) -> bool:
-    """RFC 1035 label, as apimachinery ``IsDNS1035Label`` (Service names, so they can be DNS
-    names): at most 63 characters, lowercase letters, digits and '-', starting with a letter and
-    ending with a letter or digit."""
-    return len(s) <= DNS1123_LABEL_MAX and _DNS1035_LABEL.fullmatch(s) is not None
-
-
-def is_port_name(s: str) -> bool:
-    """IANA_SVC_NAME (RFC 6335 §5.1), as apimachinery ``IsValidPortName``: 1-15 characters,
-    lowercase letters, digits and '-', at least one letter, no '--', no '-' at either end."""
-    return (
-        0 < len(s) <= PORT_NAME_MAX
-        and _PORT_NAME.fullmatch(s) is not None
-        and any("a" <= c <= "z" for c in s)
-        and "--" not in s
-        and not s.startswith("-")
-        and not s.endswith("-")
-    )
-
-
-def is_qualified_name(s: str) -> bool:
-    """apimachinery ``IsQualifiedName`` (label and annotation keys): an optional DNS-1123
-    subdomain prefix and '/', then a name of at most 63 letters, digits, '-', '_' or '.' that
-    starts and ends with a letter or digit."""
-    prefix, slash, name = s.rpartition("/")
-    if slash and not is_dns1123_subdomain(prefix):
-        return False
-    return len(name) <= DNS1123_LABEL_MAX and _QUALIFIED_NAME.fullmatch(name) is not None
-
-
-def is_label_value(s: str) -> bool:
-    """apimachinery ``IsValidLabelValue``: empty, or a qualified name part (at most 63)."""
-    return s == "" or (len(s) <= DNS1123_LABEL_MAX and _QUALIFIED_NAME.fullmatch(s) is not None)
-
-
-# --- Characters refused everywhere ---------------------------------------------------------------
-
-_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_REFUSED_NAMES: Final = {
-    "\x00": "a NUL",
-    "\t": "a tab",
-    "\n": "a line feed",
-    "\r": "a carriage return",
-    "\x7f": "a DEL",
-    "\x85": "a next-line (NEL)",
-    "\u2028": "a line separator",
-    "\u2029": "a paragraph separator",
-}
-
-
-def refused_characters(s: str) -> str | None:
-    """Why `s` may not be used at all, or None. Applied to every string read from an Ingress.
-
-    Refused (SPEC §5: "CR, LF and NUL are refused everywhere"): every C0 control including tab,
-    DEL, every C1 control including NEL (U+0085), the Unicode line and paragraph separators
-    (U+2028, U+2029) — anything a config parser, a log reader or a terminal may take as a line
-    break or a command. Also, beyond the brief: the bidirectional embedding, override and isolate
-    controls (U+202A-U+202E, U+2066-U+2069), which make text read differently from what it is
-    ("Trojan Source", CVE-2021-42574), and unpaired surrogates (U+D800-U+DFFF), which JSON can
-    carry but no UTF-8 file can hold (the API server would have replaced them with U+FFFD).
-    """
-    found = _REFUSED.search(s)
-    if found is None:
-        return None
-    char = found.group()
-    code = ord(char)
-    if char in _REFUSED_NAMES:
-        name = _REFUSED_NAMES[char]
-    elif 0xD800 <= code <= 0xDFFF:
-        name = "an unpaired surrogate"
-    elif code >= 0x202A:
-        name = "a bidirectional text control"
-    else:
-        name = "a control character"
-    return f"contains {name} (U+{code:04X}), which is refused everywhere"
-
-
-# --- Hosts -------------------------------------------------------------------------------------
-
-
-def host_problem(host: str) -> str | None:
-    """Why `host` cannot be an Ingress host, or None.
-
-    Source: networking validation ``validateIngressRules`` — a host is a lowercase DNS-1123
-    subdomain, or ``*.`` followed by one (``IsWildcardDNS1123Subdomain``, 253 characters in all),
-    and never an IP address (``ParseIPSloppy``, so IPv4 with leading zeros counts as one).
-    Stricter than the API server, on purpose: each label is at most 63 characters (RFC 1035
-    §2.3.4; such a name cannot exist in DNS), and a refused character is reported as such.
-    The same rule is used for ``spec.tls[].hosts``, where the API server omits the IP check.
-    """
-    if host == "":
-        return "must not be empty"
-    refused = refused_characters(host)
-    if refused:
-        return refused
-    if len(host) > DNS1123_SUBDOMAIN_MAX:
-        return f"must be no more than {DNS1123_SUBDOMAIN_MAX} characters"
-    if _is_ip_address(host):
-        return "an IP address is not allowed; use a DNS name"
-    if not host.isascii():
-        return "must be ASCII; write an internationalized name in its punycode (xn--) form"
-    if host.lower() != host:
-        return "must be lowercase"
-    if re.fullmatch(r"[^:]+:[0-9]*", host):
-        return "must not include a port"
-    if "*" in host:
-        if not host.startswith("*.") or "*" in host[2:] or host == "*.":
-            return 'wildcard must be "*." followed by a DNS name'
-        host = host[2:]
-    return _dns_name_problem(host)
-
-
-def _is_ip_address(host: str) -> bool:
-    candidate = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    try:
-        ipaddress.ip_address(candidate)
-    except ValueError:
-        return _IPV4_SLOPPY.fullmatch(candidate) is not None and all(
-            int(part) <= 255 for part in candidate.split(".")
-        )
-    return True
-
-
-def _dns_name_problem(name: str) -> str | None:
-    if name.endswith("."):
-        return "must not end with '.'"
-    for label in name.split("."):
-        if label == "":
-            return "must not contain an empty label ('..' or a leading '.')"
-        if re.fullmatch(r"[-a-z0-9]+", label) is None:
-            return "may contain only lowercase letters, digits, '-' and '.'"
-        if label.startswith("-") or label.endswith("-"):
-            return "each label must start and end with a letter or digit"
-        if len(label) > DNS1123_LABEL_MAX:
-            return f"each label must be at most {DNS1123_LABEL_MAX} characters"
-    return None
-
-
-# --- Paths -------------------------------------------------------------------------------------
-
-EXACT: Final = "Exact"
-PREFIX: Final = "Prefix"
-IMPLEMENTATION_SPECIFIC: Final = "ImplementationSpecific"
-PATH_TYPES: Final = (EXACT, PREFIX, IMPLEMENTATION_SPECIFIC)
-PATH_MAX_LENGTH: Final = 2048
-"""Longest path accepted, in characters as written. The API server sets no limit; 2048 is the
-de facto longest portable URL (browsers, CDNs, the sitemaps protocol), keeps one hostile value
-from bloating the output, and sits well under nginx's default 8k request-line buffer."""
-
-_PCHAR: Final = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/"
+from ingress2nginx.paths import (
+    IMPLEMENTATION_SPECIFIC,
+    PATH_TYPES,
+    path_problem,
+    regex_path_problem,
 )
-_HEX: Final = frozenset("0123456789abcdefABCDEF")
-_DOT_SEGMENTS: Final = ("//", "/./", "/../")
-_DOT_SUFFIXES: Final = ("/..", "/.")
 
-
-def path_problem(path: str, path_type: str) -> str | None:
-    """Why `path` cannot be matched literally under `path_type`, or None.
-
-    Source: networking validation ``validateHTTPIngressPath``. Exact and Prefix paths start with
-    '/' and contain none of '//', '/./', '/../', '%2f', '%2F' nor end in '/.' or '/..'.
-    ImplementationSpecific, when not used as a regex, is matched as Prefix (SPEC §4), so the same
-    rules apply; its empty path is allowed (the API allows it) and means '/' (`location_path`).
-    Stricter than the API server, because nginx percent-decodes the request path before it
-    compares it with a ``location``:
-
-    - only RFC 3986 pchar characters and '/' (``A-Za-z0-9-._~!$&'()*+,;=:@/``) or ``%XX``
-      escapes; so no '?' or '#' (the query never takes part), no space, no raw non-ASCII
-      (percent-encode its UTF-8 bytes), no lone '%';
-    - no ``%2F`` (decodes to '/': the API's rule) and no ``%25``: a decoded '%' would be read as
-      an escape again by whatever decodes next, so one rule would mean two paths;
-    - the escapes must decode to UTF-8 text, which must itself pass `refused_characters`
-      (``%00``, ``%0A``, ``%7F``, ``%C2%85``...);
-    - the dot-segment and '//' rules hold after decoding too: ``/%2e%2e/`` is ``/../``, which
-      nginx resolves away before matching, so such a rule could never match as written;
-    - at most `PATH_MAX_LENGTH` characters.
-    """
-    if path_type not in PATH_TYPES:
-        return f"pathType must be one of {', '.join(PATH_TYPES)}"
-    if path == "" and path_type == IMPLEMENTATION_SPECIFIC:
-        return None
-    return _literal_path_problem(path)
-
-
-def location_path(path: str) -> str:
-    """`path` as nginx compares it with the request: percent-decoded UTF-8 text.
-
-    ``/caf%C3%A9`` gives ``/café``; the empty ImplementationSpecific path gives ``/``. Raises
-    ValueError for a path that `path_problem` refuses: call that first. The result may hold
-    characters that are special in nginx.conf (space, quotes, ';', '{', '$'...): it must go
-    through the central quoting function like every other value.
-    """
-    if path == "":
-        return "/"
-    problem = _literal_path_problem(path)
-    if problem:
-        raise ValueError(f"path {shown(path)}: {problem}")
-    return unquote_to_bytes(path).decode("utf-8")
-
-
-def _literal_path_problem(path: str) -> str | None:
-    if not path.startswith("/"):
-        return "must be an absolute path (start with '/')"
-    if len(path) > PATH_MAX_LENGTH:
-        return f"must be no more than {PATH_MAX_LENGTH} characters"
-    problem = refused_characters(path) or _path_character_problem(path)
-    if problem:
-        return problem
-    try:
-        decoded = unquote_to_bytes(path).decode("utf-8")
-    except UnicodeDecodeError:
-        return "percent-escapes must decode to UTF-8 text"
-    refused = refused_characters(decoded)
-    if refused:
-        return f"once percent-decoded, {refused}"
-    return _dot_segment_problem(path, decoded)
-
-
-def _path_character_problem(path: str) -> str | None:
-    for index, char in enumerate(path):
-        if char == "%":
-            escape = path[index + 1 : index + 3]
-            if len(escape) < 2 or not set(escape) <= _HEX:
-                return "'%' must start a %XX escape"
-            if escape.lower() == "2f":
-                return "must not contain '%2f' or '%2F' (an encoded '/')"
-            if escape == "25":
-                return "must not contain '%25' (an encoded '%'): it would be decoded twice"
-        elif char not in _PCHAR:
-            return _path_character_reason(char)
-    return None
-
-
-def _path_character_reason(char: str) -> str:
-    if char in "?#":
-        return "must not contain '?' or '#': the query string never takes part in matching"
-    if not char.isascii():
-        return "must percent-encode non-ASCII characters (%XX for each UTF-8 byte)"
-    return f"must not contain {shown(char)}; percent-encode it"
-
-
-def _dot_segment_problem(path: str, decoded: str) -> str | None:
-    after = "" if decoded == path else " once percent-decoded"
-    for sequence in _DOT_SEGMENTS:
-        if sequence in decoded:
-            return f"must not contain '{sequence}'{after}"
-    for suffix in _DOT_SUFFIXES:
-        if decoded.endswith(suffix):
-            return f"must not end with '{suffix}'{after}"
-    return None
-
-
-# --- Paths used as regular expressions (ImplementationSpecific with use-regex) -----------------
-
-_REGEX_CHARS: Final = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!&,=:@/^$.*+?|()[]{}\\"
-)
-_REGEX_ESCAPES: Final = frozenset("./-dw+*?()[]|")
-_QUANTIFIER = re.compile(r"\{([0-9]{1,3})(?:,([0-9]{0,3}))?\}")
-
-
-def regex_path_problem(path: str) -> str | None:
-    """Why `path` cannot be an nginx regex ``location`` (PCRE), or None. A conservative allowlist:
-
-    - starts with '/' or '^/' (nginx matches regexes anywhere in the path unless anchored);
-    - at most `PATH_MAX_LENGTH` characters and nothing `refused_characters` refuses;
-    - characters: ASCII letters, digits, ``-._~!&,=:@/`` and the operators ``^$.*+?|()[]{}\\``.
-      No whitespace, ';', quotes, '#', '<', '>', '`': they end or comment an nginx token, or
-      open named captures (``(?<name>``), which nginx turns into variables. No '%': nginx
-      matches the decoded path, so write the character itself. No non-ASCII: nginx's PCRE
-      works on bytes and a quantifier would bind to the last byte of a character;
-    - '$' only as an end anchor: last, or just before ')' or '|' (``/api(/|$)(.*)``), so it
-      can never read as an nginx variable such as ``$host``;
-    - '\\' only before one of ``. / - d w + * ? ( ) [ ] |``: no backreferences, ``\\Q``,
-      ``\\x``, ``\\$``;
-    - '{' only as a bounded quantifier ``{n}``, ``{n,}``, ``{n,m}`` (n <= m <= 999) after
-      something to repeat; '}' only closing one;
-    - groups only ``(``, ``(?:``, ``(?=``, ``(?!``: no inline flags, verbs ``(*...)``, callouts,
-      comments or named groups;
-    - it compiles (Python's ``re`` agrees with PCRE on this subset).
-
-    It does not bound backtracking; nginx's PCRE match limits do.
-    """
-    if not path.startswith(("/", "^/")):
-        return "a regular expression path must start with '/' or '^/'"
-    if len(path) > PATH_MAX_LENGTH:
-        return f"must be no more than {PATH_MAX_LENGTH} characters"
-    problem = refused_characters(path) or _regex_character_problem(path)
-    problem = problem or _regex_syntax_problem(path)
-    if problem:
-        return problem
-    try:
-        re.compile(path)
-    except re.error as error:
-        return f"is not a valid regular expression: {error.msg}"
-    return None
-
-
-def _regex_character_problem(path: str) -> str | None:
-    for char in path:
-        if char in _REGEX_CHARS:
-            continue
-        if char.isspace():
-            return "a regular expression path must not contain whitespace"
-        if char == "%":
-            return "a regular expression path must not contain '%': write the decoded character"
-        if not char.isascii():
-            return "a regular expression path must be ASCII"
-        return f"a regular expression path must not contain {shown(char)}"
-    return None
-
-
-def _regex_syntax_problem(path: str) -> str | None:
-    index = 0
-    while index < len(path):
-        problem, index = _regex_token(path, index)
-        if problem:
-            return problem
-    return None
-
-
-def _regex_token(path: str, index: int) -> tuple[str | None, int]:
-    """The problem with the token at `index`, if any, and where the next token starts."""
-    char = path[index]
-    following = path[index + 1 : index + 2]
-    if char == "\\":
-        if following in _REGEX_ESCAPES:
-            return None, index + 2
-        return "'\\' may only escape one of . / - d w + * ? ( ) [ ] |", index + 2
-    if char == "{":
-        return _quantifier(path, index)
-    if char == "}":
-        return "'}' may only close a quantifier such as {1,3}", index + 1
-    if char == "$" and following not in ("", ")", "|"):
-        return "'$' may only be an end anchor: last, or before ')' or '|'", index + 1
-    if char == "(" and (following == "*" or (following == "?" and not _plain_group(path, index))):
-        return "groups may only be '(', '(?:', '(?=' or '(?!'", index + 1
-    return None, index + 1
-
-
-def _plain_group(path: str, index: int) -> bool:
-    return path[index + 2 : index + 3] in (":", "=", "!")
-
-
-def _quantifier(path: str, index: int) -> tuple[str | None, int]:
-    quantifier = _QUANTIFIER.match(path, index)
-    if quantifier is None or index == 0 or path[index - 1] in "(|^":
-        return "'{' may only start a quantifier such as {1,3} after something to repeat", index + 1
-    low, high = quantifier.group(1), quantifier.group(2)
-    if high and int(high) < int(low):
-        return "a quantifier {n,m} needs n <= m", quantifier.end()
-    return None, quantifier.end()
-
+__all__ = ["validate_ingress"]
 
 # --- One Ingress -------------------------------------------------------------------------------
 

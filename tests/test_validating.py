@@ -10,21 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingress2nginx.errors import Problem, Severity
-from ingress2nginx.objects import Manifest
-from ingress2nginx.validating import (
-    PATH_MAX_LENGTH,
+from ingress2nginx.grammar import (
     host_problem,
     is_dns1035_label,
     is_dns1123_label,
     is_dns1123_subdomain,
     is_port_name,
     is_qualified_name,
-    location_path,
-    path_problem,
     refused_characters,
-    regex_path_problem,
-    validate_ingress,
 )
+from ingress2nginx.objects import Manifest
+from ingress2nginx.paths import PATH_MAX_LENGTH, location_path, path_problem, regex_path_problem
+from ingress2nginx.validating import validate_ingress
 
 Key = str | int
 

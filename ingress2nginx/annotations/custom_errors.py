@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from ingress2nginx.annotations.base import Annotation, AnnotationValueError, Hooks, supported
 from ingress2nginx.annotations.values import parse_bool
 from ingress2nginx.directives import Directive, block, directive
+from ingress2nginx.grammar import is_dns1035_label
 from ingress2nginx.quoting import Token, expanded, literal, trusted
-from ingress2nginx.validating import is_dns1035_label
 
 if TYPE_CHECKING:
     from ingress2nginx.model import Location, ProxyToAddress, ProxyToUpstream, Server

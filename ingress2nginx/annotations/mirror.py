@@ -34,8 +34,8 @@ from ingress2nginx.annotations.base import (
 )
 from ingress2nginx.annotations.values import choice, host_and_port
 from ingress2nginx.directives import Directive, block, directive
+from ingress2nginx.grammar import is_dns1123_subdomain
 from ingress2nginx.quoting import Token, compose, expanded, literal, trusted
-from ingress2nginx.validating import is_dns1123_subdomain
 
 if TYPE_CHECKING:
     from ingress2nginx.model import Location, Server

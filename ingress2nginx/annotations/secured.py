@@ -26,9 +26,9 @@ from typing import Any, TypeVar
 from ingress2nginx.annotations.base import PREFIX, AnnotationValueError, Hooks
 from ingress2nginx.directives import Directive, directive
 from ingress2nginx.errors import Problem, Severity, shown
+from ingress2nginx.grammar import is_dns1123_label, is_dns1123_subdomain
 from ingress2nginx.objects import Manifest
 from ingress2nginx.secret_files import secret_items
-from ingress2nginx.validating import is_dns1123_label, is_dns1123_subdomain
 
 T = TypeVar("T")
 

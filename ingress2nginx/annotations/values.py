@@ -14,7 +14,7 @@ import ssl
 from collections.abc import Callable, Iterable
 
 from ingress2nginx.annotations.base import AnnotationValueError
-from ingress2nginx.validating import host_problem
+from ingress2nginx.grammar import host_problem
 
 
 def parse_bool(value: str) -> bool:
