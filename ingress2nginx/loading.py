@@ -1,9 +1,9 @@
 """Reading Kubernetes objects from files, folders and stdin into `Manifest` records.
 
 This is the edge where untrusted text enters. Its jobs: find the files a SOURCE names (a file,
-a folder walked recursively, ``-`` for stdin; SPEC §2), parse YAML and JSON streams
-(multi-document, ``List`` wrappers; SPEC §3), keep the kinds this program reads and convert
-legacy Ingresses to v1 so later stages see one shape. Bad text never raises: each malformed
+a folder walked recursively, ``-`` for stdin; SPEC §2), have parsing.py turn their text into
+documents (multi-document YAML, JSON), unwrap ``List`` objects (SPEC §3), keep the kinds this
+program reads and convert legacy Ingresses to v1 so later stages see one shape. Bad text never raises: each malformed
 document becomes a `Problem` naming ``file:line`` and only that document is lost. Only a
 source that cannot be read at all raises `SourceError`.
 
@@ -15,28 +15,17 @@ file read once however many links lead to it (by real path), so a ConfigMap volu
 
 from __future__ import annotations
 
-import codecs
-import json
 import os
-import re
 import stat
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
-
-import yaml
 
 from ingress2nginx.converting import INGRESS_V1, to_v1_ingress
 from ingress2nginx.errors import Problem, Severity, SourceError, shown
 from ingress2nginx.objects import CLUSTER_SCOPED, KINDS, Manifest
-
-try:
-    _YamlLoader: type[yaml.CSafeLoader] | type[yaml.SafeLoader] = yaml.CSafeLoader
-    _YAML_OFFSETS_IN_BYTES = True  # libyaml reports reader errors at byte offsets
-except AttributeError:  # PyYAML built without libyaml
-    _YamlLoader = yaml.SafeLoader
-    _YAML_OFFSETS_IN_BYTES = False
+from ingress2nginx.parsing import decode, lower_first, parse_documents
 
 STDIN = "-"
 """The SOURCE that means standard input."""
@@ -61,9 +50,6 @@ API_VERSIONS: Mapping[str, frozenset[str]] = {
 """apiVersions read for each kind. The same kind in another API group (a Knative ``Service``)
 is another kind and skipped silently; an unsupported version of a right group is reported."""
 
-_DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|\Z)", re.MULTILINE)
-_NOT_BLANK = re.compile(r"\S")
-_JSON = json.JSONDecoder()
 _MAX_LIST_NESTING = 8
 
 
@@ -249,7 +235,7 @@ def _load_stdin(stdin: TextIO) -> LoadResult:
 def _load_bytes(data: bytes, path: str, found: _Found) -> None:
     name = _printable(path)
     try:
-        text = _decode(data)
+        text = decode(data)
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         found.malformed(f"{name}:{line}", f"could not decode text: {error.reason}")
@@ -257,130 +243,12 @@ def _load_bytes(data: bytes, path: str, found: _Found) -> None:
     _load_text(text, name, found)
 
 
-def _decode(data: bytes) -> str:
-    """UTF-8 (a BOM allowed), or UTF-16 with its BOM (PowerShell's ``>`` writes that)."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    return data.decode("utf-8-sig")
-
-
 def _load_text(text: str, name: str, found: _Found) -> None:
-    text = text.removeprefix("\ufeff")
-    is_json = name.lower().endswith(".json")
-    if is_json or text.lstrip().startswith(("{", "[")):
-        documents, error = _json_documents(text)
-        if error is None or is_json:
-            for line, document in documents:
-                _add_document(document, f"{name}:{line}", found, 0)
-            if error is not None:
-                found.malformed(f"{name}:{error[0]}", error[1])
-            return
-    for line, chunk in _yaml_chunks(text):
-        _load_yaml_chunk(chunk, name, line, found)
-
-
-# --- parsing -------------------------------------------------------------------------------
-
-
-def _json_documents(text: str) -> tuple[list[tuple[int, object]], tuple[int, str] | None]:
-    """JSON values one after another, each with its starting line; the first error stops."""
-    documents: list[tuple[int, object]] = []
-    line, position = 1, 0
-    while (start := _NOT_BLANK.search(text, position)) is not None:
-        line += text.count("\n", position, start.start())
-        try:
-            document, end = _JSON.raw_decode(text, start.start())
-        except json.JSONDecodeError as error:
-            return documents, (error.lineno, f"could not parse JSON: {_lower_first(error.msg)}")
-        except RecursionError:
-            return documents, (line, "could not parse JSON: nested too deeply")
-        documents.append((line, document))
-        line += text.count("\n", start.start(), end)
-        position = end
-    return documents, None
-
-
-def _yaml_chunks(text: str) -> Iterator[tuple[int, str]]:
-    """The stream cut at ``---`` lines, each piece with the line it starts on (1-based)."""
-    line, start = 1, 0
-    for marker in _DOCUMENT_START.finditer(text):
-        if marker.start() > start:
-            yield line, text[start : marker.start()]
-        line += text.count("\n", start, marker.start())
-        start = marker.start()
-    yield line, text[start:]
-
-
-def _load_yaml_chunk(chunk: str, name: str, first_line: int, found: _Found) -> None:
-    try:
-        documents = list(yaml.load_all(chunk, Loader=_YamlLoader))
-    except yaml.YAMLError as error:
-        line, reason = _yaml_error(error, chunk, first_line)
-        found.malformed(f"{name}:{line}", f"could not parse YAML: {reason}")
-        return
-    except RecursionError:
-        found.malformed(f"{name}:{first_line}", "could not parse YAML: nested too deeply")
-        return
-    except Exception as error:  # PyYAML's constructors fail plainly on `2024-02-30`, `!!int x`
-        reason = str(error) if isinstance(error, ValueError) else "a value does not fit its tag"
-        found.malformed(f"{name}:{first_line}", f"could not parse YAML: {reason}")
-        return
-    for document in documents:
-        trouble = _aliasing_trouble(document, chunk)
-        if trouble:
-            found.malformed(f"{name}:{first_line}", f"could not parse YAML: {trouble}")
-        else:
-            _add_document(document, f"{name}:{first_line}", found, 0)
-
-
-def _aliasing_trouble(document: object, chunk: str) -> str | None:
-    """Why YAML aliases make a document unsafe to walk: it contains itself, or it expands far
-    beyond its text (a "billion laughs"). Only documents that may use aliases are walked."""
-    if "&" not in chunk or "*" not in chunk:
-        return None
-    budget = 10 * len(chunk) + 10_000
-    stack: list[tuple[object, bool]] = [(document, False)]
-    open_nodes: set[int] = set()
-    while stack:
-        node, leaving = stack.pop()
-        if leaving:
-            open_nodes.discard(id(node))
-            continue
-        budget -= 1
-        if budget < 0:
-            return "aliases expand it far beyond its size"
-        if isinstance(node, dict):
-            children: Iterable[object] = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        if id(node) in open_nodes:
-            return "an alias refers to a node that contains it"
-        open_nodes.add(id(node))
-        stack.append((node, True))
-        stack.extend((child, False) for child in children)
-    return None
-
-
-def _yaml_error(error: yaml.YAMLError, chunk: str, first_line: int) -> tuple[int, str]:
-    """(line in the file, short reason) for a PyYAML error raised on one chunk."""
-    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
-        line = first_line + error.problem_mark.line
-        reason = error.problem or "invalid YAML"
-        context = error.context_mark
-        if error.context and context is not None and context.line != error.problem_mark.line:
-            reason += f" ({error.context} started on line {first_line + context.line})"
-        return line, reason
-    if isinstance(error, yaml.reader.ReaderError):
-        return first_line + _newlines_before(chunk, error.position), str(error).split("\n", 1)[0]
-    return first_line, str(error).split("\n", 1)[0]
-
-
-def _newlines_before(chunk: str, position: int) -> int:
-    if _YAML_OFFSETS_IN_BYTES:
-        return chunk.encode()[:position].count(b"\n")
-    return chunk.count("\n", 0, position)
+    documents, malformed = parse_documents(text, name)
+    for origin, document in documents:
+        _add_document(document, origin, found, 0)
+    for location, reason in malformed:
+        found.malformed(location, reason)
 
 
 # --- objects -------------------------------------------------------------------------------
@@ -464,11 +332,7 @@ def _api_group(api_version: str) -> str:
 
 
 def _os_reason(error: OSError) -> str:
-    return _lower_first(error.strerror or str(error))
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
+    return lower_first(error.strerror or str(error))
 
 
 def _printable(text: str) -> str:
