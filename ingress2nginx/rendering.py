@@ -56,11 +56,21 @@ NUL bytes cannot come from input (quoting refuses control characters), so it is 
 
 
 def bundled_template_dir() -> Path:
-    """The templates shipped with the package (the repository's top-level ``templates/``)."""
-    try:
-        return Path(str(importlib.resources.files("ingress2nginx.templates")))
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "templates"
+    """The templates shipped with the package (the repository's top-level ``templates/``).
+
+    The package's own copy when installed from a wheel (``ingress2nginx/templates``); the
+    checkout's ``templates/`` when running from one (found by its pyproject.toml), so a
+    checkout never renders with the templates of another, installed, copy.
+    """
+    package = Path(__file__).resolve().parent
+    if (package / "templates" / MAIN_TEMPLATE).is_file():
+        return package / "templates"
+    checkout = package.parent
+    if (checkout / "pyproject.toml").is_file() and (
+        checkout / "templates" / MAIN_TEMPLATE
+    ).is_file():
+        return checkout / "templates"
+    return Path(str(importlib.resources.files("ingress2nginx.templates")))
 
 
 class Renderer:
@@ -213,9 +223,7 @@ def _server_view(
         else None,
         "hsts": hsts,
         "extra": server_directives(server, settings),
-        "locations": [
-            location_view(location, settings, headers) for location in server.locations
-        ],
+        "locations": [location_view(location, settings, headers) for location in server.locations],
     }
 
 

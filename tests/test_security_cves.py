@@ -675,14 +675,8 @@ def test_fixed_snippets_cannot_load_shared_objects_through_engine_keys(
     assert "engine:" not in result.run.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN: a session-cookie-name of 16 characters or more (allowed by its allowlist) makes"
-    " affinity.key_variable name map variables of 45+ characters (affinity_<slug>_<digest>_set_"
-    "<digest>), and nginx -t refuses the whole output: 'could not build variables_hash, you"
-    " should increase variables_hash_bucket_size: 64' — one tenant blocks every config change",
-)
 def test_finding_long_affinity_cookie_names_break_nginx() -> None:
+    # Fixed: the http block sizes variables_hash_bucket_size (256) for generated names.
     """affinity: cookie with session-cookie-name ``c`` * 16 (15 still works): the generated
     variable names outgrow nginx's default variables_hash_bucket_size. Expected: variable
     names of bounded length (a digest only), or the output sizing the variables hash as it
