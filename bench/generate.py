@@ -36,17 +36,13 @@ import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
+import signing
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 """Bumped whenever the shape changes, so stale folders under bench/out are rewritten."""
 
 DEFAULT_SEED = 1
@@ -55,8 +51,6 @@ FORMATS = ("yaml", "json")
 INGRESS_CLASS = "nginx"
 INGRESSES_PER_NAMESPACE = 100
 DOMAINS = ("example.com", "example.org", "example.net", "shop.example", "corp.example")
-NOT_BEFORE = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
-NOT_AFTER = datetime.datetime(2044, 1, 1, tzinfo=datetime.UTC)
 CREATED = datetime.datetime(2024, 6, 1, tzinfo=datetime.UTC)
 PREFIX = "nginx.ingress.kubernetes.io/"
 
@@ -79,16 +73,6 @@ SIBLING_PATHS: tuple[tuple[str, str, str | int], ...] = (
 
 
 @dataclass(frozen=True, slots=True)
-class Keys:
-    """The key material shared by every Secret of a cluster."""
-
-    ca_key: ec.EllipticCurvePrivateKey
-    ca_certificate: x509.Certificate
-    leaf_keys: tuple[ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, ...]
-    leaf_key_pems: tuple[bytes, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Cluster:
     """A generated cluster: its objects by file stem (a namespace, or ``cluster``)."""
 
@@ -107,7 +91,7 @@ class Cluster:
 
 def build_cluster(size: int, seed: int = DEFAULT_SEED) -> Cluster:
     """A cluster of `size` Ingresses (see the module docstring for its shape)."""
-    keys = _keys(seed)
+    keys = signing.bench_keys(seed)
     files: dict[str, list[Object]] = {"cluster": [_ingress_class()]}
     namespaces = max(1, math.ceil(size / INGRESSES_PER_NAMESPACE))
     primary_host = ""
@@ -300,127 +284,25 @@ def _address(base: int, offset: int) -> str:
     return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
 
 
-# --- certificates --------------------------------------------------------------------------
+# --- secrets --------------------------------------------------------------------------
 
 
-@cache
-def _keys(seed: int) -> Keys:
-    """The bench CA and the leaf key pool, derived from the seed (same seed, same keys)."""
-    rng = random.Random(f"keys:{seed}")
-    ca_key = _ec_key(rng)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ingress2nginx bench CA")])
-    ca_certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(ca_key.public_key())
-        .serial_number(1)
-        .not_valid_before(NOT_BEFORE)
-        .not_valid_after(NOT_AFTER)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(ca_key, hashes.SHA256(), ecdsa_deterministic=True)
-    )
-    leaf_keys = (_ec_key(rng), _rsa_key(rng), _ec_key(rng), _rsa_key(rng))
-    pems = tuple(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        for key in leaf_keys
-    )
-    return Keys(ca_key, ca_certificate, leaf_keys, pems)
-
-
-def _tls_secret(namespace: str, host: str, index: int, keys: Keys) -> Object:
+def _tls_secret(namespace: str, host: str, index: int, keys: signing.Keys) -> Object:
     """A ``kubernetes.io/tls`` Secret for `host`: leaf + CA chain, key from the pool."""
-    leaf_key = keys.leaf_keys[(index // 3) % len(keys.leaf_keys)]
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
-        .issuer_name(keys.ca_certificate.subject)
-        .public_key(leaf_key.public_key())
-        .serial_number(1000 + index)
-        .not_valid_before(NOT_BEFORE)
-        .not_valid_after(NOT_AFTER)
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(keys.ca_key, hashes.SHA256(), ecdsa_deterministic=True)
-    )
-    chain = leaf.public_bytes(serialization.Encoding.PEM) + keys.ca_certificate.public_bytes(
-        serialization.Encoding.PEM
-    )
-    key_pem = keys.leaf_key_pems[(index // 3) % len(keys.leaf_keys)]
+    chain, key_pem = signing.certificate_pair(host, index // 3, keys)
     label = host.removeprefix("*.").split(".", 1)[0]
-    name = f"{label}-tls"
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": _metadata(namespace, name, index, {"controller.cert-manager.io/fao": "true"}),
+        "metadata": _metadata(
+            namespace, f"{label}-tls", index, {"controller.cert-manager.io/fao": "true"}
+        ),
         "type": "kubernetes.io/tls",
         "data": {
             "tls.crt": base64.b64encode(chain).decode("ascii"),
             "tls.key": base64.b64encode(key_pem).decode("ascii"),
         },
     }
-
-
-def _ec_key(rng: random.Random) -> ec.EllipticCurvePrivateKey:
-    return ec.derive_private_key(rng.getrandbits(255) + 1, ec.SECP256R1())
-
-
-def _rsa_key(rng: random.Random, bits: int = 2048) -> rsa.RSAPrivateKey:
-    """An RSA key from seeded primes: cryptography cannot seed its own generator."""
-    exponent = 65537
-    while True:
-        p, q = _prime(rng, bits // 2), _prime(rng, bits // 2)
-        phi = (p - 1) * (q - 1)
-        if p != q and math.gcd(exponent, phi) == 1:
-            break
-    d = pow(exponent, -1, phi)
-    return rsa.RSAPrivateNumbers(
-        p=p,
-        q=q,
-        d=d,
-        dmp1=rsa.rsa_crt_dmp1(d, p),
-        dmq1=rsa.rsa_crt_dmq1(d, q),
-        iqmp=rsa.rsa_crt_iqmp(p, q),
-        public_numbers=rsa.RSAPublicNumbers(exponent, p * q),
-    ).private_key()
-
-
-_SMALL_PRIMES = tuple(
-    n for n in range(3, 2000, 2) if all(n % d for d in range(3, math.isqrt(n) + 1, 2))
-)
-
-
-def _prime(rng: random.Random, bits: int) -> int:
-    """A random prime of exactly `bits` bits (top two set, so p·q has twice as many)."""
-    while True:
-        candidate = rng.getrandbits(bits) | (3 << (bits - 2)) | 1
-        if any(candidate % small == 0 for small in _SMALL_PRIMES):
-            continue
-        if _probably_prime(candidate, rng):
-            return candidate
-
-
-def _probably_prime(n: int, rng: random.Random, rounds: int = 32) -> bool:
-    """Miller-Rabin."""
-    d, s = n - 1, 0
-    while d % 2 == 0:
-        d, s = d // 2, s + 1
-    for _ in range(rounds):
-        x = pow(rng.randrange(2, n - 2), d, n)
-        if x in (1, n - 1):
-            continue
-        for _ in range(s - 1):
-            x = pow(x, 2, n)
-            if x == n - 1:
-                break
-        else:
-            return False
-    return True
 
 
 # --- writing -------------------------------------------------------------------------------
