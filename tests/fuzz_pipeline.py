@@ -357,7 +357,8 @@ def upstream_block(nodes: Sequence[Node], name: str) -> Node | None:
 
 # --------------------------------------------------------------------------- invariants
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""Characters no argument or message may hold: C0, DEL, C1, line separators, bidi controls."""
 
 NEVER_WRITTEN = frozenset(
     {
@@ -425,6 +426,9 @@ CERT_DIR_DIRECTIVES = re.compile(
 RUNTIME_DIRECTIVES = re.compile(r"pid|[a-z]+_temp_path|[a-z]+_cache_path\Z")
 """Directives naming files under --runtime-dir."""
 
+_LOG_FORMAT = re.compile(r"[a-z_]+\Z")
+"""A log_format name after /dev/stdout (never a path: no '/' or '=')."""
+
 MARKER_VARIABLES = frozenset(
     {
         "INJECT",
@@ -465,7 +469,7 @@ def checked(
     found = [
         f"[message] a control character in: {str(problem)!r}"
         for problem in run.problems
-        if _CONTROL.search(str(problem))
+        if CONTROL.search(str(problem))
     ]
     readings: list[tuple[Node, ...]] = []
     for reader in (nginx_parse, parse):
@@ -487,7 +491,7 @@ def _directive_violations(placed: Placed, chosen: Settings) -> Iterator[str]:
     node = placed.node
     where = "/".join((*placed.context, node.name))
     for arg in node.args:
-        if _CONTROL.search(arg):
+        if CONTROL.search(arg):
             yield f"[control] {where}: an argument with a control character or line break: {arg!r}"
     if placed.in_entries:
         yield from _marker_violations(where, node.args)
@@ -513,7 +517,10 @@ def _file_violations(where: str, node: Node, chosen: Settings) -> Iterator[str]:
             yield f"[file] {where}: a path outside --runtime-dir: {node.args!r}"
     elif node.name == "error_log" and node.args[:1] != ("stderr",):
         yield f"[file] {where}: an error log that is not stderr: {node.args!r}"
-    elif node.name == "access_log" and node.args not in (("/dev/stdout",), ("off",)):
+    elif node.name == "access_log" and not (
+        node.args == ("off",)
+        or (node.args[:1] == ("/dev/stdout",) and all(_LOG_FORMAT.match(a) for a in node.args[1:]))
+    ):
         yield f"[file] {where}: an access log that is not /dev/stdout or off: {node.args!r}"
 
 

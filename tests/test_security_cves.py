@@ -10,8 +10,8 @@ Most published vectors carry a newline and die at the first check (refused chara
 test also replays a variant without one, so the allowlists and the quoting are proven too.
 
 The tests at the end are vulnerabilities the security tests found in ingress2nginx itself
-(docs/security.md, "Findings"): ``test_fixed_*`` regression tests for those fixed since,
-``test_finding_*`` strict xfails for those still open.
+(docs/security.md, "Findings"): ``test_fixed_*`` regression tests for those fixed since;
+a ``test_finding_*`` strict xfail for any still open (none at the time of writing).
 """
 
 from __future__ import annotations
@@ -614,8 +614,8 @@ def test_all_vectors_at_once_leave_the_victim_served(nginx_binary: str) -> None:
 
 # --------------------------------------------------------------------------- findings
 
-# Found by the security tests while they were written, and fixed since (e26db36); kept as
-# regression tests. Open findings are strict xfails below.
+# Found by the security tests while they were written, and fixed since (e26db36, 693f02d);
+# kept as regression tests. An open finding is a strict xfail named test_finding_*.
 
 
 def test_fixed_backend_protocol_auto_http_no_longer_crashes_the_render() -> None:
@@ -675,12 +675,12 @@ def test_fixed_snippets_cannot_load_shared_objects_through_engine_keys(
     assert "engine:" not in result.run.text
 
 
-def test_finding_long_affinity_cookie_names_break_nginx() -> None:
-    # Fixed: the http block sizes variables_hash_bucket_size (256) for generated names.
-    """affinity: cookie with session-cookie-name ``c`` * 16 (15 still works): the generated
-    variable names outgrow nginx's default variables_hash_bucket_size. Expected: variable
-    names of bounded length (a digest only), or the output sizing the variables hash as it
-    sizes server_names_hash_bucket_size."""
+def test_fixed_long_affinity_cookie_names_no_longer_break_nginx() -> None:
+    """Was: with affinity: cookie, a session-cookie-name of 16 characters or more (allowed by
+    its allowlist) made affinity.key_variable name map variables of 45+ characters, beyond
+    nginx's default variables_hash_bucket_size, and nginx -t refused the whole output ("could
+    not build variables_hash"): one tenant — or an honest long cookie name — blocked every
+    config change. Now the http block sizes the variables and map hashes (693f02d)."""
     if not nginx_path():
         pytest.skip("needs nginx")
     annotations = {"affinity": "cookie", "session-cookie-name": "c" * 16}
