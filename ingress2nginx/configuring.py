@@ -21,6 +21,7 @@ from ingress2nginx.annotations.base import AnnotationValueError, AnnotationValue
 from ingress2nginx.annotations.proxy import NEXT_UPSTREAM_CONDITIONS
 from ingress2nginx.annotations.values import (
     choice,
+    cidrs,
     cipher_list,
     integer,
     offset,
@@ -35,6 +36,16 @@ from ingress2nginx.settings import GlobalConfig
 TLS_PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 _SIZE = re.compile(r"[0-9]{1,9}[kKmM]?\Z")
 _DURATION = re.compile(r"[0-9]{1,9}(ms|s|m|h|d)?\Z")
+
+
+_HEADER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,99}\Z")
+
+
+def _log_format(value: str) -> str:
+    """An access log format: printable text (nginx variables expand in it, as they should)."""
+    if not value.strip() or len(value) > 4096 or not value.isprintable():
+        raise AnnotationValueError("must be one line of printable text, at most 4096 characters")
+    return value
 
 
 def _number(value: str) -> int:
@@ -97,6 +108,15 @@ OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
         choice("debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"),
     ),
     "disable-access-log": ("disable_access_log", parse_bool),
+    "use-forwarded-headers": ("use_forwarded_headers", parse_bool),
+    "forwarded-for-header": ("forwarded_for_header", _pattern(_HEADER, "a header name")),
+    "compute-full-forwarded-for": ("compute_full_forwarded_for", parse_bool),
+    "enable-real-ip": ("enable_real_ip", parse_bool),
+    "proxy-real-ip-cidr": ("proxy_real_ip_cidr", cidrs),
+    "use-proxy-protocol": ("use_proxy_protocol", parse_bool),
+    "log-format-upstream": ("log_format_upstream", _log_format),
+    "log-format-escape-json": ("log_format_escape_json", parse_bool),
+    "log-format-escape-none": ("log_format_escape_none", parse_bool),
     "allow-cross-namespace-resources": ("allow_cross_namespace_resources", parse_bool),
     "limit-req-status-code": ("limit_req_status_code", integer(400, 599)),
     "limit-conn-status-code": ("limit_conn_status_code", integer(400, 599)),

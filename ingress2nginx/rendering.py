@@ -17,7 +17,7 @@ from typing import Any
 
 import jinja2
 
-from ingress2nginx import __version__
+from ingress2nginx import __version__, forwarding
 from ingress2nginx.annotations.balancing import upstream_directive
 from ingress2nginx.annotations.passthrough import https_listen as passthrough_listen
 from ingress2nginx.annotations.passthrough import modules as stream_modules
@@ -170,6 +170,7 @@ def _main_view(config: Config, settings: Settings) -> dict[str, Any]:
         "core": _core_view(settings.config),
         "proxy": _proxy_view(settings.config, standard_headers(settings)),
         "extra": http_directives(config, settings),
+        "forwarding": render_lines(forwarding.http_directives(settings.config), 1),
         "tls": _tls_view(settings) if config.https else None,
         "status": _status_view(settings),
         "modules": stream_modules(config, settings),
@@ -223,6 +224,7 @@ def _server_view(
         else None,
         "hsts": hsts,
         "extra": server_directives(server, settings),
+        "scheme": trusted(forwarding.scheme_variable(settings.config)),
         "locations": [location_view(location, settings, headers) for location in server.locations],
     }
 
@@ -244,7 +246,9 @@ def _core_view(config: GlobalConfig) -> dict[str, Any]:
         "worker_processes": literal(config.worker_processes),
         "worker_connections": config.max_worker_connections,
         "error_log_level": literal(config.error_log_level),
-        "access_log": trusted("off" if config.disable_access_log else "/dev/stdout"),
+        "access_log": trusted(
+            "off" if config.disable_access_log else f"/dev/stdout {forwarding.LOG_FORMAT_NAME}"
+        ),
         "server_tokens": trusted("on" if config.server_tokens else "off"),
         "keepalive_timeout": trusted(f"{config.keep_alive}s"),
     }
@@ -285,6 +289,7 @@ def _listen(settings: Settings, port: int, default: bool, https: bool = False) -
     words = [literal(f"{address}:{port}" if address else str(port))]
     if default:
         words.append(trusted("default_server"))
+    words += forwarding.listen_flags(settings.config)
     if https:
         words.append(trusted("ssl"))
         if not settings.http2_directive:

@@ -19,6 +19,13 @@ FALLBACK_CERT_DIR = Path("/var/lib/ingress2nginx/certs")
 HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
 """nginx 1.25.1 replaced ``listen ... http2`` by the ``http2 on;`` directive."""
 
+DEFAULT_LOG_FORMAT = (
+    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent'
+    ' "$http_referer" "$http_user_agent" $request_length $request_time $upstream_addr'
+    " $upstream_response_length $upstream_response_time $upstream_status $request_id"
+)
+"""ingress-nginx's upstreaminfo format, less the Lua-only upstream names."""
+
 INGRESS_NGINX_CIPHERS = (
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
@@ -80,6 +87,24 @@ class GlobalConfig:
     """``error-log-level``."""
     disable_access_log: bool = False
     """``disable-access-log``."""
+    use_forwarded_headers: bool = False
+    """``use-forwarded-headers``: trust X-Forwarded-* from peers in proxy-real-ip-cidr."""
+    forwarded_for_header: str = "X-Forwarded-For"
+    """``forwarded-for-header``: the header holding the client address."""
+    compute_full_forwarded_for: bool = False
+    """``compute-full-forwarded-for``: append the peer to X-Forwarded-For."""
+    enable_real_ip: bool = False
+    """``enable-real-ip``: the client address from forwarded-for-header."""
+    proxy_real_ip_cidr: tuple[str, ...] = ("0.0.0.0/0",)
+    """``proxy-real-ip-cidr``: peers trusted to tell the client address."""
+    use_proxy_protocol: bool = False
+    """``use-proxy-protocol``: every listener expects the PROXY protocol."""
+    log_format_upstream: str = DEFAULT_LOG_FORMAT
+    """``log-format-upstream``: the access log line (nginx variables)."""
+    log_format_escape_json: bool = False
+    """``log-format-escape-json``."""
+    log_format_escape_none: bool = False
+    """``log-format-escape-none``."""
     limit_req_status_code: int = 503
     """``limit-req-status-code``: status of requests refused by limit-rps/-rpm."""
     limit_conn_status_code: int = 503

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ingress2nginx import forwarding
 from ingress2nginx.annotations import FEATURES
 from ingress2nginx.annotations.passthrough import FORWARDED_PORT
 from ingress2nginx.directives import Directive, directive, render_lines
@@ -90,12 +91,12 @@ class LocationView:
 def standard_headers(settings: Settings | None) -> tuple[tuple[str, str], ...]:
     """`STANDARD_HEADERS`; with ssl-passthrough enabled, X-Forwarded-Port is the port the
     client connected to (from the PROXY header), not the HTTPS servers' internal port."""
-    if settings is None or not settings.ssl_passthrough:
+    if settings is None:
         return STANDARD_HEADERS
-    return tuple(
-        (header, FORWARDED_PORT if header == "X-Forwarded-Port" else value)
-        for header, value in STANDARD_HEADERS
-    )
+    changed = forwarding.header_values(settings.config)
+    if settings.ssl_passthrough:
+        changed["X-Forwarded-Port"] = FORWARDED_PORT
+    return tuple((header, changed.get(header, value)) for header, value in STANDARD_HEADERS)
 
 
 def header_directives(

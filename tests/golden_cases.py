@@ -57,11 +57,13 @@ def documents_of(case: Path) -> list[object]:
 
 
 def args_of(case: Path) -> list[str]:
-    """Extra command-line arguments of a case (its ``args`` file, one a line)."""
+    """Extra command-line arguments of a case (its ``args`` file, one a line; ``{case}``
+    stands for the case folder)."""
     path = case / "args"
     if not path.exists():
         return []
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    return [line.replace("{case}", str(case)) for line in lines]
 
 
 def run_cli(argv: Sequence[str], stdin_text: str | None = None) -> Rendered:

@@ -198,3 +198,12 @@ def test_messages_are_not_coloured_when_stderr_is_not_a_terminal(tmp_path: Path)
         capture_output=True, text=True,
     )  # fmt: skip
     assert "\033[" not in result.stderr and "warning:" in result.stderr
+
+
+def test_every_global_option_is_documented_in_usage() -> None:
+    from ingress2nginx.configuring import OPTIONS
+
+    usage = (Path(__file__).parent.parent / "docs" / "usage.md").read_text()
+    missing = [key for key in OPTIONS if f"`{key}`" not in usage and f"`-{key.split('-')[-1]}`"
+               not in usage]  # fmt: skip
+    assert not missing, f"docs/usage.md does not list: {missing}"
