@@ -245,18 +245,27 @@ def _locations_view(
     server: Server, settings: Settings, headers: Sequence[Directive]
 ) -> dict[str, Any]:
     """The locations, laid out; an HTTPS redirect every location shares is written once at
-    server level, and a comment naming the same source as the one above it is left out."""
+    server level. A comment names the Ingress and field a location implements, the field alone
+    when the Ingress is the one above, and is left out when both are."""
     views = [location_view(location, settings, headers) for location in server.locations]
     targets = {view.redirect for view in views}
     hoisted = targets.pop() if len(targets) == 1 else None
     if hoisted is not None:
         views = [dataclasses.replace(view, redirect=None) for view in views]
     previous = None
-    for index, view in enumerate(views):
-        if view.note is not None and view.note == previous:
-            views[index] = dataclasses.replace(view, note=None)
+    for index, location in enumerate(server.locations):
+        origin = location.origin
+        if origin is None:
+            previous = None
+        elif origin == previous:
+            views[index] = dataclasses.replace(views[index], note=None)
         else:
-            previous = view.note
+            if previous is not None and (origin.namespace, origin.name) == (
+                previous.namespace,
+                previous.name,
+            ):
+                views[index] = dataclasses.replace(views[index], note=comment(origin.field))
+            previous = origin
     return {"redirect": hoisted, "locations": views}
 
 
@@ -338,9 +347,10 @@ def _resolver_address(address: str) -> Token:
 
 
 def _names_bucket_size(names: Iterable[str]) -> int:
-    """A ``server_names_hash_bucket_size`` large enough for the longest name."""
+    """A ``server_names_hash_bucket_size`` holding at least two of the longest names: with
+    room for one only, nginx warns that it cannot build an optimal hash (and is slower)."""
     longest = max((len(name) for name in names), default=0)
-    return max(64, _next_power_of_two(longest + 16))
+    return max(64, _next_power_of_two(2 * (longest + 8)))
 
 
 def _names_max_size(count: int) -> int:

@@ -87,6 +87,12 @@ class LocationView:
     return_target: Token | None
     """The URL of a redirect answer; None otherwise."""
 
+    @property
+    def compact(self) -> bool:
+        """One directive in the block: laid out on one line."""
+        single = self.pass_target is not None or self.address is None
+        return single and self.redirect is None and self.extra is None
+
 
 def standard_headers(settings: Settings | None) -> tuple[tuple[str, str], ...]:
     """`STANDARD_HEADERS`; with ssl-passthrough enabled, X-Forwarded-Port is the port the
