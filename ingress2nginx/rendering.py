@@ -34,6 +34,7 @@ from ingress2nginx.model import (
 from ingress2nginx.quoting import Token, comment, expanded, literal, trusted
 from ingress2nginx.settings import GlobalConfig, Settings
 from ingress2nginx.views import (
+    SERVER_DEPTH,
     http_directives,
     location_view,
     server_directives,
@@ -248,6 +249,12 @@ def _locations_view(
     server level. A comment names the Ingress and field a location implements, the field alone
     when the Ingress is the one above, and is left out when both are."""
     views = [location_view(location, settings, headers) for location in server.locations]
+    shared = {view.inheritable for view in views}
+    inherited = shared.pop() if len(shared) == 1 else ()
+    if inherited:
+        views = [dataclasses.replace(view, inheritable=()) for view in views]
+    else:
+        views = [view.with_inheritable_inside() for view in views]
     targets = {view.redirect for view in views}
     hoisted = targets.pop() if len(targets) == 1 else None
     if hoisted is not None:
@@ -266,7 +273,11 @@ def _locations_view(
             ):
                 views[index] = dataclasses.replace(views[index], note=comment(origin.field))
             previous = origin
-    return {"redirect": hoisted, "locations": views}
+    return {
+        "redirect": hoisted,
+        "inherited": render_lines(inherited, SERVER_DEPTH) if inherited else None,
+        "locations": views,
+    }
 
 
 def _upstream_view(upstream: Upstream, keepalive: int) -> dict[str, Any]:

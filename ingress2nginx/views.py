@@ -14,6 +14,7 @@ server's (HSTS), from `server_response_headers`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -87,11 +88,24 @@ class LocationView:
     return_target: Token | None
     """The URL of a redirect answer; None otherwise."""
 
+    inheritable: tuple[Directive, ...] = ()
+    """Directives nginx would inherit from the server block (`Hooks.inherited`), not yet in
+    `extra`: the renderer writes them once in the server when every location has the same."""
+
     @property
     def compact(self) -> bool:
         """One directive in the block: laid out on one line."""
         single = self.pass_target is not None or self.address is None
-        return single and self.redirect is None and self.extra is None
+        plain = self.redirect is None and self.extra is None and not self.inheritable
+        return single and plain
+
+    def with_inheritable_inside(self) -> LocationView:
+        """The view with its inheritable directives written in the location itself."""
+        if not self.inheritable:
+            return self
+        lines = render_lines(self.inheritable, LOCATION_DEPTH)
+        extra = Token(f"{self.extra}\n{lines}") if self.extra else lines
+        return dataclasses.replace(self, extra=extra, inheritable=())
 
 
 def standard_headers(settings: Settings | None) -> tuple[tuple[str, str], ...]:
@@ -144,6 +158,19 @@ def location_view(
         address_target=trusted(f"{scheme}://$service_address"),
         status=action.status if isinstance(action, Respond | Redirect) else None,
         return_target=_redirect_url(action, settings) if isinstance(action, Redirect) else None,
+        inheritable=_inheritable(location, settings),
+    )
+
+
+def _inheritable(location: Location, settings: Settings) -> tuple[Directive, ...]:
+    """The directives of `Hooks.inherited` features, for a proxying location."""
+    if not isinstance(location.action, ProxyToUpstream | ProxyToAddress | Split):
+        return ()
+    return tuple(
+        item
+        for hooks in FEATURES
+        if hooks.inherited and hooks.location is not None
+        for item in hooks.location(location, settings)
     )
 
 
@@ -232,7 +259,7 @@ def _extra(
     found: list[Directive] = []
     overrides: dict[str, Token] = {}
     for hooks in FEATURES:
-        if hooks.location is not None:
+        if hooks.location is not None and not hooks.inherited:
             found += hooks.location(location, settings)
         if hooks.headers is not None:
             overrides.update(hooks.headers(location))

@@ -63,6 +63,10 @@ class Hooks:
     """(server, settings) -> directives inside that server, before its locations."""
     http: Callable[[Any, Any], list[Any]] | None = None
     """(config, settings) -> directives in the http block (zones, maps), once."""
+    inherited: bool = False
+    """The `location` directives are ones nginx inherits from the server block (proxy
+    timeouts, buffers, body size): when every location of a server has the same, they are
+    written once there."""
     admit: Callable[[Any, Any, Any], tuple[Any, list[Any]]] | None = None
     """(ingress, options, settings) -> (options, problems): drop what the command line does
     not allow (snippets, ssl-passthrough), each with a warning; the Ingress is still served."""

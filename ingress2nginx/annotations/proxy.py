@@ -267,7 +267,7 @@ def admit(ingress: Any, options: Any, settings: Settings) -> tuple[Any, list[Pro
     return replace(options, proxy=cleared), [warning]
 
 
-HOOKS = Hooks(location=location_directives, headers=proxy_headers, admit=admit)
+HOOKS = Hooks(location=location_directives, headers=proxy_headers, admit=admit, inherited=True)
 
 
 def option_names() -> tuple[str, ...]:
