@@ -220,6 +220,12 @@ def proxy_headers(location: Location) -> dict[str, Token]:
 
 
 BUFFER_FIELDS = ("buffer_size", "buffers_number", "busy_buffers_size", "max_temp_file_size")
+_ANNOTATION_OF = {
+    "buffer_size": "proxy-buffer-size",
+    "buffers_number": "proxy-buffers-number",
+    "busy_buffers_size": "proxy-busy-buffers-size",
+    "max_temp_file_size": "proxy-max-temp-file-size",
+}
 """Options nginx checks against each other (ngx_http_proxy_module's merge of buffers)."""
 
 
@@ -261,7 +267,8 @@ def admit(ingress: Any, options: Any, settings: Settings) -> tuple[Any, list[Pro
     if problem is None:
         return options, []
     cleared = replace(proxy, **{name: None for name in BUFFER_FIELDS})
-    field = f"metadata.annotations[{PREFIX}proxy-buffer-size]"
+    given = [name for name in BUFFER_FIELDS if getattr(proxy, name) is not None]
+    field = f"metadata.annotations[{PREFIX}{_ANNOTATION_OF[given[0]]}]"
     reason = f"{problem}; the proxy buffer annotations are ignored"
     warning = Problem(Severity.WARNING, ingress.ref, field, reason, "buffers")
     return replace(options, proxy=cleared), [warning]

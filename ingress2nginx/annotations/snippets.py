@@ -7,9 +7,11 @@ that is its whole point, and why it is refused unless the person running ingress
 and not as a sandbox (docs/snippets.md): it is refused when it holds a control character other
 than tab and line feed (CR, NUL, Unicode line breaks), when its braces or quotes do not balance
 or its last statement is unfinished (it could close the block it is in, or swallow the
-directive after it), or when it uses a directive that reads files or runs code
-(`FORBIDDEN_DIRECTIVES`, names containing ``lua``, ``perl*``, ``js_*``). A refused snippet is
-a warning naming the Ingress; the Ingress is served without it.
+directive after it), or when it loads code or other configuration (`FORBIDDEN_DIRECTIVES`,
+names containing ``lua``, ``perl*``, ``js_*``, any ``engine:`` argument). It is not a sandbox:
+a trusted snippet can still read and write files nginx can reach (``root``, ``alias``,
+``access_log``), as docs/snippets.md says. A refused snippet is a warning naming the Ingress;
+the Ingress is served without it.
 
 Where they go, as in ingress-nginx: a configuration-snippet in every location of the
 Ingress, a server-snippet in the server of each of its hosts (the oldest Ingress's wins when
