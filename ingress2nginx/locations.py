@@ -12,8 +12,8 @@ On a host where some Ingress uses regex paths (use-regex, rewrite-target), ingre
 every path of the host a regex and orders them longest first, because regexes would otherwise
 win over any plain prefix. ingress2nginx does the same, but keeps Kubernetes semantics for the
 Exact and Prefix paths: Exact stays ``= /foo``, Prefix becomes the case-sensitive, anchored,
-element-wise regex ``~ "^/foo(/|$)"``; ImplementationSpecific paths of regex Ingresses become
-``~* "^<path>"`` as in ingress-nginx.
+element-wise regex ``~ "^/foo(/|$)"``; every ImplementationSpecific path of the host becomes
+``~* "^<path>"`` as in ingress-nginx (one that is not a valid regex stays element-wise).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from ingress2nginx.model import (
     ProxyToAddress,
     ProxyToUpstream,
 )
+from ingress2nginx.paths import regex_path_problem
 
 ACME_CHALLENGE = "/.well-known/acme-challenge"
 """Paths under it are never redirected to HTTPS, so ACME HTTP-01 challenges keep working."""
@@ -119,9 +120,21 @@ def _forms(claim: Claim, regex_host: bool) -> list[tuple[Match, str]]:
         return [(Match.EXACT, claim.path)]
     if claim.path == "/":
         return [(Match.PREFIX, "/")]
+    if regex_host and _usable_as_regex(claim):
+        # An ImplementationSpecific path on a use-regex host is a regex, whichever Ingress
+        # wrote it (SPEC §4; ingress-nginx makes the whole host regex).
+        return [(Match.REGEX, "^" + claim.ingress_path.removeprefix("^"))]
     if regex_host:
         return [(Match.REGEX_CASE_SENSITIVE, f"^{re.escape(claim.path)}(/|$)")]
     return [(Match.EXACT, claim.path), (Match.PREFIX, claim.path + "/")]
+
+
+def _usable_as_regex(claim: Claim) -> bool:
+    return (
+        claim.path_type is PathType.IMPLEMENTATION_SPECIFIC
+        and bool(claim.ingress_path)
+        and regex_path_problem(claim.ingress_path) is None
+    )
 
 
 def _shield_from_auto_redirect(locations: dict[tuple[Match, str], Location]) -> None:
