@@ -114,6 +114,11 @@ def add_watch_command(commands: Any, shared: argparse.ArgumentParser) -> None:
         "--log-format", choices=("text", "json"), default="text",
         help="log lines on stderr as text or as JSON objects (default: %(default)s)",
     )  # fmt: skip
+    timing.add_argument(
+        "--secret-refresh", type=seconds, default=60.0, metavar="SECONDS",
+        help="with --from-cluster: read each referenced Secret again this often, so a rotated"
+        " certificate is served (default: %(default)s)",
+    )  # fmt: skip
     status = watch.add_argument_group("Ingress status (with --from-cluster; docs/deploy.md)")
     status.add_argument(
         "--publish-service", metavar="NAMESPACE/NAME",
@@ -214,7 +219,10 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
     if getattr(args, "from_cluster", False):
         from ingress2nginx.cluster_caching import ClusterSource
 
-        source = ClusterSource(cluster_options_from(args), settings)
+        from ingress2nginx.cluster_watching import WatchTiming
+
+        timing = WatchTiming(secret_refresh=args.secret_refresh)
+        source = ClusterSource(cluster_options_from(args), settings, timing=timing)
         publisher = status_publisher(args)
     try:
         if publisher is None:
