@@ -148,15 +148,41 @@ class ClusterConnection:
         return method(name, namespace, _preload_content=False, _request_timeout=timeout)
 
     def _get(self, path: str, query: dict[str, Any], timeout: Timeout) -> Any:
+        return self.send("GET", path, query=query, timeout=timeout)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, Any] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        timeout: Timeout = (CONNECT_TIMEOUT, READ_TIMEOUT),
+    ) -> Any:
+        """The raw response of any request to an API path (``ApiException`` unless 2xx).
+
+        Writes (the Ingress status publisher's PATCH, its Lease's POST and PUT) go through
+        here too, so no typed API class is ever imported."""
         parameters = [
             (key, ("true" if value else "false") if isinstance(value, bool) else value)
-            for key, value in query.items()
+            for key, value in (query or {}).items()
         ]
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        if not GENERIC:  # older clients: call_api(resource_path, method, ...)
+            legacy_call = getattr(self.api_client, "call_api")  # noqa: B009 (typed for 37.x)
+            return legacy_call(
+                path, method, query_params=parameters, header_params=headers, body=body,
+                auth_settings=["BearerToken"], _preload_content=False, _request_timeout=timeout,
+            )  # fmt: skip
         request = self.api_client.param_serialize(
-            "GET",
+            method,
             path,
             query_params=parameters,
-            header_params={"Accept": "application/json"},
+            header_params=headers,
+            body=body,
             auth_settings=["BearerToken"],
         )
         response = self.api_client.call_api(*request, _request_timeout=timeout)

@@ -61,18 +61,15 @@ class LeaderElection:
     """One replica's view of the Lease: `try_lead` says whether it leads right now."""
 
     def __init__(self, connection: ClusterConnection, options: PublishOptions) -> None:
-        self._api = client.CoordinationV1Api(connection.api_client)
+        self._connection = connection
         self._options = options
+        self._path = f"/apis/coordination.k8s.io/v1/namespaces/{options.election_namespace}/leases"
 
     def try_lead(self) -> bool:
         """Acquire or renew the Lease; False when another replica holds it (or on errors)."""
         options = self._options
         try:
-            lease = read_json(
-                self._api.read_namespaced_lease(
-                    options.election_id, options.election_namespace, _preload_content=False
-                )
-            )
+            lease = read_json(self._connection.send("GET", f"{self._path}/{options.election_id}"))
         except client.ApiException as error:
             if error.status != 404:
                 raise
@@ -89,10 +86,7 @@ class LeaderElection:
             spec["acquireTime"] = now
             spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
         lease["spec"] = spec
-        return self._write(lambda: self._api.replace_namespaced_lease(
-            options.election_id, options.election_namespace, lease,  # type: ignore[arg-type]
-            _preload_content=False,
-        ))  # fmt: skip
+        return self._write("PUT", f"{self._path}/{options.election_id}", lease)
 
     def _create(self) -> bool:
         options = self._options
@@ -109,14 +103,11 @@ class LeaderElection:
                 "leaseTransitions": 0,
             },
         }
-        return self._write(lambda: self._api.create_namespaced_lease(
-            options.election_namespace, body, _preload_content=False  # type: ignore[arg-type]
-        ))  # fmt: skip
+        return self._write("POST", self._path, body)
 
-    @staticmethod
-    def _write(call: Any) -> bool:
+    def _write(self, method: str, path: str, body: dict[str, Any]) -> bool:
         try:
-            read_json(call())
+            read_json(self._connection.send(method, path, body=body))
         except client.ApiException as error:
             if error.status == 409:
                 return False
@@ -131,8 +122,6 @@ class StatusPublisher:
         self._connection = connection
         self._options = options
         self._election = LeaderElection(connection, options)
-        self._networking = client.NetworkingV1Api(connection.api_client)
-        self._core = client.CoreV1Api(connection.api_client)
         self._wake = threading.Condition()
         self._stopping = False
         self._served: list[Manifest] = []
@@ -198,9 +187,8 @@ class StatusPublisher:
         found = [_address(text) for text in self._options.addresses]
         if self._options.service is not None:
             namespace, name = self._options.service
-            service = read_json(
-                self._core.read_namespaced_service(name, namespace, _preload_content=False)
-            )
+            path = f"/api/v1/namespaces/{namespace}/services/{name}"
+            service = read_json(self._connection.send("GET", path))
             found += service_addresses(service)
         unique = {tuple(sorted(address.items())): address for address in found}
         return [unique[key] for key in sorted(unique)]
@@ -208,9 +196,12 @@ class StatusPublisher:
     def _patch(self, ingress: Manifest, addresses: list[Address]) -> int:
         body = {"status": {"loadBalancer": {"ingress": addresses}}}
         try:
-            read_json(self._networking.patch_namespaced_ingress_status(
-                ingress.name, ingress.namespace, body, _preload_content=False
-            ))  # fmt: skip
+            path = (
+                f"/apis/networking.k8s.io/v1/namespaces/{ingress.namespace}"
+                f"/ingresses/{ingress.name}/status"
+            )
+            patch = "application/merge-patch+json"
+            read_json(self._connection.send("PATCH", path, body=body, content_type=patch))
         except client.ApiException as error:
             if error.status == 404:
                 return 0
