@@ -55,9 +55,10 @@ def test_the_rendered_config_runs_as_an_unprivileged_user(tmp_path: Path) -> Non
                 try:
                     response = request(http, "/", host="web.test")
                     break
-                except OSError:
+                except OSError as error:
                     if nginx.poll() is not None or time.monotonic() > deadline:
-                        raise AssertionError(nginx.stderr.read().decode() if nginx.stderr else "")
+                        stderr = nginx.stderr.read().decode() if nginx.stderr else ""
+                        raise AssertionError(stderr) from error
                     time.sleep(0.05)
             assert response.status == 308
             secure = request(
