@@ -28,7 +28,7 @@ from ingress2nginx.certificates import (
     SECRET_FILE_PREFIX,
     generate_default_certificate,
 )
-from ingress2nginx.errors import Ingress2NginxError, OutputValidationError
+from ingress2nginx.errors import OutputValidationError, OutputWriteError
 from ingress2nginx.model import Config
 from ingress2nginx.secret_files import PREFIXES as ANNOTATION_FILE_PREFIXES
 from ingress2nginx.secret_files import SecretFile
@@ -84,7 +84,7 @@ def write_certificates(config: Config, cert_dir: Path) -> None:
             if stale.name not in wanted and stale.suffix in (".crt", ".key"):
                 stale.unlink()
     except OSError as error:
-        raise Ingress2NginxError(
+        raise OutputWriteError(
             f"cannot write certificates to {cert_dir}: {error.strerror or error}"
             " (set --cert-dir to a writable folder)"
         ) from error
@@ -109,7 +109,7 @@ def write_secret_files(files: Iterable[SecretFile], cert_dir: Path) -> None:
                 if stale.name not in wanted and stale.is_file():
                     stale.unlink()
     except OSError as error:
-        raise Ingress2NginxError(
+        raise OutputWriteError(
             f"cannot write files to {cert_dir}: {error.strerror or error}"
             " (set --cert-dir to a writable folder)"
         ) from error

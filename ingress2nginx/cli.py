@@ -15,7 +15,12 @@ from typing import Any
 
 from ingress2nginx import __version__, exit_codes
 from ingress2nginx.commands import run_check, run_explain, run_migration_report, run_render
-from ingress2nginx.errors import Ingress2NginxError, OutputValidationError, SourceError
+from ingress2nginx.errors import (
+    Ingress2NginxError,
+    OutputValidationError,
+    OutputWriteError,
+    SourceError,
+)
 from ingress2nginx.options import (
     cluster_options_from,
     settings_from,
@@ -45,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OutputValidationError as error:
         print(f"error: {error}", file=sys.stderr)
         return exit_codes.INVALID_OUTPUT
+    except OutputWriteError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return exit_codes.OUTPUT
     except (SourceError, Ingress2NginxError) as error:
         print(f"error: {error}", file=sys.stderr)
         return exit_codes.SOURCE

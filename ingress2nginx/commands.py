@@ -18,7 +18,7 @@ import yaml
 
 from ingress2nginx import exit_codes
 from ingress2nginx.applying import validate, write_atomically, write_certificates
-from ingress2nginx.errors import Problem, Severity, SourceError
+from ingress2nginx.errors import OutputWriteError, Problem, Severity, SourceError
 from ingress2nginx.explaining import explain_request
 from ingress2nginx.linting import lint
 from ingress2nginx.loading import LoadResult, load_sources
@@ -84,11 +84,19 @@ def run_render(args: argparse.Namespace, settings: Settings) -> int:
         if not args.quiet:
             print(f"note: the config passed {validator}", file=sys.stderr)
     if args.output:
-        write_atomically(args.output, text)
+        write_output(args.output, text)
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
     return exit_codes.SOURCE if load_problems else exit_codes.OK
+
+
+def write_output(path: Path, text: str) -> None:
+    """`-o FILE`, atomically; `OutputWriteError` names the file and the reason."""
+    try:
+        write_atomically(path, text)
+    except OSError as error:
+        raise OutputWriteError(f"cannot write {path}: {error.strerror or error}") from error
 
 
 def _compare(text: str, existing: Path, show: bool) -> int:
@@ -205,7 +213,7 @@ def run_migration_report(args: argparse.Namespace, settings: Settings) -> int:
         inventory, translation.problems, translation.served, settings, configmap
     )
     if args.output:
-        write_atomically(args.output, text)
+        write_output(args.output, text)
     else:
         sys.stdout.write(text)
     return exit_codes.SOURCE if load_problems else exit_codes.OK

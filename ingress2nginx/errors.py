@@ -37,6 +37,10 @@ class OutputValidationError(Ingress2NginxError):
     """The rendered configuration was refused by ``nginx -t`` or by crossplane."""
 
 
+class OutputWriteError(Ingress2NginxError):
+    """The output, or a certificate or auth file, could not be written."""
+
+
 class Severity(enum.IntEnum):
     """How bad a problem is; ordered so ``max()`` gives the worst."""
 

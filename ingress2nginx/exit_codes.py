@@ -15,6 +15,8 @@ INVALID_OUTPUT = 4
 """The rendered config failed validation; nothing was written."""
 WATCH_START = 5
 """``watch`` could not start (its metrics port is taken)."""
+OUTPUT = 6
+"""The output, or a certificate or auth file, could not be written."""
 INTERRUPTED = 130
 
 HELP = """exit codes:
@@ -24,4 +26,5 @@ HELP = """exit codes:
   3  a source could not be read or parsed (the rest was still rendered)
   4  the rendered config failed validation (nothing was written)
   5  watch could not start (its metrics port is taken); it exits 0 on SIGTERM/SIGINT
+  6  the output (or a certificate or auth file) could not be written
 """

@@ -190,6 +190,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     for address in args.resolver:
         if not _is_resolver_address(address):
             raise ValueError(f"--resolver: not an IP address (optionally :port): {address!r}")
+    if args.template_dir is not None and not args.template_dir.is_dir():
+        raise ValueError(f"--template-dir: not a folder: {str(args.template_dir)!r}")
     runtime_dir = absolute(args.runtime_dir)
     cert_dir = absolute(args.cert_dir) or (runtime_dir / "certs" if runtime_dir else None)
     return Settings(

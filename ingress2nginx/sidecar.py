@@ -218,7 +218,6 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
     publisher = None
     if getattr(args, "from_cluster", False):
         from ingress2nginx.cluster_caching import ClusterSource
-
         from ingress2nginx.cluster_watching import WatchTiming
 
         timing = WatchTiming(secret_refresh=args.secret_refresh)

@@ -156,6 +156,28 @@ def test_render_check_is_silent_and_writes_nothing(tmp_path: Path) -> None:
     assert not missing.exists()
 
 
+def test_an_unwritable_output_exits_6_naming_the_file(tmp_path: Path) -> None:
+    source = write(tmp_path, clean())
+    target = tmp_path / "missing-folder" / "nginx.conf"
+    result = run_cli(["render", source, "-o", str(target)])
+    assert result.code == 6
+    assert f"cannot write {target}" in result.messages
+    assert not target.exists()
+
+
+def test_a_missing_template_dir_is_a_usage_error(tmp_path: Path) -> None:
+    source = write(tmp_path, clean())
+    result = subprocess.run(
+        [sys.executable, "-m", "ingress2nginx", "render", source, "--template-dir", "nowhere"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--template-dir: not a folder: 'nowhere'" in result.stderr
+
+
 def test_the_migration_report_sorts_annotations_by_what_happens_to_them(tmp_path: Path) -> None:
     annotations = {
         PREFIX + "ssl-redirect": "false",
