@@ -1,9 +1,11 @@
 """One size and input format, measured in a fresh process (run.py starts it with --child).
 
 A fresh process per size keeps peak RSS honest: no size inherits another's heap. The process
-runs the library pipeline as the CLI and the watch loop do, pairs each full render with an
-``nginx -t`` of its output, edits one Ingress at a time for the incremental figures, then
-starts and reloads nginx; it prints its `Result` as one JSON line.
+runs the library pipeline as the CLI and the watch loop do (the garbage collector paused as
+they pause it: collecting.py), pairs each full render with an ``nginx -t`` of its output,
+edits one Ingress at a time for the incremental figures (one long-lived `Translator` and
+`Renderer`, as in watch mode), then starts and reloads nginx; it prints its `Result` as one
+JSON line.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from figures import Result, progress
 from nginx_runs import check_with_nginx, start_and_reload
 
 from ingress2nginx.applying import write_atomically, write_certificates
+from ingress2nginx.collecting import collector_paused
 from ingress2nginx.errors import Problem, Severity
 from ingress2nginx.loading import ParseCache, load_sources
-from ingress2nginx.normalizing import Translation, normalize
+from ingress2nginx.normalizing import Translation, Translator, normalize
 from ingress2nginx.objects import Inventory, Manifest
 from ingress2nginx.rendering import Renderer
 from ingress2nginx.settings import Settings
@@ -72,6 +75,7 @@ class _State:
     text: str
     manifests: list[Manifest]
     cache: ParseCache
+    translator: Translator
     renderer: Renderer
 
 
@@ -82,19 +86,23 @@ def _full(args: argparse.Namespace, settings: Settings, result: Result) -> _Stat
     state: _State | None = None
     for attempt in range(max(1, args.repeat)):
         cache = ParseCache()
-        with _stopwatch(times["load"]):
-            loaded = load_sources([str(args.input)], cache=cache)
-        with _stopwatch(times["build"]):
-            inventory = Inventory.build(loaded.manifests)
-        with _stopwatch(times["normalize"]):
-            translation = normalize(inventory, settings)
+        with collector_paused(freeze=True):  # as commands.translate
+            with _stopwatch(times["load"]):
+                loaded = load_sources([str(args.input)], cache=cache)
+            with _stopwatch(times["build"]):
+                inventory = Inventory.build(loaded.manifests)
+            with _stopwatch(times["normalize"]):
+                translation = normalize(inventory, settings)
         renderer = Renderer(settings)
         with _stopwatch(times["render"]):
             text = renderer.render(translation.config)
         result.total_runs.append(sum(stage[-1] for stage in times.values()))
         if attempt == 0:
             result.peak_rss_mb = _peak_rss_mb()
-            state = _State(text, list(loaded.manifests), cache, renderer)
+            translator = Translator(settings)  # watch mode's first pass, untimed
+            with collector_paused():
+                translator.translate(inventory)
+            state = _State(text, list(loaded.manifests), cache, translator, renderer)
             problems = [*loaded.problems, *translation.problems]
             _describe(result, text, problems, translation, settings)
             shutil.rmtree(settings.cert_dir, ignore_errors=True)
@@ -159,14 +167,15 @@ def _incremental(
         ingresses = [m for m in state.manifests if m.kind == "Ingress"]
         target = ingresses[(len(ingresses) // 2 + 37 * round_) % len(ingresses)]
         _edit_file(state.manifests, target, generate.edited_ingress(dict(target.body), round_))
-        with _stopwatch(times["load"]):
-            loaded = load_sources([str(args.input)], cache=state.cache)
-        with _stopwatch(times["build"]):
-            inventory = Inventory.build(loaded.manifests)
-        with _stopwatch(times["normalize"]):
-            translation = normalize(inventory, settings)
-        with _stopwatch(times["render"]):
-            text = state.renderer.render(translation.config)
+        with collector_paused(freeze=True):  # as Watcher.pass_once
+            with _stopwatch(times["load"]):
+                loaded = load_sources([str(args.input)], cache=state.cache)
+            with _stopwatch(times["build"]):
+                inventory = Inventory.build(loaded.manifests)
+            with _stopwatch(times["normalize"]):
+                translation = state.translator.translate(inventory)
+            with _stopwatch(times["render"]):
+                text = state.renderer.render(translation.config)
         with _stopwatch(times["write"]):
             write_atomically(output, text)
         if text == state.text:
@@ -234,21 +243,23 @@ def _profile(args: argparse.Namespace, settings: Settings) -> None:
         progress(f"profile: {folder / f'{name}.txt'}")
 
     cache = ParseCache()
-    with stage("load"):
-        loaded = load_sources([str(args.input)], cache=cache)
-    with stage("build"):
-        inventory = Inventory.build(loaded.manifests)
-    with stage("validate"):
-        for ingress in inventory.ingresses:
-            validate_ingress(ingress)
-    with stage("normalize"):
-        translation = normalize(inventory, settings)
+    translator = Translator(settings)  # as watch mode: its first pass is a full one
+    with collector_paused(freeze=True):  # as commands.translate
+        with stage("load"):
+            loaded = load_sources([str(args.input)], cache=cache)
+        with stage("build"):
+            inventory = Inventory.build(loaded.manifests)
+        with stage("validate"):
+            for ingress in inventory.ingresses:
+                validate_ingress(ingress)
+        with stage("normalize"):
+            translation = translator.translate(inventory)
     renderer = Renderer(settings)
     with stage("render"):
         renderer.render(translation.config)
     target = next(m for m in loaded.manifests if m.kind == "Ingress")
     _edit_file(loaded.manifests, target, generate.edited_ingress(dict(target.body), 0))
-    with stage("incremental"):
+    with stage("incremental"), collector_paused(freeze=True):  # as Watcher.pass_once
         loaded = load_sources([str(args.input)], cache=cache)
-        translation = normalize(Inventory.build(loaded.manifests), settings)
+        translation = translator.translate(Inventory.build(loaded.manifests))
         renderer.render(translation.config)

@@ -3,7 +3,11 @@
 Writing is atomic (a temp file beside the target, fsync, rename) so nginx never reads half a
 config. Certificates, and the files annotations need from Secrets (htpasswd files, CA
 bundles), go under --cert-dir (folder 0700, files 0600) before the config that names them;
-files no longer referenced are removed. Validation runs the real ``nginx -t`` on a
+files no longer referenced are removed. Those are thousands of small files at scale: each is
+still replaced atomically, but instead of one fsync per file (most of a cold render's time)
+the folder is synced once after all of them, so the renames are durable; their data is left
+to the kernel's writeback. A file a crash left short differs from its Secret, so the next
+run writes it again before any config that names it. Validation runs the real ``nginx -t`` on a
 copy when nginx is installed, and otherwise checks the structure with crossplane, the parser
 nginx's own tooling uses.
 """
@@ -34,22 +38,28 @@ from ingress2nginx.secret_files import PREFIXES as ANNOTATION_FILE_PREFIXES
 from ingress2nginx.secret_files import SecretFile
 
 NGINX_TIMEOUT_SECONDS = 60
+WRITE_CHUNK_CHARACTERS = 1 << 20
+"""Text is encoded and written this much at a time: a 14 MB config encoded at once would
+be one more 14 MB copy at the moment the process holds the most."""
 
 
-def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
+def write_atomically(path: Path, text: str, mode: int = 0o644, *, sync: bool = True) -> None:
     """Replace `path` with `text` so readers see the old or the new file, never a mix.
 
     When the target is a single-file bind mount, where rename fails with EBUSY or EXDEV,
-    fall back to rewriting it in place.
+    fall back to rewriting it in place. Without `sync`, the data is not flushed to disk
+    here: the caller syncs the folder once after writing many files (`_sync_folder`).
     """
     path = Path(path)
     directory = path.parent
     descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as temp:
-            temp.write(text)
+            for start in range(0, len(text), WRITE_CHUNK_CHARACTERS):
+                temp.write(text[start : start + WRITE_CHUNK_CHARACTERS])
             temp.flush()
-            os.fsync(temp.fileno())
+            if sync:
+                os.fsync(temp.fileno())
         os.chmod(temp_name, mode)
         try:
             os.replace(temp_name, path)
@@ -75,14 +85,20 @@ def write_certificates(config: Config, cert_dir: Path) -> None:
     try:
         _private_dir(cert_dir)
         wanted: set[str] = set()
+        written = False
         for certificate in config.certificates:
-            wanted.update(
-                _write_pair(cert_dir, certificate.name, certificate.chain_pem, certificate.key_pem)
+            names, changed = _write_pair(
+                cert_dir, certificate.name, certificate.chain_pem, certificate.key_pem
             )
-        _ensure_default_certificate(cert_dir)
+            wanted.update(names)
+            written = written or changed
+        written = _ensure_default_certificate(cert_dir) or written
         for stale in cert_dir.glob(f"{SECRET_FILE_PREFIX}*"):
             if stale.name not in wanted and stale.suffix in (".crt", ".key"):
                 stale.unlink()
+                written = True
+        if written:
+            _sync_folder(cert_dir)
     except OSError as error:
         raise OutputWriteError(
             f"cannot write certificates to {cert_dir}: {error.strerror or error}"
@@ -99,15 +115,20 @@ def write_secret_files(files: Iterable[SecretFile], cert_dir: Path) -> None:
     try:
         if files:
             _private_dir(cert_dir)
+        written = False
         for file in files:
             target = cert_dir / file.name
             if not (target.exists() and target.read_bytes() == file.content):
-                write_atomically(target, file.content.decode("ascii"), mode=0o600)
+                write_atomically(target, file.content.decode("ascii"), mode=0o600, sync=False)
+                written = True
         wanted = {file.name for file in files}
         for prefix in ANNOTATION_FILE_PREFIXES:
             for stale in cert_dir.glob(f"{prefix}*"):
                 if stale.name not in wanted and stale.is_file():
                     stale.unlink()
+                    written = True
+        if written:
+            _sync_folder(cert_dir)
     except OSError as error:
         raise OutputWriteError(
             f"cannot write files to {cert_dir}: {error.strerror or error}"
@@ -132,23 +153,39 @@ def _private_dir(path: Path) -> None:
         path.chmod(0o700)
 
 
-def _write_pair(directory: Path, stem: str, chain: bytes, key: bytes) -> tuple[str, str]:
+def _write_pair(
+    directory: Path, stem: str, chain: bytes, key: bytes
+) -> tuple[tuple[str, str], bool]:
+    """Write a certificate and its key unless unchanged (unsynced: see `_sync_folder`); their
+    file names, and whether one was written."""
     names = (f"{stem}.crt", f"{stem}.key")
+    written = False
     for name, content in zip(names, (chain, key), strict=True):
         target = directory / name
         if not (target.exists() and target.read_bytes() == content):
-            write_atomically(target, content.decode("ascii"), mode=0o600)
-    return names
+            write_atomically(target, content.decode("ascii"), mode=0o600, sync=False)
+            written = True
+    return names, written
 
 
-def _ensure_default_certificate(directory: Path) -> None:
-    """Generate the default certificate unless a valid one (30 days left) is already there."""
+def _sync_folder(folder: Path) -> None:
+    """Make the renames just done in `folder` durable: one fsync of the folder for all."""
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _ensure_default_certificate(directory: Path) -> bool:
+    """Generate the default certificate unless a valid one (30 days left) is already there;
+    whether it was written."""
     certificate = directory / f"{DEFAULT_CERTIFICATE}.crt"
     key = directory / f"{DEFAULT_CERTIFICATE}.key"
     if certificate.exists() and key.exists() and _valid_for_30_days(certificate.read_bytes()):
-        return
+        return False
     chain_pem, key_pem = generate_default_certificate()
-    _write_pair(directory, DEFAULT_CERTIFICATE, chain_pem, key_pem)
+    return _write_pair(directory, DEFAULT_CERTIFICATE, chain_pem, key_pem)[1]
 
 
 def _valid_for_30_days(pem: bytes) -> bool:

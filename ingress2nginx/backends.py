@@ -11,22 +11,37 @@ How an upstream balances (load-balance, upstream-hash-by, affinity) is what the 
 using it and asking for anything asks (annotations/balancing.py); a younger Ingress asking
 for something else is reported, once per upstream. A name resolved at request time has no
 upstream block, so there such a request is reported as not applying.
+
+What a Service port resolves to depends on the Service and its endpoint objects alone, so a
+translator keeps it between translations (`ResolutionsMemo`), with the upstreams it added and
+the problems it reported, which are added and reported again each time it is used. It is
+used only while the Service's endpoint objects are the same ones it was worked out from.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ingress2nginx.annotations import DEFAULT_OPTIONS, IngressOptions
 from ingress2nginx.annotations.backend_tls import connection_pool
 from ingress2nginx.annotations.balancing import Balancing, describe, requested
+from ingress2nginx.endpoints import (
+    EndpointsMemo,
+    PortEndpoints,
+    legacy_endpoints,
+    mappings,
+    merged,
+    parse_ip,
+    port_name_of,
+    port_number,
+    slice_endpoints,
+)
 from ingress2nginx.errors import ObjectRef, Problem, Severity, shown
 from ingress2nginx.grammar import is_dns1123_subdomain
 from ingress2nginx.model import Action, Endpoint, ProxyToAddress, ProxyToUpstream, Respond, Upstream
-from ingress2nginx.objects import Inventory, Manifest
+from ingress2nginx.objects import Inventory, Manifest, ManifestMemo
 from ingress2nginx.settings import Settings
 
 
@@ -40,6 +55,26 @@ class Resolution:
     severity: Severity = Severity.WARNING
 
 
+Effect = Upstream | Problem
+"""What resolving a Service port does besides answering: add an upstream (unless one of that
+name is there already), report a problem (unless reported already)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A Service port's resolution, remembered with what working it out did."""
+
+    resolution: Resolution
+    sources: tuple[Manifest, ...]
+    """The endpoint objects it was worked out from: it holds while they are the same."""
+    effects: tuple[Effect, ...]
+    """The upstreams added and problems reported on the way, in order."""
+
+
+ResolutionsMemo = ManifestMemo[dict[tuple[str | int, bool], Resolved]]
+"""Per Service: each port's `Resolved`, by (port as the Ingress names it, service-upstream)."""
+
+
 class Backends:
     """Resolves service backends, remembering each Service port's answer and its upstream."""
 
@@ -48,11 +83,19 @@ class Backends:
         inventory: Inventory,
         settings: Settings,
         options: Mapping[ObjectRef, IngressOptions] | None = None,
+        endpoints: EndpointsMemo | None = None,
+        resolutions: ResolutionsMemo | None = None,
     ) -> None:
         self._inventory = inventory
         self._settings = settings
         self._options = options or {}
         """What each served Ingress's annotations ask for (service-upstream, balancing)."""
+        self._endpoints = endpoints if endpoints is not None else ManifestMemo()
+        """Endpoints read from each endpoint object, kept between translations (watch mode)."""
+        self._resolutions = resolutions if resolutions is not None else ManifestMemo()
+        """Resolutions of each Service's ports, kept between translations (watch mode)."""
+        self._recordings: list[list[Effect]] = []
+        """The effects of the resolutions being worked out (nested for service-upstream)."""
         self._resolved: dict[tuple[str, str, str | int, bool], Resolution] = {}
         self._balanced_by: dict[str, ObjectRef] = {}
         """Upstream name -> the Ingress whose balancing request it follows."""
@@ -102,8 +145,8 @@ class Backends:
         service = self._inventory.services.get((ingress.namespace, name))
         spec = service.body.get("spec") if service is not None else None
         ports = spec.get("ports") if isinstance(spec, Mapping) else None
-        first = next(iter(_mappings(ports)), None)
-        number = _port_number(first.get("port")) if first is not None else None
+        first = next(iter(mappings(ports)), None)
+        number = port_number(first.get("port")) if first is not None else None
         if number is None:
             reason = f"service {ingress.namespace}/{name} is not in the input or has no port"
             problems.append(Problem(Severity.WARNING, ingress.ref, field, reason, "backend"))
@@ -119,14 +162,40 @@ class Backends:
         return resolution
 
     def _resolve(self, namespace: str, name: str, port: str | int, cluster_ip: bool) -> Resolution:
-        label = f"{namespace}/{name}:{port}"
         service = self._inventory.services.get((namespace, name))
         if service is None:
+            label = f"{namespace}/{name}:{port}"
             if isinstance(port, str):
                 return _unavailable(
                     label, f"service {label}: a port given by name needs the Service in the input"
                 )
             return Resolution(ProxyToAddress(self._dns_name(namespace, name, port), label), "")
+        sources = self._endpoint_sources(service)
+        remembered = self._resolutions.get(service, lambda _: {})
+        found = remembered.get((port, cluster_ip))
+        if found is not None and found.sources == sources:
+            for effect in found.effects:
+                self._apply(effect)
+            return found.resolution
+        self._recordings.append([])
+        try:
+            resolution = self._resolve_service(service, port, cluster_ip)
+        finally:
+            effects = tuple(self._recordings.pop())
+        remembered[(port, cluster_ip)] = Resolved(resolution, sources, effects)
+        return resolution
+
+    def _endpoint_sources(self, service: Manifest) -> tuple[Manifest, ...]:
+        """The endpoint objects `_ready_endpoints` reads for `service`."""
+        slices = self._inventory.endpoint_slices.get(service.key)
+        if slices:
+            return tuple(slices)
+        legacy = self._inventory.endpoints.get(service.key)
+        return () if legacy is None else (legacy,)
+
+    def _resolve_service(self, service: Manifest, port: str | int, cluster_ip: bool) -> Resolution:
+        namespace, name = service.key
+        label = f"{namespace}/{name}:{port}"
         service_port = _find_port(service, port)
         if service_port is None:
             return _unavailable(label, f"service {namespace}/{name} has no port {shown(port)}")
@@ -149,19 +218,28 @@ class Backends:
     def _add_upstream(self, name: str, label: str, endpoints: tuple[Endpoint, ...]) -> None:
         """An upstream, made once (a port named by number and by name is one upstream), with
         the global load-balance until an Ingress asks otherwise."""
-        if name not in self.upstreams:
-            balancing = Balancing(self._settings.config.load_balance)
-            self.upstreams[name] = Upstream(name, label, endpoints, balancing)
+        balancing = Balancing(self._settings.config.load_balance)
+        self._apply(Upstream(name, label, endpoints, balancing))
+
+    def _apply(self, effect: Effect) -> None:
+        """Add an upstream unless one of its name is there, or report a problem unless it is
+        reported already; noted in the resolutions being worked out."""
+        for recording in self._recordings:
+            recording.append(effect)
+        if isinstance(effect, Upstream):
+            self.upstreams.setdefault(effect.name, effect)
+        elif effect not in self.problems:
+            self.problems.append(effect)
 
     def _cluster_ip(
         self, namespace: str, name: str, port: str | int, address: object, number: int, label: str
     ) -> Resolution:
         """service-upstream: an upstream of the ClusterIP at the Service port; without a
         usable ClusterIP (headless, or not in the manifest), the endpoints, reported."""
-        if isinstance(address, str) and _is_ip(address):
-            ip = str(ipaddress.ip_address(address))
+        ip = parse_ip(address) if isinstance(address, str) else None
+        if ip is not None:
             upstream = f"{namespace}_{name}_{number}_clusterip"
-            self._add_upstream(upstream, f"{label} ClusterIP", (Endpoint(ip, number),))
+            self._add_upstream(upstream, f"{label} ClusterIP", (Endpoint(str(ip), number),))
             return Resolution(ProxyToUpstream(upstream, label), "")
         usual = self._cached(namespace, name, port, False)
         note = (
@@ -228,7 +306,7 @@ class Backends:
         self, service: Manifest, external: object, port: int, label: str
     ) -> Resolution:
         host = external.rstrip(".") if isinstance(external, str) else ""
-        if not (is_dns1123_subdomain(host) or _is_ip(host)):
+        if not (is_dns1123_subdomain(host) or parse_ip(host) is not None):
             self._report(
                 service.ref, "spec.externalName", f"invalid external name {shown(external)}"
             )
@@ -240,59 +318,32 @@ class Backends:
         """Ready endpoints of a Service port, or None when the input has no endpoint objects."""
         slices = self._inventory.endpoint_slices.get(service.key)
         if slices:
-            found: set[Endpoint] = set()
-            for endpoint_slice in slices:
-                found.update(self._slice_endpoints(endpoint_slice, port_name))
-            return tuple(sorted(found, key=_endpoint_order))
-        legacy = self._inventory.endpoints.get(service.key)
-        if legacy is not None:
-            return tuple(
-                sorted(set(self._legacy_endpoints(legacy, port_name)), key=_endpoint_order)
-            )
-        return None
+            parts = [self._port_endpoints(item, port_name, slice_endpoints) for item in slices]
+        else:
+            legacy = self._inventory.endpoints.get(service.key)
+            if legacy is None:
+                return None
+            parts = [self._port_endpoints(legacy, port_name, legacy_endpoints)]
+        return merged(parts)
 
-    def _slice_endpoints(self, endpoint_slice: Manifest, port_name: str) -> Iterable[Endpoint]:
-        body = endpoint_slice.body
-        if body.get("addressType", "IPv4") not in ("IPv4", "IPv6"):
-            return
-        target = _target_port(body.get("ports"), port_name)
-        if target is None:
-            return
-        for index, entry in enumerate(_mappings(body.get("endpoints"))):
-            conditions = entry.get("conditions")
-            ready = conditions.get("ready") if isinstance(conditions, Mapping) else None
-            if ready is False:
-                continue
-            for address in _strings(entry.get("addresses")):
-                if _is_ip(address):
-                    yield Endpoint(str(ipaddress.ip_address(address)), target)
-                else:
-                    self._report(
-                        endpoint_slice.ref,
-                        f"endpoints[{index}].addresses",
-                        f"{shown(address)} is not an IP address; skipped",
-                    )
-
-    def _legacy_endpoints(self, endpoints: Manifest, port_name: str) -> Iterable[Endpoint]:
-        for index, subset in enumerate(_mappings(endpoints.body.get("subsets"))):
-            target = _target_port(subset.get("ports"), port_name)
-            if target is None:
-                continue
-            for address in _mappings(subset.get("addresses")):
-                ip = address.get("ip")
-                if isinstance(ip, str) and _is_ip(ip):
-                    yield Endpoint(str(ipaddress.ip_address(ip)), target)
-                else:
-                    self._report(
-                        endpoints.ref,
-                        f"subsets[{index}].addresses",
-                        f"{shown(ip)} is not an IP address; skipped",
-                    )
+    def _port_endpoints(
+        self,
+        source: Manifest,
+        port_name: str,
+        read: Callable[[Manifest, str], PortEndpoints],
+    ) -> PortEndpoints:
+        """What `source` gives the port: read once per endpoint object and port name, its
+        skipped addresses reported on every translation."""
+        by_port = self._endpoints.get(source, lambda _: {})
+        found = by_port.get(port_name)
+        if found is None:
+            found = by_port[port_name] = read(source, port_name)
+        for field, reason in found.skipped:
+            self._report(source.ref, field, reason)
+        return found
 
     def _report(self, ref: ObjectRef, field: str, reason: str) -> None:
-        problem = Problem(Severity.WARNING, ref, field, reason, "invalid-endpoint")
-        if problem not in self.problems:
-            self.problems.append(problem)
+        self._apply(Problem(Severity.WARNING, ref, field, reason, "invalid-endpoint"))
 
 
 def _unavailable(label: str, reason: str) -> Resolution:
@@ -303,60 +354,13 @@ def _find_port(service: Manifest, wanted: str | int) -> tuple[int, str] | None:
     """(port number, port name) of the Service port the Ingress names."""
     spec = service.body.get("spec")
     ports = spec.get("ports") if isinstance(spec, Mapping) else None
-    for port in _mappings(ports):
-        number = _port_number(port.get("port"))
+    for port in mappings(ports):
+        number = port_number(port.get("port"))
         if number is None:
             continue
-        name = _port_name(port)
+        name = port_name_of(port)
         if wanted == number or (isinstance(wanted, str) and wanted == name):
             return number, name
     if isinstance(wanted, int) and spec is not None and spec.get("type") == "ExternalName":
         return wanted, ""
     return None
-
-
-def _target_port(ports: object, port_name: str) -> int | None:
-    """The port an EndpointSlice or Endpoints subset lists under the Service port's name."""
-    for port in _mappings(ports):
-        number = _port_number(port.get("port"))
-        if _port_name(port) == port_name and port.get("protocol", "TCP") == "TCP":
-            return number
-    return None
-
-
-def _mappings(value: object) -> Iterable[Mapping[str, Any]]:
-    if isinstance(value, list):
-        yield from (item for item in value if isinstance(item, Mapping))
-
-
-def _strings(value: object) -> Iterable[str]:
-    if isinstance(value, list):
-        yield from (item for item in value if isinstance(item, str))
-
-
-def _port_number(value: object) -> int | None:
-    """A valid port number, or None for anything else (bools included)."""
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
-        return value
-    return None
-
-
-def _port_name(port: Mapping[str, Any]) -> str:
-    name = port.get("name")
-    return name if isinstance(name, str) else ""
-
-
-def _is_ip(value: str) -> bool:
-    """A plain IPv4 or IPv6 address (no IPv6 zone: ``%`` has no place in an upstream)."""
-    if "%" in value:
-        return False
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _endpoint_order(endpoint: Endpoint) -> tuple[int, int, int]:
-    ip = ipaddress.ip_address(endpoint.address)
-    return (ip.version, int(ip), endpoint.port)

@@ -28,7 +28,7 @@ from cryptography.x509.oid import NameOID
 
 from ingress2nginx.errors import shown
 from ingress2nginx.model import CertificateFile
-from ingress2nginx.objects import Inventory
+from ingress2nginx.objects import Inventory, Manifest, ManifestMemo
 
 TLS_SECRET_TYPE = "kubernetes.io/tls"
 DEFAULT_CERTIFICATE = "default-server"
@@ -47,12 +47,33 @@ class ParsedSecret:
     expired: bool
 
 
-class Certificates:
-    """Looks up and checks TLS Secrets, parsing each Secret once."""
+@dataclass(frozen=True, slots=True)
+class CheckedSecret:
+    """What a usable TLS Secret holds, whatever the time: `ParsedSecret` less `expired`."""
 
-    def __init__(self, inventory: Inventory, now: datetime.datetime | None = None) -> None:
+    file: CertificateFile
+    names: tuple[str, ...]
+    not_after: datetime.datetime
+    """The end of the leaf certificate's validity (UTC)."""
+
+
+SecretMemo = ManifestMemo[CheckedSecret | str]
+"""Per Secret: `CheckedSecret`, or the reason it cannot be used."""
+
+
+class Certificates:
+    """Looks up and checks TLS Secrets, parsing each Secret once (with a `SecretMemo` kept
+    between translations, once for as long as it is unchanged)."""
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        now: datetime.datetime | None = None,
+        memo: SecretMemo | None = None,
+    ) -> None:
         self._inventory = inventory
         self._now = now or datetime.datetime.now(datetime.UTC)
+        self._memo = memo if memo is not None else ManifestMemo()
         self._parsed: dict[tuple[str, str], ParsedSecret | str] = {}
 
     def lookup(self, namespace: str, name: str) -> ParsedSecret | str:
@@ -60,43 +81,52 @@ class Certificates:
         key = (namespace, name)
         found = self._parsed.get(key)
         if found is None:
-            found = self._parse(namespace, name)
+            found = self._lookup(namespace, name)
             self._parsed[key] = found
         return found
 
-    def _parse(self, namespace: str, name: str) -> ParsedSecret | str:
+    def _lookup(self, namespace: str, name: str) -> ParsedSecret | str:
         secret = self._inventory.secrets.get((namespace, name))
         if secret is None:
             return "the Secret is not in the input"
-        kind = secret.body.get("type")
-        if kind != TLS_SECRET_TYPE:
-            return f"the Secret has type {shown(kind)}, not {TLS_SECRET_TYPE}"
-        try:
-            chain = x509.load_pem_x509_certificates(_secret_value(secret.body, "tls.crt"))
-        except (ValueError, TypeError, binascii.Error):
-            return "tls.crt does not hold a PEM certificate"
-        try:
-            key = serialization.load_pem_private_key(
-                _secret_value(secret.body, "tls.key"),
-                password=None,
-                unsafe_skip_rsa_key_validation=True,
-            )
-        except (ValueError, TypeError, binascii.Error):
-            return "tls.key does not hold an unencrypted PEM private key"
-        leaf = chain[0]
-        if _public_der(leaf.public_key()) != _public_der(key.public_key()):
-            return "the private key does not match the certificate"
-        file = CertificateFile(
-            name=certificate_name(namespace, name),
-            secret=f"{namespace}/{name}",
-            chain_pem=b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in chain),
-            key_pem=key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
+        checked = self._memo.get(secret, _check)
+        if isinstance(checked, str):
+            return checked
+        return ParsedSecret(checked.file, checked.names, checked.not_after < self._now)
+
+
+def _check(secret: Manifest) -> CheckedSecret | str:
+    """Parse and check a TLS Secret: a `CheckedSecret`, or the reason it cannot be used."""
+    namespace, name = secret.namespace, secret.name
+    kind = secret.body.get("type")
+    if kind != TLS_SECRET_TYPE:
+        return f"the Secret has type {shown(kind)}, not {TLS_SECRET_TYPE}"
+    try:
+        chain = x509.load_pem_x509_certificates(_secret_value(secret.body, "tls.crt"))
+    except (ValueError, TypeError, binascii.Error):
+        return "tls.crt does not hold a PEM certificate"
+    try:
+        key = serialization.load_pem_private_key(
+            _secret_value(secret.body, "tls.key"),
+            password=None,
+            unsafe_skip_rsa_key_validation=True,
         )
-        return ParsedSecret(file, _dns_names(leaf), leaf.not_valid_after_utc < self._now)
+    except (ValueError, TypeError, binascii.Error):
+        return "tls.key does not hold an unencrypted PEM private key"
+    leaf = chain[0]
+    if _public_der(leaf.public_key()) != _public_der(key.public_key()):
+        return "the private key does not match the certificate"
+    file = CertificateFile(
+        name=certificate_name(namespace, name),
+        secret=f"{namespace}/{name}",
+        chain_pem=b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in chain),
+        key_pem=key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+    return CheckedSecret(file, _dns_names(leaf), leaf.not_valid_after_utc)
 
 
 def covers(names: tuple[str, ...], host: str) -> bool:

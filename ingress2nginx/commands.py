@@ -18,6 +18,7 @@ import yaml
 
 from ingress2nginx import exit_codes
 from ingress2nginx.applying import validate, write_atomically, write_certificates
+from ingress2nginx.collecting import collector_paused
 from ingress2nginx.errors import OutputWriteError, Problem, Severity, SourceError
 from ingress2nginx.explaining import explain_request
 from ingress2nginx.linting import lint
@@ -58,10 +59,13 @@ def load(args: argparse.Namespace, settings: Settings) -> LoadResult:
 def translate(
     args: argparse.Namespace, settings: Settings
 ) -> tuple[Translation, list[Problem], Inventory]:
-    """Load and normalize; returns the translation, the loading problems and the inventory."""
-    loaded = load(args, settings)
-    inventory = Inventory.build(loaded.manifests)
-    return normalize(inventory, settings), list(loaded.problems), inventory
+    """Load and normalize; returns the translation, the loading problems and the inventory.
+
+    The garbage collector is paused meanwhile, and what it made frozen (collecting.py)."""
+    with collector_paused(freeze=True):
+        loaded = load(args, settings)
+        inventory = Inventory.build(loaded.manifests)
+        return normalize(inventory, settings), list(loaded.problems), inventory
 
 
 def report(problems: Sequence[Problem], quiet: bool) -> None:

@@ -4,12 +4,20 @@ Normalizing turns Kubernetes objects into these records; rendering lays them out
 Every Kubernetes rule (path types, host precedence, conflicts, default backends) is settled
 before a record is built, so a template never decides anything. Records are frozen and hold
 tuples: equal inputs give equal models, and an unchanged `Server` can reuse its rendered text.
+
+`Server` and `Upstream` remember their hash once computed (rendering looks them up by value,
+and a frozen dataclass would otherwise hash every location and its options again on each
+lookup), as do the `IngressOptions` every location carries; equality is the dataclass's own,
+field by field.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from ingress2nginx.annotations import DEFAULT_OPTIONS, IngressOptions
 from ingress2nginx.annotations.balancing import DEFAULT_BALANCING, Balancing
@@ -163,6 +171,12 @@ class Location:
 _MATCH_ORDER = {Match.EXACT: 0, Match.PREFIX: 1}
 
 
+def compared_fields(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving the values of the fields equality compares, as a tuple: what a
+    remembered hash covers, so that equal records always hash alike."""
+    return operator.attrgetter(*(item.name for item in fields(cls) if item.compare))
+
+
 @dataclass(frozen=True, slots=True)
 class Server:
     """One virtual host: an nginx ``server`` block."""
@@ -182,6 +196,18 @@ class Server:
     ingress_options: tuple[IngressOptions, ...] = ()
     """What the Ingresses with rules for this host ask for, oldest first (equal ones once):
     a host-wide annotation (ssl-ciphers) takes the value of the oldest that sets it."""
+    _hash: int | None = field(default=None, init=False, repr=False, compare=False)
+    """The hash, once computed (see the module docstring)."""
+
+    def __hash__(self) -> int:
+        cached = self._hash
+        if cached is None:
+            cached = hash(_SERVER_FIELDS(self))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+
+_SERVER_FIELDS = compared_fields(Server)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +259,18 @@ class Upstream:
     balancing: Balancing = DEFAULT_BALANCING
     """How nginx picks an endpoint: asked for by the oldest Ingress using the upstream that
     asks (load-balance, upstream-hash-by, affinity), else the global load-balance."""
+    _hash: int | None = field(default=None, init=False, repr=False, compare=False)
+    """The hash, once computed (see the module docstring)."""
+
+    def __hash__(self) -> int:
+        cached = self._hash
+        if cached is None:
+            cached = hash(_UPSTREAM_FIELDS(self))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+
+_UPSTREAM_FIELDS = compared_fields(Upstream)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,13 @@
 `normalize` selects the Ingresses of our class, rejects invalid ones alone (each with its
 own problems), resolves backends and lays the rest out as servers, locations and upstreams.
 It does no I/O: the same inventory and settings always give the same `Translation`.
+
+A `Translator` is `normalize` with a memory, for watch mode: what depends on one object alone
+(an Ingress's validation, options and path keys, an EndpointSlice's endpoints, a TLS Secret's
+parsed certificate; a Service's port resolutions, while its endpoint objects are the same) is
+kept per `Manifest` object between translations, so after one change among thousands only the
+changed objects are looked at again. The memory never changes a result: a changed object is
+a new `Manifest`, and a translator gives what `normalize` gives.
 """
 
 from __future__ import annotations
@@ -16,14 +23,15 @@ from ingress2nginx.annotations.passthrough import passthrough_hosts
 from ingress2nginx.annotations.references import resolve_references, secret_files
 from ingress2nginx.annotations.references import resolves_names as auth_resolves_names
 from ingress2nginx.annotations.snippets import settle_server_snippets
-from ingress2nginx.backends import Backends
-from ingress2nginx.certificates import Certificates
+from ingress2nginx.backends import Backends, ResolutionsMemo
+from ingress2nginx.certificates import Certificates, SecretMemo
 from ingress2nginx.classifying import select_served
+from ingress2nginx.endpoints import EndpointsMemo
 from ingress2nginx.errors import Problem, Severity
 from ingress2nginx.model import Action, Config, ProxyToAddress, Split
-from ingress2nginx.objects import Inventory, Manifest
+from ingress2nginx.objects import Inventory, Manifest, ManifestMemo
 from ingress2nginx.paths import IMPLEMENTATION_SPECIFIC, path_problem, regex_path_problem
-from ingress2nginx.routing import Router
+from ingress2nginx.routing import ClaimKeyMemo, Router
 from ingress2nginx.securing import TLSHosts
 from ingress2nginx.settings import Settings
 from ingress2nginx.validating import validate_ingress
@@ -46,46 +54,95 @@ class Translation:
 
 def normalize(inventory: Inventory, settings: Settings) -> Translation:
     """Translate an inventory into the nginx model (SPEC §4, §5)."""
-    problems = list(inventory.problems)
-    selected = select_served(inventory.ingresses, inventory.ingress_classes, settings, problems)
-    accepted = [
-        (ingress, resolve_references(ingress, options, inventory.secrets, settings, problems))
-        for ingress in selected
-        if (options := _accept(ingress, problems, settings))
-    ]
-    requests = {ingress.ref: options for ingress, options in accepted}
-    backends = Backends(inventory, settings, requests)
-    tls = TLSHosts(Certificates(inventory), problems)
-    router = Router(backends, tls, settings.config, problems)
-    for ingress, options in accepted:
-        router.add(ingress, options)
-    servers = router.servers()
-    problems.extend(backends.problems)
-    servers = settle_server_snippets(servers, [ingress.key for ingress, _ in accepted], problems)
-    servers = settle_client_tls(servers)
-    passthrough = passthrough_hosts(servers, problems)
-    config = Config(
-        servers=servers,
-        upstreams=tuple(backends.upstreams[name] for name in sorted(backends.upstreams)),
-        routes=router.routes(),
-        resolves_at_request_time=any(
-            _resolves_at_request_time(location.action)
-            or needs_resolver(location)
-            or auth_resolves_names(location)
-            for server in servers
-            for location in server.locations
-        ),
-        certificates=tuple(tls.files[name] for name in sorted(tls.files)),
-        https=router.https or bool(passthrough),
-        passthrough=passthrough,
-        stream_snippets=tuple(
-            (f"{ingress.namespace}/{ingress.name}", options.snippets.stream)
-            for ingress, options in accepted
-            if options.snippets.stream is not None
-        ),
-        secret_files=secret_files(servers),
-    )
-    return Translation(config, tuple(problems), tuple(ingress for ingress, _ in accepted))
+    return Translator(settings, remember=False).translate(inventory)
+
+
+Acceptance = tuple[IngressOptions | None, tuple[Problem, ...]]
+"""An Ingress's options (None when it is rejected) and the problems found on the way."""
+
+
+class Translator:
+    """Translates inventories with one `Settings`, remembering per object what it derived
+    from that object alone (see the module docstring). Watch mode keeps one for its lifetime;
+    the one-shot commands use `normalize`: one that remembers nothing (for a single
+    translation, remembering would only cost memory)."""
+
+    def __init__(self, settings: Settings, *, remember: bool = True) -> None:
+        self.settings = settings
+        self.accepted: ManifestMemo[Acceptance] = ManifestMemo(remember)
+        """Per Ingress: validation, annotations and what the command line admits of them."""
+        self.endpoints: EndpointsMemo = ManifestMemo(remember)
+        """Per EndpointSlice or Endpoints object: the endpoints of each Service port name."""
+        self.resolutions: ResolutionsMemo = ManifestMemo(remember)
+        """Per Service: what each port resolves to, while its endpoint objects are unchanged."""
+        self.secrets: SecretMemo = ManifestMemo(remember)
+        """Per TLS Secret: its certificate and key, parsed and checked."""
+        self.claim_keys: ClaimKeyMemo = ManifestMemo(remember)
+        """Per Ingress: the claim key of each path (checked and decoded)."""
+
+    def translate(self, inventory: Inventory) -> Translation:
+        """Translate an inventory into the nginx model (SPEC §4, §5)."""
+        try:
+            return self._translate(inventory)
+        finally:
+            memos = (self.accepted, self.endpoints, self.resolutions, self.secrets, self.claim_keys)
+            for memo in memos:
+                memo.forget_unused()
+
+    def _translate(self, inventory: Inventory) -> Translation:
+        settings = self.settings
+        problems = list(inventory.problems)
+        selected = select_served(inventory.ingresses, inventory.ingress_classes, settings, problems)
+        accepted = [
+            (ingress, resolve_references(ingress, options, inventory.secrets, settings, problems))
+            for ingress in selected
+            if (options := self._accept(ingress, problems))
+        ]
+        requests = {ingress.ref: options for ingress, options in accepted}
+        backends = Backends(inventory, settings, requests, self.endpoints, self.resolutions)
+        tls = TLSHosts(Certificates(inventory, memo=self.secrets), problems)
+        router = Router(backends, tls, settings.config, problems, claim_keys=self.claim_keys)
+        for ingress, options in accepted:
+            router.add(ingress, options)
+        servers = router.servers()
+        problems.extend(backends.problems)
+        servers = settle_server_snippets(
+            servers, [ingress.key for ingress, _ in accepted], problems
+        )
+        servers = settle_client_tls(servers)
+        passthrough = passthrough_hosts(servers, problems)
+        config = Config(
+            servers=servers,
+            upstreams=tuple(backends.upstreams[name] for name in sorted(backends.upstreams)),
+            routes=router.routes(),
+            resolves_at_request_time=any(
+                _resolves_at_request_time(location.action)
+                or needs_resolver(location)
+                or auth_resolves_names(location)
+                for server in servers
+                for location in server.locations
+            ),
+            certificates=tuple(tls.files[name] for name in sorted(tls.files)),
+            https=router.https or bool(passthrough),
+            passthrough=passthrough,
+            stream_snippets=tuple(
+                (f"{ingress.namespace}/{ingress.name}", options.snippets.stream)
+                for ingress, options in accepted
+                if options.snippets.stream is not None
+            ),
+            secret_files=secret_files(servers),
+        )
+        return Translation(config, tuple(problems), tuple(ingress for ingress, _ in accepted))
+
+    def _accept(self, ingress: Manifest, problems: list[Problem]) -> IngressOptions | None:
+        options, found = self.accepted.get(ingress, self._acceptance)
+        problems.extend(found)
+        return options
+
+    def _acceptance(self, ingress: Manifest) -> Acceptance:
+        found: list[Problem] = []
+        options = _accept(ingress, found, self.settings)
+        return options, tuple(found)
 
 
 def _resolves_at_request_time(action: Action) -> bool:

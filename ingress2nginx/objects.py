@@ -7,10 +7,10 @@ indexes them by kind and key for the normalizing stage. Nothing here knows nginx
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ingress2nginx.errors import ObjectRef, Problem, Severity
 
@@ -24,6 +24,8 @@ SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 """Label tying an EndpointSlice to its Service."""
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -158,3 +160,45 @@ class Inventory:
 
 def _duplicate_order(manifest: Manifest) -> tuple[datetime, str]:
     return (manifest.created, manifest.origin)
+
+
+class ManifestMemo(Generic[T]):
+    """What was derived from one `Manifest` alone, kept while that Manifest is in use.
+
+    Keyed by the Manifest object itself (Manifests compare and hash by identity): the file
+    loader's `ParseCache` and the cluster cache hand out the same Manifest for an unchanged
+    object, and a changed object is always a new Manifest, so a value found here can never be
+    stale. `forget_unused` after each pass drops what that pass did not ask for, so the memo
+    holds no more than the objects in use (and keeps them alive no longer than one pass).
+    Without `keep`, nothing is remembered: for a single pass, where remembering only costs
+    memory.
+    """
+
+    __slots__ = ("_kept", "_used", "keep")
+
+    def __init__(self, keep: bool = True) -> None:
+        self.keep = keep
+        self._kept: dict[Manifest, T] = {}
+        self._used: dict[Manifest, T] = {}
+
+    def get(self, manifest: Manifest, derive: Callable[[Manifest], T]) -> T:
+        """The value for `manifest`: remembered, or ``derive(manifest)`` now."""
+        if not self.keep:
+            return derive(manifest)
+        try:
+            return self._used[manifest]
+        except KeyError:
+            pass
+        try:
+            value = self._kept[manifest]
+        except KeyError:
+            value = derive(manifest)
+        self._used[manifest] = value
+        return value
+
+    def forget_unused(self) -> None:
+        """Keep only what was asked for since the last call."""
+        self._kept, self._used = self._used, {}
+
+    def __len__(self) -> int:
+        return len(self._kept.keys() | self._used.keys())

@@ -4,7 +4,7 @@ Every value reaches a template as a `Token` built here (quoting.py decides how),
 environment's ``finalize`` hook refuses anything else that is not a plain number: a template
 cannot emit an unchecked string even by mistake. Each server block is rendered on its own and
 remembered by its (frozen, hashable) model, so re-rendering after a small change only lays
-out the servers that changed.
+out the servers that changed; each upstream's view is remembered the same way.
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ class Renderer:
         self._settings = settings
         self._environment = _environment(settings.template_dir)
         self._servers: dict[Server, Token] = {}
+        self._upstreams: dict[Upstream, dict[str, Any]] = {}
         self._https = False
         self._passthrough = False
 
@@ -91,24 +92,27 @@ class Renderer:
             self._https = config.https
             self._passthrough = bool(config.passthrough)
             self._servers = {}
-        servers = {server: self._server(server) for server in config.servers}
+        server_template = self._template(SERVER_TEMPLATE)
+        servers = {server: self._server(server, server_template) for server in config.servers}
         self._servers = servers
+        upstreams = {upstream: self._upstream(upstream) for upstream in config.upstreams}
+        self._upstreams = upstreams
         template = self._template(MAIN_TEMPLATE)
         try:
             return template.render(
                 version=literal(__version__),
                 summary=comment(_summary(config)),
                 **_main_view(config, self._settings),
+                upstreams=list(upstreams.values()),
                 servers=list(servers.values()),
             )
         except jinja2.TemplateError as error:
             raise TemplateError(f"{MAIN_TEMPLATE}: {error}") from error
 
-    def _server(self, server: Server) -> Token:
+    def _server(self, server: Server, template: jinja2.Template) -> Token:
         cached = self._servers.get(server)
         if cached is not None:
             return cached
-        template = self._template(SERVER_TEMPLATE)
         try:
             text = template.render(
                 **_server_view(server, self._settings, self._https, self._passthrough)
@@ -116,6 +120,13 @@ class Renderer:
         except jinja2.TemplateError as error:
             raise TemplateError(f"{SERVER_TEMPLATE}: {error}") from error
         return Token(text)
+
+    def _upstream(self, upstream: Upstream) -> dict[str, Any]:
+        cached = self._upstreams.get(upstream)
+        if cached is None:
+            keepalive = self._settings.config.upstream_keepalive_connections
+            cached = _upstream_view(upstream, keepalive)
+        return cached
 
     def _template(self, name: str) -> jinja2.Template:
         try:
@@ -165,10 +176,6 @@ def _main_view(config: Config, settings: Settings) -> dict[str, Any]:
         else [],
         "names_hash_bucket_size": _names_bucket_size(names),
         "names_hash_max_size": _names_max_size(len(names)),
-        "upstreams": [
-            _upstream_view(upstream, settings.config.upstream_keepalive_connections)
-            for upstream in config.upstreams
-        ],
         "core": _core_view(settings.config),
         "proxy": _proxy_view(settings.config, standard_headers(settings)),
         "extra": http_directives(config, settings),

@@ -44,7 +44,7 @@ from ingress2nginx.model import (
     Server,
     Split,
 )
-from ingress2nginx.objects import Manifest
+from ingress2nginx.objects import Manifest, ManifestMemo
 from ingress2nginx.paths import location_path
 from ingress2nginx.securing import TLSHosts
 from ingress2nginx.settings import GlobalConfig
@@ -56,6 +56,8 @@ WWW_REDIRECT_STATUS = 308
 
 ClaimKey = tuple[Match, str]
 """(form, path): two paths with one key serve exactly the same requests."""
+ClaimKeyMemo = ManifestMemo[dict[tuple[str, bool], ClaimKey]]
+"""Per Ingress: the claim key of each path (by field path and use of regex paths)."""
 
 
 @dataclass(slots=True)
@@ -88,6 +90,8 @@ class Router:
     https: bool = False
     """Some served Ingress has a TLS section or forces HTTPS, so nginx listens for HTTPS."""
     canaries: list[Canary] = field(default_factory=list)
+    claim_keys: ClaimKeyMemo = field(default_factory=ManifestMemo)
+    """Claim keys worked out (paths checked and decoded), kept between translations."""
 
     def add(self, ingress: Manifest, options: IngressOptions) -> None:
         """Claim the paths, hosts and TLS hosts of one validated, served Ingress."""
@@ -171,7 +175,7 @@ class Router:
             host = rule.get("host") or CATCH_ALL
             for path_index, path in enumerate((rule.get("http") or {}).get("paths") or []):
                 where = f"spec.rules[{index}].http.paths[{path_index}]"
-                key = _claim_key(path, options)
+                key = self._claim_key(ingress, path, where, options)
                 action = self._action(ingress, path["backend"], f"{where}.backend", options)
                 origin = Origin(ingress.namespace, ingress.name, where)
                 found.append(Canary(host, key, action, origin, options))
@@ -222,7 +226,7 @@ class Router:
     ) -> None:
         path_type = PathType(path["pathType"])
         written = path.get("path") or "/"
-        form, normalized = _claim_key(path, options)
+        form, normalized = self._claim_key(ingress, path, where, options)
         regex = form is Match.REGEX
         taken = host.claims.get((form, normalized))
         if taken is not None:
@@ -244,6 +248,17 @@ class Router:
             path_type, normalized, regex, written, action, origin, _describe(action), options,
             service=(service["name"], str(port)), stand_in=stand_in,
         )  # fmt: skip
+
+    def _claim_key(
+        self, ingress: Manifest, path: Mapping[str, Any], where: str, options: IngressOptions
+    ) -> ClaimKey:
+        """`_claim_key` of the path at `where` in `ingress`, worked out once per Ingress."""
+        keys = self.claim_keys.get(ingress, lambda _: {})
+        memo_key = (where, options.rewrite.regex)
+        key = keys.get(memo_key)
+        if key is None:
+            key = keys[memo_key] = _claim_key(path, options)
+        return key
 
     def _stand_in(
         self, ingress: Manifest, options: IngressOptions, where: str

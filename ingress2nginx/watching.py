@@ -2,11 +2,13 @@
 
 ``ingress2nginx watch`` runs beside nginx (SPEC §7). It renders at start, then waits for
 changes; a burst of changes is coalesced by a `Debouncer` (quiet period + maximum delay), the
-sources are read again, translated and rendered with ONE long-lived `Renderer` (it reuses the
-server blocks that did not change), and the result goes through reloading.py's
-`ApplyPipeline`, which validates, installs, reloads and confirms it, or keeps the last good
-config. A failed pass is retried with exponential backoff; a periodic resync re-reads the
-sources even without events, as a safety net for missed ones.
+sources are read again, translated with ONE long-lived `Translator` (it keeps what it derived
+from unchanged objects) and rendered with ONE long-lived `Renderer` (it reuses the server
+blocks that did not change), the garbage collector paused meanwhile (collecting.py). The
+result goes through reloading.py's `ApplyPipeline`, which validates, installs, reloads and
+confirms it, or keeps the last good config. A failed pass is retried with exponential
+backoff; a periodic resync re-reads the sources even without events, as a safety net for
+missed ones.
 
 Sources
 -------
@@ -40,11 +42,12 @@ from pathlib import Path
 from typing import Protocol
 
 from ingress2nginx.applying import find_nginx
+from ingress2nginx.collecting import PassCollector
 from ingress2nginx.errors import Ingress2NginxError, Problem, Severity
 from ingress2nginx.health import HealthServer, Metrics
 from ingress2nginx.loading import LoadResult
 from ingress2nginx.logs import fields
-from ingress2nginx.normalizing import Translation, normalize
+from ingress2nginx.normalizing import Translation, Translator
 from ingress2nginx.objects import Inventory
 from ingress2nginx.reloading import (
     ApplyOutcome,
@@ -229,7 +232,9 @@ class Watcher:
         self.pipeline = pipeline
         self.options = options
         self.metrics = metrics
+        self.translator = Translator(settings)
         self.renderer = Renderer(settings)
+        self.collector = PassCollector()
         self.debouncer = Debouncer(options.debounce, options.max_delay)
         self._stopping = threading.Event()
         self._backoff = Backoff()
@@ -270,11 +275,18 @@ class Watcher:
 
     def pass_once(self, trigger: str) -> bool:
         """Load, render and apply once; whether nginx now runs the sources' config."""
+        try:
+            return self._pass(trigger)
+        finally:
+            self.collector.after_pass()
+
+    def _pass(self, trigger: str) -> bool:
         started = time.perf_counter()
         try:
-            loaded = self.source.snapshot()
-            translation = normalize(Inventory.build(loaded.manifests), self.settings)
-            text = self.renderer.render(translation.config)
+            with self.collector.paused():
+                loaded = self.source.snapshot()
+                translation = self.translator.translate(Inventory.build(loaded.manifests))
+                text = self.renderer.render(translation.config)
         except Exception as error:
             self.metrics.render_errors.inc()
             self.metrics.in_sync.set(0)

@@ -11,8 +11,9 @@ rejects that Ingress with the annotation named; an unknown or refused annotation
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ingress2nginx.annotations import (
@@ -99,8 +100,22 @@ class IngressOptions:
     external_auth: ExternalAuthOptions = field(default_factory=ExternalAuthOptions)
     backend_tls: BackendTLSOptions = field(default_factory=BackendTLSOptions)
     client_tls: ClientTLSOptions = field(default_factory=ClientTLSOptions)
+    _hash: int | None = field(default=None, init=False, repr=False, compare=False)
+    """The hash, once computed: every location carries its Ingress's options, and servers
+    are looked up by value when rendering (equality stays field by field)."""
+
+    def __hash__(self) -> int:
+        cached = self._hash
+        if cached is None:
+            cached = hash(_OPTIONS_FIELDS(self))
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
 
+_OPTIONS_FIELDS = operator.attrgetter(
+    *(item.name for item in fields(IngressOptions) if item.compare)
+)
+"""The option groups equality compares, as a tuple: what the remembered hash covers."""
 DEFAULT_OPTIONS = IngressOptions()
 
 

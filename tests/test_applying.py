@@ -1,0 +1,69 @@
+"""Writing certificates (applying.py): atomic files, one fsync of the folder for all of them.
+
+fsync calls are counted, not timed: thousands of certificates cost one folder sync, and
+unchanged files cost none.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import ingress2nginx.applying
+from ingress2nginx.applying import write_certificates
+from ingress2nginx.model import CertificateFile, Config
+
+
+def _config(*names: str, content: bytes = b"PEM\n") -> Config:
+    files = tuple(CertificateFile(f"tls-default_{n}", f"default/{n}", content, content)
+                  for n in names)  # fmt: skip
+    return Config((), (), (), False, certificates=files, https=True)
+
+
+@pytest.fixture
+def synced(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The descriptors fsync'ed from now on."""
+    calls: list[int] = []
+    real = os.fsync
+
+    def counting(descriptor: int) -> None:
+        calls.append(descriptor)
+        real(descriptor)
+
+    monkeypatch.setattr(ingress2nginx.applying.os, "fsync", counting)
+    return calls
+
+
+def test_many_certificates_are_written_with_one_sync_of_their_folder(
+    tmp_path: Path, synced: list[int]
+) -> None:
+    cert_dir = tmp_path / "certs"
+    write_certificates(_config(*(f"site{n}" for n in range(20))), cert_dir)
+    assert len(synced) == 1
+    assert (cert_dir / "tls-default_site7.key").read_bytes() == b"PEM\n"
+    assert (cert_dir / "tls-default_site7.key").stat().st_mode & 0o777 == 0o600
+    assert (cert_dir / "default-server.crt").exists()
+    assert not [name for name in os.listdir(cert_dir) if name.startswith(".")]  # no temp files
+
+
+def test_unchanged_certificates_are_neither_written_nor_synced(
+    tmp_path: Path, synced: list[int]
+) -> None:
+    cert_dir = tmp_path / "certs"
+    write_certificates(_config("a", "b"), cert_dir)
+    before = (cert_dir / "tls-default_a.crt").stat().st_ino
+    synced.clear()
+    write_certificates(_config("a", "b"), cert_dir)
+    assert synced == [] and (cert_dir / "tls-default_a.crt").stat().st_ino == before
+
+
+def test_a_changed_or_dropped_certificate_is_synced_once(tmp_path: Path, synced: list[int]) -> None:
+    cert_dir = tmp_path / "certs"
+    write_certificates(_config("a", "b"), cert_dir)
+    synced.clear()
+    write_certificates(_config("a", content=b"NEW\n"), cert_dir)
+    assert len(synced) == 1
+    assert (cert_dir / "tls-default_a.crt").read_bytes() == b"NEW\n"
+    assert not (cert_dir / "tls-default_b.crt").exists()
