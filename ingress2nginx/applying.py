@@ -7,9 +7,10 @@ files no longer referenced are removed. Those are thousands of small files at sc
 still replaced atomically, but instead of one fsync per file (most of a cold render's time)
 the folder is synced once after all of them, so the renames are durable; their data is left
 to the kernel's writeback. A file a crash left short differs from its Secret, so the next
-run writes it again before any config that names it. Validation runs the real ``nginx -t`` on a
-copy when nginx is installed, and otherwise checks the structure with crossplane, the parser
-nginx's own tooling uses.
+run writes it again before any config that names it.
+
+Validation runs the real ``nginx -t`` on a copy when nginx is installed, and otherwise checks
+the structure with crossplane, the parser nginx's own tooling uses.
 """
 
 from __future__ import annotations

@@ -7,9 +7,11 @@ It does no I/O: the same inventory and settings always give the same `Translatio
 A `Translator` is `normalize` with a memory, for watch mode: what depends on one object alone
 (an Ingress's validation, options and path keys, an EndpointSlice's endpoints, a TLS Secret's
 parsed certificate; a Service's port resolutions, while its endpoint objects are the same) is
-kept per `Manifest` object between translations, so after one change among thousands only the
-changed objects are looked at again. The memory never changes a result: a changed object is
-a new `Manifest`, and a translator gives what `normalize` gives.
+kept per `Manifest` object between translations, and each host's server with the inputs it
+was built from (servers.py), so after one change among thousands only the changed objects and
+hosts are looked at again. The memory never changes a result: a changed object is a new
+`Manifest`, a server is reused only for equal inputs, and a translator gives what `normalize`
+gives.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ingress2nginx.objects import Inventory, Manifest, ManifestMemo
 from ingress2nginx.paths import IMPLEMENTATION_SPECIFIC, path_problem, regex_path_problem
 from ingress2nginx.routing import ClaimKeyMemo, Router
 from ingress2nginx.securing import TLSHosts
+from ingress2nginx.servers import ServerMemo
 from ingress2nginx.settings import Settings
 from ingress2nginx.validating import validate_ingress
 
@@ -79,12 +82,15 @@ class Translator:
         """Per TLS Secret: its certificate and key, parsed and checked."""
         self.claim_keys: ClaimKeyMemo = ManifestMemo(remember)
         """Per Ingress: the claim key of each path (checked and decoded)."""
+        self.servers = ServerMemo(remember)
+        """Per host: the server built, with what it was built from."""
 
     def translate(self, inventory: Inventory) -> Translation:
         """Translate an inventory into the nginx model (SPEC §4, §5)."""
         try:
             return self._translate(inventory)
         finally:
+            self.servers.forget_unused()
             memos = (self.accepted, self.endpoints, self.resolutions, self.secrets, self.claim_keys)
             for memo in memos:
                 memo.forget_unused()
@@ -101,7 +107,8 @@ class Translator:
         requests = {ingress.ref: options for ingress, options in accepted}
         backends = Backends(inventory, settings, requests, self.endpoints, self.resolutions)
         tls = TLSHosts(Certificates(inventory, memo=self.secrets), problems)
-        router = Router(backends, tls, settings.config, problems, claim_keys=self.claim_keys)
+        router = Router(backends, tls, settings.config, problems)
+        router.claim_keys, router.built = self.claim_keys, self.servers
         for ingress, options in accepted:
             router.add(ingress, options)
         servers = router.servers()

@@ -28,7 +28,7 @@ from ingress2nginx.annotations import PREFIX, IngressOptions
 from ingress2nginx.backends import Backends
 from ingress2nginx.certificates import covers
 from ingress2nginx.errors import ObjectRef, Problem, Severity
-from ingress2nginx.locations import Claim, Redirects, layout
+from ingress2nginx.locations import Claim
 from ingress2nginx.model import (
     Action,
     ErrorPages,
@@ -47,6 +47,7 @@ from ingress2nginx.model import (
 from ingress2nginx.objects import Manifest, ManifestMemo
 from ingress2nginx.paths import location_path
 from ingress2nginx.securing import TLSHosts
+from ingress2nginx.servers import ServerInputs, ServerMemo
 from ingress2nginx.settings import GlobalConfig
 
 NOT_FOUND = Respond(404, "no rule matches and there is no default backend")
@@ -92,6 +93,8 @@ class Router:
     canaries: list[Canary] = field(default_factory=list)
     claim_keys: ClaimKeyMemo = field(default_factory=ManifestMemo)
     """Claim keys worked out (paths checked and decoded), kept between translations."""
+    built: ServerMemo = field(default_factory=lambda: ServerMemo(keep=False))
+    """Servers built, kept between translations."""
 
     def add(self, ingress: Manifest, options: IngressOptions) -> None:
         """Claim the paths, hosts and TLS hosts of one validated, served Ingress."""
@@ -308,19 +311,13 @@ class Router:
     def _server(self, name: str, taken: set[str]) -> Server:
         host = self.hosts[name]
         tls = self.tls.hosts.get(name)
-        usable = tls.usable if tls is not None else None
-        redirects = Redirects(secure=usable is not None, ssl_redirect=self.config.ssl_redirect)
-        fallback_action, fallback_origin = self._fallback(host)
-        fallback = Location(
-            Match.PREFIX, "/", fallback_action, fallback_origin,
-            https_redirect=redirects.secure and self.config.ssl_redirect,
-        )  # fmt: skip
-        claims = [self._with_error_pages(claim) for claim in host.claims.values()]
-        locations = layout(claims, fallback, redirects)
+        claims = tuple(self._with_error_pages(claim) for claim in host.claims.values())
         names = server_names(name) + self._aliases(name, host, taken)
-        return Server(
-            name, names, name == CATCH_ALL, locations, usable, host.app_root, tuple(host.options)
-        )
+        usable = tls.usable if tls is not None else None
+        return self.built.get(ServerInputs(
+            name, names, name == CATCH_ALL, claims, self._fallback(host), usable,
+            host.app_root, tuple(host.options), self.config.ssl_redirect,
+        ))  # fmt: skip
 
     def _aliases(self, name: str, host: Host, taken: set[str]) -> tuple[str, ...]:
         found: list[str] = []

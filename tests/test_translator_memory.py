@@ -296,6 +296,35 @@ def test_a_replaced_tls_secret_is_parsed_again(watched: Watched) -> None:
     assert translation.config.certificates[0].chain_pem != first  # a new certificate
 
 
+def _server_of(servers: tuple[Server, ...], host: str) -> Server:
+    return next(server for server in servers if server.host == host)
+
+
+def test_a_host_is_laid_out_again_when_another_ingress_changes_its_fallback(
+    watched: Watched,
+) -> None:
+    second = _slice("web2-a", ["10.0.0.9"])
+    second["metadata"]["labels"] = {"kubernetes.io/service-name": "web2"}
+    watched.write("web2.yaml", service("web2"), second)
+    watched.write("site1.yaml", _site("site1", "one.test", "/api"))
+    created = "2024-01-01T00:00:00Z"
+    watched.write("fallback.yaml", ingress("fallback", default_backend=to("web"), created=created))
+    before = watched.translate()[0].config.servers
+    watched.write("fallback.yaml", ingress("fallback", default_backend=to("web2"), created=created))
+    after = watched.translate()[0].config.servers
+    root = next(item for item in _server_of(after, "one.test").locations if item.path == "/")
+    assert getattr(root.action, "upstream", None) == "default_web2_80"
+    assert _server_of(after, "two.test") is not _server_of(before, "two.test")
+
+
+def test_an_unchanged_host_keeps_its_server_object_between_passes(watched: Watched) -> None:
+    before = {server.host: server for server in watched.translate()[0].config.servers}
+    watched.write("site1.yaml", _site("site1", "one.test", "/", "/v2"))
+    after = {server.host: server for server in watched.translate()[0].config.servers}
+    assert after["two.test"] is before["two.test"]
+    assert after["one.test"] is not before["one.test"]
+
+
 def test_a_removed_file_takes_its_objects_and_what_was_remembered_of_them(
     watched: Watched,
 ) -> None:
