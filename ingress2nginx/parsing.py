@@ -2,7 +2,8 @@
 
 The loader (loading.py) decides which objects to keep; this module only turns text into
 documents. A YAML stream is cut at its ``---`` lines and each piece parsed on its own with
-libyaml's C loader, so one broken document loses only itself; JSON (a file ending in
+libyaml's C loader (values built by plain_yaml.py when the piece is plain YAML, as manifests
+are), so one broken document loses only itself; JSON (a file ending in
 ``.json``, or text starting with ``{`` or ``[``) may hold several values one after another.
 Errors come back as (``name:line``, reason); aliases that would make a document contain itself
 or expand far beyond its text are refused.
@@ -16,6 +17,8 @@ import re
 from collections.abc import Iterable, Iterator
 
 import yaml
+
+from ingress2nginx.plain_yaml import Scalars, plain_documents
 
 try:
     _YamlLoader: type[yaml.CSafeLoader] | type[yaml.SafeLoader] = yaml.CSafeLoader
@@ -46,8 +49,9 @@ def parse_documents(text: str, name: str) -> tuple[Documents, Malformed]:
             return found, ([] if error is None else [(f"{name}:{error[0]}", error[1])])
     parsed: Documents = []
     malformed: Malformed = []
+    scalars = Scalars()
     for line, chunk in _yaml_chunks(text):
-        _yaml_documents(chunk, name, line, parsed, malformed)
+        _yaml_documents(chunk, name, line, scalars, parsed, malformed)
     return parsed, malformed
 
 
@@ -88,10 +92,17 @@ def _yaml_chunks(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _yaml_documents(
-    chunk: str, name: str, first_line: int, parsed: Documents, malformed: Malformed
+    chunk: str,
+    name: str,
+    first_line: int,
+    scalars: Scalars,
+    parsed: Documents,
+    malformed: Malformed,
 ) -> None:
+    documents = plain_documents(chunk, scalars)
     try:
-        documents = list(yaml.load_all(chunk, Loader=_YamlLoader))
+        if documents is None:
+            documents = list(yaml.load_all(chunk, Loader=_YamlLoader))
     except yaml.YAMLError as error:
         line, reason = _yaml_error(error, chunk, first_line)
         malformed.append((f"{name}:{line}", f"could not parse YAML: {reason}"))
