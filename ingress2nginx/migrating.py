@@ -82,10 +82,20 @@ def _verdicts(ingress: Manifest) -> list[tuple[str, str, str, str]]:
     return found
 
 
+_CONFIG_CHANGES = {
+    "upstream-keepalive-connections": "changes: kept per upstream (each Service port), not "
+    "once per worker; nginx reserves the whole cache of every upstream, so 320 costs about "
+    "50 KB per upstream per worker (default here: 32)",
+}
+"""ConfigMap keys that carry over with a different meaning, and what differs."""
+
+
 def _configmap_section(configmap: Mapping[str, object]) -> list[str]:
     lines = ["## Controller ConfigMap", "", "| key | value | |", "|---|---|---|"]
     for key in sorted(configmap, key=str):
         status = "carries over" if key in OPTIONS else "not supported: ignored"
+        if key in _CONFIG_CHANGES:
+            status = _CONFIG_CHANGES[str(key)]
         lines.append(f"| `{_cell(str(key))}` | {_code(configmap[key])} | {status} |")
     return lines
 

@@ -71,8 +71,11 @@ class GlobalConfig:
     proxy_next_upstream: tuple[str, ...] = ("error", "timeout")
     proxy_next_upstream_tries: int = 3
     proxy_next_upstream_timeout: int = 0
-    upstream_keepalive_connections: int = 320
-    """``upstream-keepalive-connections``: idle connections kept per upstream (0: none)."""
+    upstream_keepalive_connections: int = 32
+    """``upstream-keepalive-connections``: idle connections each worker keeps per upstream
+    (0: none). ingress-nginx's 320 is for its one Lua upstream; here every Service port is an
+    upstream and nginx reserves room for the whole cache of each (about 150 bytes a
+    connection, per worker), so 320 would cost 0.8 GB per worker at 16,000 upstreams."""
     load_balance: str = "round_robin"
     """``load-balance``: round_robin or least_conn, for upstreams no Ingress asks otherwise."""
     keep_alive: int = 75

@@ -184,6 +184,28 @@ def test_the_global_load_balance_applies_where_no_ingress_asks(tmp_path: Path) -
     assert "least_conn;" in rendered.config
 
 
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [(None, "keepalive 32;"), ("320", "keepalive 320;"), ("0", None)],
+)
+def test_upstream_keepalive_is_per_upstream_and_zero_turns_it_off(
+    tmp_path: Path, setting: str | None, expected: str | None
+) -> None:
+    plain = ingress("plain", rules=[rule("a.test", path("/", to("pool")))])
+    args: list[str] = []
+    if setting is not None:
+        config = tmp_path / "config.yaml"
+        config.write_text(f'upstream-keepalive-connections: "{setting}"\n')
+        args = ["--config", str(config)]
+    rendered = render(objects(plain), *args)
+    assert rendered.code == 0, rendered.messages
+    upstream = rendered.config.split("upstream default_pool_80 {", 1)[1].split("}", 1)[0]
+    if expected is None:
+        assert "keepalive" not in upstream
+    else:
+        assert expected in upstream
+
+
 def test_an_ingress_asking_nothing_does_not_decide_for_a_younger_one_asking() -> None:
     plain = ingress(
         "plain", rules=[rule("a.test", path("/", to("pool")))], created="2026-01-01T00:00:00Z"

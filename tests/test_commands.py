@@ -189,7 +189,8 @@ def test_the_migration_report_sorts_annotations_by_what_happens_to_them(tmp_path
                        annotations=annotations)]  # fmt: skip
     configmap = tmp_path / "cm.yaml"
     configmap.write_text(yaml.safe_dump({"kind": "ConfigMap", "data": {
-        "hsts-max-age": "600", "use-geoip2": "true"}}))  # fmt: skip
+        "hsts-max-age": "600", "use-geoip2": "true",
+        "upstream-keepalive-connections": "320"}}))  # fmt: skip
     result = run_cli(["migration-report", write(tmp_path, objects), "--configmap",
                       str(configmap)])  # fmt: skip
     report = result.config
@@ -201,6 +202,7 @@ def test_the_migration_report_sorts_annotations_by_what_happens_to_them(tmp_path
     assert "| `made-up` | `x` | unknown |" in report
     assert "| `hsts-max-age` | `600` | carries over |" in report
     assert "| `use-geoip2` | `true` | not supported: ignored |" in report
+    assert "| `upstream-keepalive-connections` | `320` | changes: kept per upstream" in report
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh"])
