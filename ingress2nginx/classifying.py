@@ -49,8 +49,9 @@ def select_served(
 
 def class_of(ingress: Manifest) -> tuple[str | None, str]:
     """The class an Ingress names and the field that names it; (None, "") when it names none."""
-    annotated = ingress.annotations.get(CLASS_ANNOTATION)
-    if annotated is not None:
+    annotations = ingress.metadata.get("annotations")
+    annotated = annotations.get(CLASS_ANNOTATION) if isinstance(annotations, Mapping) else None
+    if isinstance(annotated, str):
         return annotated, f"metadata.annotations[{CLASS_ANNOTATION}]"
     spec = ingress.body.get("spec")
     named = spec.get("ingressClassName") if isinstance(spec, Mapping) else None

@@ -33,7 +33,7 @@ from ingress2nginx.errors import Problem, Severity
 from ingress2nginx.model import Action, Config, ProxyToAddress, Split
 from ingress2nginx.objects import Inventory, Manifest, ManifestMemo
 from ingress2nginx.paths import IMPLEMENTATION_SPECIFIC, path_problem, regex_path_problem
-from ingress2nginx.routing import ClaimKeyMemo, Router
+from ingress2nginx.routing import ClaimKeyMemo, ClaimMemo, Router
 from ingress2nginx.securing import TLSHosts
 from ingress2nginx.servers import ServerMemo
 from ingress2nginx.settings import Settings
@@ -82,6 +82,8 @@ class Translator:
         """Per TLS Secret: its certificate and key, parsed and checked."""
         self.claim_keys: ClaimKeyMemo = ManifestMemo(remember)
         """Per Ingress: the claim key of each path (checked and decoded)."""
+        self.claims: ClaimMemo = ManifestMemo(remember)
+        """Per Ingress: the claim each path made, reused while its backend's action is."""
         self.servers = ServerMemo(remember)
         """Per host: the server built, with what it was built from."""
 
@@ -91,7 +93,8 @@ class Translator:
             return self._translate(inventory)
         finally:
             self.servers.forget_unused()
-            memos = (self.accepted, self.endpoints, self.resolutions, self.secrets, self.claim_keys)
+            memos = (self.accepted, self.endpoints, self.resolutions, self.secrets, self.claim_keys,
+                     self.claims)  # fmt: skip
             for memo in memos:
                 memo.forget_unused()
 
@@ -108,7 +111,7 @@ class Translator:
         backends = Backends(inventory, settings, requests, self.endpoints, self.resolutions)
         tls = TLSHosts(Certificates(inventory, memo=self.secrets), problems)
         router = Router(backends, tls, settings.config, problems)
-        router.claim_keys, router.built = self.claim_keys, self.servers
+        router.claim_keys, router.made, router.built = self.claim_keys, self.claims, self.servers
         for ingress, options in accepted:
             router.add(ingress, options)
         servers = router.servers()

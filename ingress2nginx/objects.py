@@ -43,11 +43,19 @@ class Manifest:
     """The whole object as plain JSON-like data; Ingresses converted to networking.k8s.io/v1."""
     origin: str
     """Where it came from, for messages: ``path:line`` or ``cluster``."""
+    _ref: ObjectRef | None = field(default=None, init=False, repr=False)
+    _age: tuple[datetime, str, str] | None = field(default=None, init=False, repr=False)
+    """`ref` and `age_key`, worked out once: watch mode's every pass sorts and names every
+    object again, and a Manifest never changes."""
 
     @property
     def ref(self) -> ObjectRef:
         """The object's identity for problem reports."""
-        return ObjectRef(self.kind, self.namespace, self.name)
+        ref = self._ref
+        if ref is None:
+            ref = ObjectRef(self.kind, self.namespace, self.name)
+            object.__setattr__(self, "_ref", ref)
+        return ref
 
     @property
     def key(self) -> tuple[str, str]:
@@ -93,7 +101,11 @@ class Manifest:
     @property
     def age_key(self) -> tuple[datetime, str, str]:
         """Sort key for "oldest wins": creationTimestamp, then namespace, then name."""
-        return (self.created, self.namespace, self.name)
+        key = self._age
+        if key is None:
+            key = (self.created, self.namespace, self.name)
+            object.__setattr__(self, "_age", key)
+        return key
 
 
 @dataclass(slots=True)

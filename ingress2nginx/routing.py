@@ -59,6 +59,8 @@ ClaimKey = tuple[Match, str]
 """(form, path): two paths with one key serve exactly the same requests."""
 ClaimKeyMemo = ManifestMemo[dict[tuple[str, bool], ClaimKey]]
 """Per Ingress: the claim key of each path (by field path and use of regex paths)."""
+ClaimMemo = ManifestMemo[dict[str, Claim]]
+"""Per Ingress: the claim each path made last time (by field path)."""
 
 
 @dataclass(slots=True)
@@ -93,6 +95,9 @@ class Router:
     canaries: list[Canary] = field(default_factory=list)
     claim_keys: ClaimKeyMemo = field(default_factory=ManifestMemo)
     """Claim keys worked out (paths checked and decoded), kept between translations."""
+    made: ClaimMemo = field(default_factory=lambda: ManifestMemo(keep=False))
+    """Claims made, kept between translations: a path whose backend resolved to the same
+    action gives the same `Claim` object again, so servers built from it compare fast."""
     built: ServerMemo = field(default_factory=lambda: ServerMemo(keep=False))
     """Servers built, kept between translations."""
 
@@ -240,17 +245,23 @@ class Router:
                 f" served by {taken.origin}; this path is ignored",
             )
             return
-        origin = Origin(ingress.namespace, ingress.name, where)
         stand_in = self._stand_in(ingress, options, where)
         action = self._action(ingress, path["backend"], f"{where}.backend", options)
         if isinstance(action, Respond) and stand_in is not None:
             action = stand_in
-        service = path["backend"]["service"]
-        port = service["port"].get("number") or service["port"].get("name")
-        host.claims[(form, normalized)] = Claim(
-            path_type, normalized, regex, written, action, origin, _describe(action), options,
-            service=(service["name"], str(port)), stand_in=stand_in,
-        )  # fmt: skip
+        made = self.made.get(ingress, lambda _: {}) if self.made.keep else {}
+        claim = made.get(where)
+        if claim is None or not (
+            claim.action is action and claim.stand_in is stand_in and claim.options is options
+        ):  # the same Ingress object, path and options: only the backend could differ
+            origin = Origin(ingress.namespace, ingress.name, where)
+            service = path["backend"]["service"]
+            port = service["port"].get("number") or service["port"].get("name")
+            claim = made[where] = Claim(
+                path_type, normalized, regex, written, action, origin, _describe(action),
+                options, service=(service["name"], str(port)), stand_in=stand_in,
+            )  # fmt: skip
+        host.claims[(form, normalized)] = claim
 
     def _claim_key(
         self, ingress: Manifest, path: Mapping[str, Any], where: str, options: IngressOptions

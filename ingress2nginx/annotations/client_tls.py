@@ -184,13 +184,14 @@ def settle(servers: Sequence[Server]) -> tuple[Server, ...]:
     settled = []
     for server in servers:
         chosen = [options.client_tls for options in server.ingress_options]
+        located = [location.options.client_tls for location in server.locations]
+        if not any(item.plan or item.denied for item in (*chosen, *located)):
+            settled.append(server)
+            continue
         chosen += [  # rules without a host: the catch-all server keeps no Ingress options
             location.options.client_tls
             for location in sorted(server.locations, key=lambda item: str(item.origin))
         ]
-        if not any(item.plan or item.denied for item in chosen):
-            settled.append(server)
-            continue
         denied = any(item.denied for item in chosen)
         plan = None if denied else next(item.plan for item in chosen if item.plan)
         host = HostClientTLS(plan, denied)
