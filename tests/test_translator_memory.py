@@ -325,6 +325,34 @@ def test_an_unchanged_host_keeps_its_server_object_between_passes(watched: Watch
     assert after["one.test"] is not before["one.test"]
 
 
+def _claims_of(watched: Watched, name: str) -> dict[str, Any]:
+    """The claims the translator remembers for the Ingress `name` (by field path)."""
+    manifest = next(m for m in watched.source.snapshot().manifests if m.name == name)
+
+    def never(_: Manifest) -> dict[str, Any]:
+        raise AssertionError(f"no claims remembered for {name}")
+
+    return dict(watched.translator.claims.get(manifest, never))
+
+
+def test_a_claim_is_made_again_only_when_its_backend_resolves_differently(
+    watched: Watched,
+) -> None:
+    watched.translate()
+    first = _claims_of(watched, "site2")
+    watched.write("site1.yaml", _site("site1", "one.test", "/", "/v2"))
+    watched.translate()
+    again = _claims_of(watched, "site2")
+    assert again.keys() == first.keys()
+    assert all(again[where] is first[where] for where in first)
+    watched.write("web.yaml", service("web"))  # no endpoint objects: DNS at request time
+    _, text = watched.translate()
+    moved = _claims_of(watched, "site2")
+    assert all(moved[where] is not first[where] for where in first)
+    assert all(getattr(claim.action, "upstream", None) is None for claim in moved.values())
+    assert "web.default.svc.cluster.local:80" in text
+
+
 def test_a_removed_file_takes_its_objects_and_what_was_remembered_of_them(
     watched: Watched,
 ) -> None:
