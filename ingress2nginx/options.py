@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingress2nginx import privileges
+from ingress2nginx.argtypes import port, version
 from ingress2nginx.configuring import load_global_config
 from ingress2nginx.grammar import is_dns1123_label, is_dns1123_subdomain
 from ingress2nginx.settings import (
@@ -132,42 +133,6 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
         " changes); dns: the Service DNS name resolved at request time, no EndpointSlice"
         " read (default: %(default)s)",
     )
-
-
-def port(text: str) -> int:
-    """A port number, 1-65535."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range 1-65535: {port}")
-    return port
-
-
-def version(text: str) -> tuple[int, int, int]:
-    """An nginx version, ``1.25`` or ``1.25.1``."""
-    parts = text.split(".")
-    if not 1 <= len(parts) <= 3 or not all(part.isdigit() for part in parts):
-        raise argparse.ArgumentTypeError(f"not a version like 1.25.1: {text!r}")
-    major, minor, patch = ([int(part) for part in parts] + [0, 0])[:3]
-    return (major, minor, patch)
-
-
-def port_or_zero(text: str) -> int:
-    """A port number, or 0 for "none"."""
-    return 0 if text.strip() == "0" else port(text)
-
-
-def seconds(text: str) -> float:
-    """A duration in seconds, 0 to a day."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 <= seconds <= 86400:
-        raise argparse.ArgumentTypeError(f"seconds out of range 0-86400: {text}")
-    return seconds
 
 
 def host_or_ip(text: str) -> str:

@@ -14,6 +14,7 @@ import argparse
 import re
 from typing import Any
 
+from ingress2nginx.argtypes import port
 from ingress2nginx.grammar import is_dns1123_label
 
 _MODULE_PATH = re.compile(r"[A-Za-z0-9_./+@-]+\Z")
@@ -43,12 +44,12 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         " stream module (needs it: see --stream-module)",
     )
     group.add_argument(
-        "--ssl-passthrough-proxy-port", type=_port, default=442, metavar="N",
+        "--ssl-passthrough-proxy-port", type=port, default=442, metavar="N",
         help="with ssl-passthrough, nginx's own HTTPS servers listen on 127.0.0.1:N"
         " (default: %(default)s)",
     )  # fmt: skip
     group.add_argument(
-        "--ssl-passthrough-relay-port", type=_port, default=441, metavar="N",
+        "--ssl-passthrough-relay-port", type=port, default=441, metavar="N",
         help="with ssl-passthrough, the relay to passthrough backends listens on 127.0.0.1:N"
         " (default: %(default)s)",
     )  # fmt: skip
@@ -97,17 +98,7 @@ def _check_ports(args: argparse.Namespace) -> None:
         "--ssl-passthrough-relay-port": args.ssl_passthrough_relay_port,
     }
     seen: dict[int, str] = {}
-    for option, port in ports.items():
-        if port in seen:
-            raise ValueError(f"{option} {port} is also {seen[port]}")
-        seen[port] = option
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range 1-65535: {port}")
-    return port
+    for option, number in ports.items():
+        if number in seen:
+            raise ValueError(f"{option} {number} is also {seen[number]}")
+        seen[number] = option

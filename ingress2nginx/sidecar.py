@@ -15,13 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingress2nginx import exit_codes
-from ingress2nginx.options import (
-    absolute,
-    cluster_options_from,
-    host_or_ip,
-    port_or_zero,
-    seconds,
-)
+from ingress2nginx.argtypes import port_or_zero, seconds
+from ingress2nginx.options import absolute, cluster_options_from, host_or_ip
 from ingress2nginx.settings import Settings
 
 if TYPE_CHECKING:
