@@ -81,9 +81,11 @@ def write_certificates(config: Config, cert_dir: Path) -> None:
     The files annotations need (`Config.secret_files`) are written first.
     """
     write_secret_files(config.secret_files, cert_dir)
-    if not config.https and not config.certificates:
-        return
     try:
+        if not config.https and not config.certificates:
+            if cert_dir.is_dir() and _remove_stale_pairs(cert_dir, set()):
+                _sync_folder(cert_dir)  # an earlier config's keys are not left behind
+            return
         _private_dir(cert_dir)
         wanted: set[str] = set()
         written = False
@@ -94,10 +96,7 @@ def write_certificates(config: Config, cert_dir: Path) -> None:
             wanted.update(names)
             written = written or changed
         written = _ensure_default_certificate(cert_dir) or written
-        for stale in cert_dir.glob(f"{SECRET_FILE_PREFIX}*"):
-            if stale.name not in wanted and stale.suffix in (".crt", ".key"):
-                stale.unlink()
-                written = True
+        written = _remove_stale_pairs(cert_dir, wanted) or written
         if written:
             _sync_folder(cert_dir)
     except OSError as error:
@@ -105,6 +104,16 @@ def write_certificates(config: Config, cert_dir: Path) -> None:
             f"cannot write certificates to {cert_dir}: {error.strerror or error}"
             " (set --cert-dir to a writable folder)"
         ) from error
+
+
+def _remove_stale_pairs(cert_dir: Path, wanted: set[str]) -> bool:
+    """Delete the certificate files of Secrets that are no longer used; whether any was."""
+    removed = False
+    for stale in cert_dir.glob(f"{SECRET_FILE_PREFIX}*"):
+        if stale.name not in wanted and stale.suffix in (".crt", ".key"):
+            stale.unlink()
+            removed = True
+    return removed
 
 
 def write_secret_files(files: Iterable[SecretFile], cert_dir: Path) -> None:

@@ -67,3 +67,16 @@ def test_a_changed_or_dropped_certificate_is_synced_once(tmp_path: Path, synced:
     assert len(synced) == 1
     assert (cert_dir / "tls-default_a.crt").read_bytes() == b"NEW\n"
     assert not (cert_dir / "tls-default_b.crt").exists()
+
+
+def test_a_config_without_https_removes_the_keys_an_earlier_one_wrote(tmp_path: Path) -> None:
+    cert_dir = tmp_path / "certs"
+    write_certificates(_config("a", "b"), cert_dir)
+    write_certificates(Config((), (), (), False), cert_dir)
+    assert not list(cert_dir.glob("tls-*"))
+    assert (cert_dir / "default-server.crt").exists()  # not from a Secret: kept for next time
+
+
+def test_a_config_without_https_creates_no_certificate_folder(tmp_path: Path) -> None:
+    write_certificates(Config((), (), (), False), tmp_path / "certs")
+    assert not (tmp_path / "certs").exists()
