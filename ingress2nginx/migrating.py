@@ -94,8 +94,7 @@ def _configmap_section(configmap: Mapping[str, object]) -> list[str]:
     lines = ["## Controller ConfigMap", "", "| key | value | |", "|---|---|---|"]
     for key in sorted(configmap, key=str):
         status = "carries over" if key in OPTIONS else "not supported: ignored"
-        if key in _CONFIG_CHANGES:
-            status = _CONFIG_CHANGES[str(key)]
+        status = _CONFIG_CHANGES.get(str(key), status)
         lines.append(f"| `{_cell(str(key))}` | {_code(configmap[key])} | {status} |")
     return lines
 
