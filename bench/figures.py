@@ -200,7 +200,8 @@ def _notes(results: Sequence[Result]) -> list[str]:
         largest = max(r.size for r in results)
         for r in results:
             if r.size == largest:
-                notes.append(f"- targets at n={r.size:,} {r.format}: " + _verdict(r))
+                bounded = "" if r.size >= 10_000 else " (SPEC §8 sets them for 10,000)"
+                notes.append(f"- targets at n={r.size:,} {r.format}{bounded}: " + _verdict(r))
     return notes
 
 
