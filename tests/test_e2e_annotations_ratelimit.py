@@ -35,6 +35,7 @@ def site(nginx_binary: str) -> Iterator[Site]:
         limited("neighbour", limit_rpm="1"),
         limited("shared", "/a", "/b", limit_rpm="1", limit_burst_multiplier="1"),
         limited("per-second", limit_rps="1", limit_burst_multiplier="1"),
+        limited("no-burst", limit_rpm="1", limit_burst_multiplier="0"),
         limited("exempt", limit_rpm="1", limit_allowlist="10.0.0.0/8, 127.0.0.0/8"),
         limited("not-exempt", limit_rpm="1", limit_burst_multiplier="1",
                 limit_whitelist="127.0.0.0/8", limit_allowlist="10.0.0.0/8"),
@@ -55,6 +56,10 @@ def burst(site: Site, host: str, count: int, route: str = "/") -> list[int]:
 def test_limit_rpm_lets_the_rate_and_its_burst_through_then_answers_503(site: Site) -> None:
     # 1 per minute, burst 1 x 5 (the default multiplier): 6 pass, the rest are refused
     assert burst(site, "per-minute.test", 10) == [200] * 6 + [503] * 4
+
+
+def test_a_burst_multiplier_of_zero_allows_the_rate_and_no_burst(site: Site) -> None:
+    assert burst(site, "no-burst.test", 3) == [200, 503, 503]
 
 
 def test_each_ingress_has_its_own_zone(site: Site) -> None:

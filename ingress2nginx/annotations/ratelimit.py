@@ -83,7 +83,7 @@ ANNOTATIONS: tuple[Annotation, ...] = (
     supported("limit-connections", "Concurrent connections per client address; beyond"
               " them 503.", "ratelimit.connections", _COUNT),
     supported("limit-burst-multiplier", "Burst size as a multiple of limit-rps/-rpm"
-              " (default 5).", "ratelimit.burst_multiplier", integer(0, 1000)),
+              " (default 5; 0: no burst).", "ratelimit.burst_multiplier", integer(0, 1000)),
     supported("limit-allowlist", "Comma-separated IPs or CIDRs never rate limited.",
               "ratelimit.allowlist", cidrs),
     supported("limit-whitelist", "Older name of limit-allowlist (which wins when both are"
@@ -127,10 +127,10 @@ def location_directives(location: Location, settings: Settings) -> list[Directiv
         for suffix, limit in (("rps", options.rps), ("rpm", options.rpm)):
             if limit > 0:
                 burst = limit * options.burst_multiplier
-                found.append(
-                    directive("limit_req", literal(f"zone={stem}_{suffix}"),
-                              trusted(f"burst={burst}"), trusted("nodelay"))
-                )  # fmt: skip
+                arguments = [literal(f"zone={stem}_{suffix}")]
+                if burst > 0:  # nginx refuses burst=0: without one, it allows no burst
+                    arguments += [trusted(f"burst={burst}"), trusted("nodelay")]
+                found.append(directive("limit_req", *arguments))
     if options.rate_after > 0:
         found.append(directive("limit_rate_after", trusted(f"{options.rate_after}k")))
     if options.rate > 0:
