@@ -21,7 +21,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ingress2nginx.annotations.base import Annotation, AnnotationValueError, Hooks, supported
+from ingress2nginx.annotations.base import (
+    Annotation,
+    AnnotationValueError,
+    Hooks,
+    partly,
+    supported,
+)
 from ingress2nginx.annotations.values import integer, parse_bool
 from ingress2nginx.directives import Directive, block, entry
 from ingress2nginx.quoting import Token, literal, trusted
@@ -104,8 +110,10 @@ ANNOTATIONS: tuple[Annotation, ...] = (
               "canary.cookie", cookie_name),
     supported("canary-weight", "Share of other requests sent to the canary, out of"
               " canary-weight-total.", "canary.weight", integer(0, 1_000_000)),
-    supported("canary-weight-total", "Total of canary-weight (default 100).",
-              "canary.weight_total", integer(1, 1_000_000)),
+    partly("canary-weight-total", "Total of canary-weight (default 100).",
+           "the share is kept to a hundredth of a percent (nginx's split_clients): with a total"
+           " above 10,000 it is rounded, and a share under 0.005 % sends nothing",
+           "canary.weight_total", integer(1, 1_000_000)),
 )  # fmt: skip
 
 
@@ -139,8 +147,8 @@ def _choice(split: Split) -> list[Directive]:
         keys = [(literal("~^always$"), "1"), (literal("~^never$"), "0")]
         found.append(_vote(f"$cookie_{rules.cookie}", f"${name}_cookie", keys))
         votes.append(f"${name}_cookie")
-    if rules.weight > 0:
-        share = _percent(min(100.0, rules.weight * 100 / rules.weight_total))
+    share = _percent(min(100.0, rules.weight * 100 / rules.weight_total))
+    if share != "0":  # split_clients counts in hundredths of a percent, and refuses 0%
         body = [entry(trusted(f"{share}%"), trusted("1")), entry(trusted("*"), trusted('""'))]
         found.append(
             block("split_clients", [trusted('"${request_id}"'), trusted(f"${name}_weight")], body)

@@ -81,7 +81,8 @@ ANNOTATIONS: tuple[Annotation, ...] = (
     supported("limit-rpm", "Requests per minute per client address; beyond the burst"
               " (limit x limit-burst-multiplier) 503.", "ratelimit.rpm", _COUNT),
     supported("limit-connections", "Concurrent connections per client address; beyond"
-              " them 503.", "ratelimit.connections", _COUNT),
+              " them 503 (at most 65535, nginx's limit).", "ratelimit.connections",
+              integer(0, 65535)),
     supported("limit-burst-multiplier", "Burst size as a multiple of limit-rps/-rpm"
               " (default 5; 0: no burst).", "ratelimit.burst_multiplier", integer(0, 1000)),
     supported("limit-allowlist", "Comma-separated IPs or CIDRs never rate limited.",

@@ -167,11 +167,11 @@ def host_and_port(value: str) -> str:
 
 
 def hostnames(value: str) -> tuple[str, ...]:
-    """Comma-separated host names (server-alias)."""
+    """Comma-separated host names (server-alias), each once."""
     names = tuple(name.strip() for name in value.split(",") if name.strip())
     if not names:
         raise AnnotationValueError("must be one or more host names separated by commas")
-    return tuple(hostname(name) for name in names)
+    return tuple(dict.fromkeys(hostname(name) for name in names))
 
 
 def cidrs(value: str) -> tuple[str, ...]:
