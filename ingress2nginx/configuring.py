@@ -18,11 +18,12 @@ import yaml
 
 from ingress2nginx.annotations.balancing import load_balance
 from ingress2nginx.annotations.base import AnnotationValueError, AnnotationValueIgnored
-from ingress2nginx.annotations.proxy import NEXT_UPSTREAM_CONDITIONS
+from ingress2nginx.annotations.proxy import NEXT_UPSTREAM_CONDITIONS, ProxyOptions, buffer_problem
 from ingress2nginx.annotations.values import (
     choice,
     cidrs,
     cipher_list,
+    in_bytes,
     integer,
     offset,
     parse_bool,
@@ -45,6 +46,14 @@ def _log_format(value: str) -> str:
     """An access log format: printable text (nginx variables expand in it, as they should)."""
     if not value.strip() or len(value) > 4096 or not value.isprintable():
         raise AnnotationValueError("must be one line of printable text, at most 4096 characters")
+    return value
+
+
+def _session_cache_size(value: str) -> str:
+    """The shared TLS session cache: nginx refuses one smaller than 8 memory pages (32k with
+    4k pages, 512k with 64k pages), so at least 512k."""
+    if not _SIZE.match(value) or in_bytes(value) < 512 * 1024:
+        raise AnnotationValueError("must be a size of at least 512k, like 10m")
     return value
 
 
@@ -79,7 +88,7 @@ OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "hsts-preload": ("hsts_preload", parse_bool),
     "ssl-protocols": ("ssl_protocols", _protocols),
     "ssl-ciphers": ("ssl_ciphers", cipher_list),
-    "ssl-session-cache-size": ("ssl_session_cache_size", _pattern(_SIZE, "a size like 10m")),
+    "ssl-session-cache-size": ("ssl_session_cache_size", _session_cache_size),
     "ssl-session-timeout": ("ssl_session_timeout", _pattern(_DURATION, "a duration like 10m")),
     "proxy-body-size": ("proxy_body_size", offset),
     "proxy-connect-timeout": ("proxy_connect_timeout", seconds),
@@ -102,7 +111,7 @@ OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
         "worker_processes",
         _pattern(re.compile(r"(auto|[1-9][0-9]{0,3})\Z"), "auto or a number"),
     ),
-    "max-worker-connections": ("max_worker_connections", integer(1, 1048576)),
+    "max-worker-connections": ("max_worker_connections", integer(16, 1048576)),
     "error-log-level": (
         "error_log_level",
         choice("debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"),
@@ -158,4 +167,8 @@ def parse_global_config(document: object, origin: str) -> tuple[GlobalConfig, li
             warnings.append(f"warning: --config {origin}: {key}: {notice}; ignored")
         except AnnotationValueError as error:
             raise ValueError(f"--config {origin}: {key}: {shown(text)} {error}") from error
-    return replace(GlobalConfig(), **changes), warnings
+    config = replace(GlobalConfig(), **changes)
+    problem = buffer_problem(ProxyOptions(), config)  # what nginx checks of them together
+    if problem is not None:
+        raise ValueError(f"--config {origin}: proxy buffers: {problem}")
+    return config, warnings
