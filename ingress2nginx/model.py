@@ -154,6 +154,12 @@ class Location:
     """custom-http-errors: statuses rendered by an error backend."""
 
     @property
+    def proxies(self) -> bool:
+        """Whether requests here go to a backend (rather than nginx answering them): only
+        such locations carry the annotations' request handling (auth, error pages...)."""
+        return isinstance(self.action, ProxyToUpstream | ProxyToAddress | Split)
+
+    @property
     def is_regex(self) -> bool:
         """Whether nginx matches this location as a regular expression."""
         return self.match in (Match.REGEX, Match.REGEX_CASE_SENSITIVE)

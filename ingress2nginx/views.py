@@ -164,7 +164,7 @@ def location_view(
 
 def _inheritable(location: Location, settings: Settings) -> tuple[Directive, ...]:
     """The directives of `Hooks.inherited` features, for a proxying location."""
-    if not isinstance(location.action, ProxyToUpstream | ProxyToAddress | Split):
+    if not location.proxies:
         return ()
     return tuple(
         item
@@ -254,7 +254,7 @@ def _extra(
     pass_directive: str,
     server_headers: Sequence[Directive],
 ) -> Token | None:
-    if not isinstance(location.action, ProxyToUpstream | ProxyToAddress | Split):
+    if not location.proxies:
         return _answer_extra(location, settings, server_headers)
     found: list[Directive] = []
     overrides: dict[str, Token] = {}

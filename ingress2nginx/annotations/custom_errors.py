@@ -102,7 +102,7 @@ def server_directives(server: Server, settings: Settings) -> list[Directive]:
     wanted: dict[str, tuple[ProxyToUpstream | ProxyToAddress, int]] = {}
     for location in server.locations:
         pages = location.error_pages
-        if pages is not None:
+        if pages is not None and location.proxies:  # only those set the pages' variables
             for code in pages.codes:
                 wanted.setdefault(page_name(pages.target, code), (pages.target, code))
     return [_page(name, target, code) for name, (target, code) in sorted(wanted.items())]

@@ -224,7 +224,7 @@ def server_directives(server: Server, settings: Settings) -> list[Directive]:
     plans: dict[str, ExternalAuth] = {}
     for location in server.locations:
         plan = location.options.external_auth.plan
-        if plan is not None:
+        if plan is not None and location.proxies:  # a location nginx answers asks no auth
             plans.setdefault(plan.name, plan)
     found: list[Directive] = []
     for plan in (plans[name] for name in sorted(plans)):
