@@ -575,8 +575,10 @@ def materialize(run: Run, chosen: Settings) -> None:
 
 
 def sampled(text: str, one_in: int) -> bool:
-    """A deterministic sample of outputs (so a failing example replays the same way)."""
-    return zlib.crc32(text.encode("utf-8", "surrogatepass")) % one_in == 0
+    """A deterministic sample of outputs (so a failing example replays the same way, in any
+    process: the per-process scratch folder the output names is left out of the checksum)."""
+    portable = text.replace(str(scratch_dir()), "SCRATCH")
+    return zlib.crc32(portable.encode("utf-8", "surrogatepass")) % one_in == 0
 
 
 # --------------------------------------------------------------------------- fuzz inputs
