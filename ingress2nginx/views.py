@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from ingress2nginx import forwarding
 from ingress2nginx.annotations import FEATURES
 from ingress2nginx.annotations.passthrough import FORWARDED_PORT
+from ingress2nginx.annotations.proxy import protocol
 from ingress2nginx.directives import Directive, directive, render_lines
 from ingress2nginx.model import (
     Action,
@@ -141,7 +142,7 @@ def location_view(
     server's ``add_header`` lines, repeated when the location adds headers of its own."""
     action = location.action
     options = location.options
-    scheme, pass_directive = _protocol(options.proxy.backend_protocol)
+    scheme, pass_directive = protocol(options.proxy.backend_protocol)
     return LocationView(
         modifier=trusted(location.match.value),
         path=literal(location.path),
@@ -235,17 +236,6 @@ def _note(location: Location) -> Token | None:
     if isinstance(location.action, Respond):
         return comment(location.action.reason)
     return None
-
-
-def _protocol(backend_protocol: str) -> tuple[str, str]:
-    """(URL scheme, pass directive) for backend-protocol."""
-    return {
-        "HTTP": ("http", "proxy_pass"),
-        "HTTPS": ("https", "proxy_pass"),
-        "AUTO_HTTP": ("$scheme", "proxy_pass"),
-        "GRPC": ("grpc", "grpc_pass"),
-        "GRPCS": ("grpcs", "grpc_pass"),
-    }[backend_protocol]
 
 
 def _extra(

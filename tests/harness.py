@@ -7,7 +7,7 @@ tests four things and nothing more:
   (``backend``, ``method``, ``path`` as received, ``version``, ``headers``, ``body``) and the
   header ``X-Echo-Backend``; it also completes WebSocket upgrades and echoes text frames as
   ``"<name>: <payload>"``. A request header ``X-Echo-Status: NNN`` makes it answer with that
-  status (to test error handling).
+  status (to test error handling), ``X-Echo-Location: URL`` with that Location header.
 - ``Nginx``: the real binary running a given config text under a private prefix directory.
 - ``request`` / ``websocket_roundtrip``: clients that send any Host header and any raw request
   target, verbatim, to a loopback port, optionally over TLS with a chosen SNI name.
@@ -264,6 +264,9 @@ class _EchoHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("X-Echo-Backend", self.server.backend.name)
+        location = self.headers.get("X-Echo-Location")
+        if location:
+            self.send_header("Location", location)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)

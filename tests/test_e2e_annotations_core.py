@@ -66,6 +66,19 @@ def site(nginx_binary: str) -> Iterator[Site]:
                 temporal_redirect="https://maintenance.test/", temporal_redirect_code="307"
             ),
         ),
+        ingress(
+            "redirect-default",
+            rules=[rule("redirect-default.test", path("/", to("site")))],
+            annotations=annotated(proxy_redirect_from="default"),
+        ),
+        ingress(
+            "redirect-pair",
+            rules=[rule("redirect-pair.test", path("/", to("site")))],
+            annotations=annotated(
+                proxy_redirect_from="http://internal.example/",
+                proxy_redirect_to="https://public.test/",
+            ),
+        ),
     ]
     with started_backends("echo", "users", "admin", "exact", "site") as echo:
         for backend in echo.values():
@@ -150,6 +163,27 @@ def test_temporal_redirect_answers_with_its_code(site: Site) -> None:
     response = site.get("/anything", host="temporary.test")
     assert response.status == 307
     assert response.headers["Location"] == "https://maintenance.test/"
+
+
+def _location_seen(site: Site, host: str, location: str) -> str:
+    response = site.get("/page", host=host, headers=[("X-Echo-Location", location)])
+    assert response.backend == "site"
+    return str(response.headers["Location"])
+
+
+def test_proxy_redirect_default_rewrites_the_proxied_url_to_this_server(site: Site) -> None:
+    seen = _location_seen(site, "redirect-default.test", "http://default_site_80/next?x=1")
+    assert seen == f"http://redirect-default.test:{site.port}/next?x=1"  # as nginx's default
+
+
+def test_proxy_redirect_from_to_rewrites_location_headers(site: Site) -> None:
+    seen = _location_seen(site, "redirect-pair.test", "http://internal.example/a/b")
+    assert seen == "https://public.test/a/b"
+
+
+def test_location_headers_pass_unchanged_without_proxy_redirect(site: Site) -> None:
+    seen = _location_seen(site, "www.site.test", "http://default_site_80/next")
+    assert seen == "http://default_site_80/next"
 
 
 def test_an_invalid_annotation_value_rejects_only_its_ingress(nginx_binary: str) -> None:

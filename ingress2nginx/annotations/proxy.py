@@ -29,7 +29,7 @@ from ingress2nginx.annotations.values import (
 )
 from ingress2nginx.directives import Directive, directive
 from ingress2nginx.errors import Problem, Severity
-from ingress2nginx.quoting import Token, expanded, literal, trusted
+from ingress2nginx.quoting import Token, compose, expanded, literal, trusted
 from ingress2nginx.settings import GlobalConfig
 
 if TYPE_CHECKING:
@@ -41,6 +41,18 @@ NEXT_UPSTREAM_CONDITIONS = (
     "http_403", "http_404", "http_429", "non_idempotent", "off",
 )  # fmt: skip
 BACKEND_PROTOCOLS = ("HTTP", "HTTPS", "GRPC", "GRPCS", "AUTO_HTTP")
+_PROTOCOLS = {
+    "HTTP": ("http", "proxy_pass"),
+    "HTTPS": ("https", "proxy_pass"),
+    "AUTO_HTTP": ("$scheme", "proxy_pass"),
+    "GRPC": ("grpc", "grpc_pass"),
+    "GRPCS": ("grpcs", "grpc_pass"),
+}
+
+
+def protocol(backend_protocol: str) -> tuple[str, str]:
+    """(URL scheme, pass directive) for backend-protocol."""
+    return _PROTOCOLS[backend_protocol]
 
 
 def _rewrite_pair(value: str) -> tuple[str, ...]:
@@ -130,7 +142,8 @@ ANNOTATIONS: tuple[Annotation, ...] = (
     supported("proxy-next-upstream-timeout", "Seconds for trying endpoints (0: no limit).",
               "proxy.next_upstream_timeout", seconds),
     supported("proxy-redirect-from", "Rewrite Location headers from the backend: the text"
-              " to replace (or off/default).", "proxy.redirect_from", _url_word),
+              " to replace; off, or default (the proxied URL becomes this server's, as nginx's"
+              " proxy_redirect default).", "proxy.redirect_from", _url_word),
     supported("proxy-redirect-to", "The replacement for proxy-redirect-from.",
               "proxy.redirect_to", _url_word),
     supported("proxy-cookie-path", "Rewrite cookie paths: off, or FROM TO.",
@@ -160,7 +173,7 @@ def location_directives(location: Location, settings: Settings) -> list[Directiv
         found.append(directive("proxy_buffers", number, literal(buffer)))
     if options.next_upstream is not None:
         found.append(directive("proxy_next_upstream", *map(trusted, options.next_upstream)))
-    found.extend(_redirect(options))
+    found.extend(_redirect(location))
     for name, pair in (("proxy_cookie_path", options.cookie_path),
                        ("proxy_cookie_domain", options.cookie_domain)):  # fmt: skip
         if pair is not None:
@@ -200,15 +213,33 @@ def _secs(value: int) -> Token:
     return trusted(f"{int(value)}s")
 
 
-def _redirect(options: ProxyOptions) -> list[Directive]:
+def _redirect(location: Location) -> list[Directive]:
+    options = location.options.proxy
     source = options.redirect_from
     if source is None:
         return []
-    if source in ("off", "default"):
-        return [directive("proxy_redirect", trusted(source))]
+    if source == "off":
+        return [directive("proxy_redirect", trusted("off"))]
+    if source == "default":
+        return [directive("proxy_redirect", _proxied_url(location), trusted("/"))]
     if options.redirect_to is None:
         return []
     return [directive("proxy_redirect", expanded(source), expanded(options.redirect_to))]
+
+
+def _proxied_url(location: Location) -> Token:
+    """What ``proxy_redirect default`` replaces: the ``proxy_pass`` URL (it has no path), so
+    ``Location: http://<upstream>/x`` becomes ``/x``. Written out, because nginx takes
+    ``default`` only after ``proxy_pass`` and never with a variable in it."""
+    from ingress2nginx.model import ProxyToUpstream, Split
+
+    scheme, _ = protocol(location.options.proxy.backend_protocol)
+    action = location.action
+    if isinstance(action, ProxyToUpstream):
+        return compose(trusted(f"{scheme}://"), action.upstream, trusted("/"))
+    if isinstance(action, Split):
+        return trusted(f"{scheme}://${action.name}/")
+    return trusted(f"{scheme}://$service_address/")
 
 
 def proxy_headers(location: Location) -> dict[str, Token]:
