@@ -45,9 +45,11 @@ def path_problem(path: str, path_type: str) -> str | None:
     Stricter than the API server, because nginx percent-decodes the request path before it
     compares it with a ``location``:
 
-    - only RFC 3986 pchar characters and '/' (``A-Za-z0-9-._~!$&'()*+,;=:@/``) or ``%XX``
-      escapes; so no '?' or '#' (the query never takes part), no space, no raw non-ASCII
-      (percent-encode its UTF-8 bytes), no lone '%';
+    - of ASCII, only RFC 3986 pchar characters and '/' (``A-Za-z0-9-._~!$&'()*+,;=:@/``) or
+      ``%XX`` escapes; so no '?' or '#' (the query never takes part), no space, quote, brace or
+      backslash (they are nginx syntax: percent-encode them), no lone '%'. Other characters
+      may be written as themselves, as the API allows: ``/café`` and ``/caf%C3%A9`` are the
+      same path, the one nginx compares after decoding;
     - no ``%2F`` (decodes to '/': the API's rule) and no ``%25``: a decoded '%' would be read as
       an escape again by whatever decodes next, so one rule would mean two paths;
     - the escapes must decode to UTF-8 text, which must itself pass `refused_characters`
@@ -107,7 +109,7 @@ def _path_character_problem(path: str) -> str | None:
                 return "must not contain '%2f' or '%2F' (an encoded '/')"
             if escape == "25":
                 return "must not contain '%25' (an encoded '%'): it would be decoded twice"
-        elif char not in _PCHAR:
+        elif char not in _PCHAR and char.isascii():
             return _path_character_reason(char)
     return None
 
@@ -115,8 +117,6 @@ def _path_character_problem(path: str) -> str | None:
 def _path_character_reason(char: str) -> str:
     if char in "?#":
         return "must not contain '?' or '#': the query string never takes part in matching"
-    if not char.isascii():
-        return "must percent-encode non-ASCII characters (%XX for each UTF-8 byte)"
     return f"must not contain {shown(char)}; percent-encode it"
 
 

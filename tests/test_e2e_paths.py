@@ -43,6 +43,7 @@ def manifests() -> list[dict[str, object]]:
             rule("impl.test", path("/foo", to("impl"), "ImplementationSpecific")),
             rule("encoded.test", path("/caf%C3%A9", to("prefix-foo")),
                  path("/a%20b", to("exact-foo"), "Exact")),
+            rule("raw.test", path("/日本", to("prefix-foo"))),
         ]),
         ingress("longest-outer", created="2026-01-01T00:00:00Z", rules=[
             rule("longest.test", path("/", to("l-root")), path("/api", to("l-api"))),
@@ -266,6 +267,17 @@ def test_a_percent_encoded_rule_path_matches_the_request_written_encoded(
     site: Site, target: str, expected: str | None
 ) -> None:
     assert site.served_by(target, "encoded.test") == expected
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [("/%E6%97%A5%E6%9C%AC", "prefix-foo"), ("/%E6%97%A5%E6%9C%AC/x", "prefix-foo"),
+     ("/%E6%97%A5", None)],
+)  # fmt: skip
+def test_a_rule_path_written_in_unicode_matches_the_request_written_encoded(
+    site: Site, target: str, expected: str | None
+) -> None:
+    assert site.served_by(target, "raw.test") == expected
 
 
 @pytest.mark.parametrize(
