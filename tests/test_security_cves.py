@@ -41,7 +41,9 @@ from test_security_hostile import (
     INGRESS_CLASS,
     VICTIM_HOST,
     allowed_in_trusted_snippets,
+    assert_victim_answers,
     victim_objects,
+    victim_served_beside,
 )
 from tls_secrets import tls_secret
 
@@ -587,29 +589,17 @@ def test_all_vectors_at_once_leave_the_victim_served(nginx_binary: str) -> None:
     """Every corpus vector in one input, served by real nginx: the victim answers from its
     backend (over HTTPS; plain HTTP redirects there), and the vectors' /token path serves no
     file."""
-    from e2e import serving, started_backends
-    from harness import free_port, request
+    from harness import request
 
     objects: list[Obj] = []
     for index, file in enumerate(sorted(CORPUS.glob("cve-*.yaml"))):
         for document in corpus(file.stem):
             metadata = {**document["metadata"], "name": f"{document['metadata']['name']}-{index}"}
             objects.append({**document, "metadata": metadata})
-    https_port = free_port()
-    with started_backends("good") as echo:
-        backend = echo["good"]
-        everything = [
-            INGRESS_CLASS,
-            *victim_objects(backend.address, backend.port),
-            *supporting_objects(),
-            *objects,
-        ]
-        with serving(everything, "--https-port", str(https_port), binary=nginx_binary) as site:
-            assert site.get("/good/", host=VICTIM_HOST).status == 308
-            answer = request(https_port, "/good/x", host=VICTIM_HOST, tls=True)
-            assert (answer.status, answer.backend) == (200, "good")
-            token = request(https_port, "/token", host=ATTACK_HOST, tls=True)
-            assert token.status != 200, "no file is served"
+    with victim_served_beside([*supporting_objects(), *objects], nginx_binary) as (site, https):
+        assert_victim_answers(site, https, plain="/good/")
+        token = request(https, "/token", host=ATTACK_HOST, tls=True)
+        assert token.status != 200, "no file is served"
 
 
 # --------------------------------------------------------------------------- findings

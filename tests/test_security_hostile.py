@@ -34,12 +34,13 @@ from __future__ import annotations
 
 import ast
 import base64
+import contextlib
 import dataclasses
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
@@ -72,6 +73,10 @@ from ingress2nginx.annotations import PREFIX, REGISTRY
 from ingress2nginx.annotations.base import AnnotationValueError, AnnotationValueIgnored
 from ingress2nginx.errors import Severity
 from ingress2nginx.settings import Settings
+
+if TYPE_CHECKING:
+    from e2e import Site
+
 
 # --------------------------------------------------------------------------- hostile text
 
@@ -1027,24 +1032,33 @@ HOSTILE_TENANT = Tenant(
 """Hostile values in many fields at once (each would be rejected or ignored on its own)."""
 
 
-def test_the_victim_is_served_by_real_nginx_beside_a_hostile_tenant(nginx_binary: str) -> None:
-    """End to end, with real nginx and a real backend: the victim answers from its backend over
-    HTTPS (and redirects plain HTTP there) while the hostile tenant is in the same input."""
+@contextlib.contextmanager
+def victim_served_beside(others: list[Obj], nginx_binary: str) -> Iterator[tuple[Site, int]]:
+    """Real nginx serving the victim, with its real backend ``good``, beside `others`; the
+    site and its HTTPS port."""
     from e2e import serving, started_backends
-    from harness import free_port, request
+    from harness import free_port
 
     https_port = free_port()
     with started_backends("good") as echo:
         backend = echo["good"]
-        objects = [
-            INGRESS_CLASS,
-            *victim_objects(backend.address, backend.port),
-            *tenant_objects(HOSTILE_TENANT),
-        ]
+        objects = [INGRESS_CLASS, *victim_objects(backend.address, backend.port), *others]
         with serving(objects, "--https-port", str(https_port), binary=nginx_binary) as site:
-            assert "rejected" in site.messages
-            redirect = site.get("/good/x", host=VICTIM_HOST)
-            assert redirect.status == 308
-            answer = request(https_port, "/good/x", host=VICTIM_HOST, tls=True)
-            assert answer.status == 200
-            assert answer.backend == "good"
+            yield site, https_port
+
+
+def assert_victim_answers(site: Site, https_port: int, plain: str = "/good/x") -> None:
+    """The victim answers from its backend over HTTPS, and plain HTTP (`plain`) redirects."""
+    from harness import request
+
+    assert site.get(plain, host=VICTIM_HOST).status == 308
+    answer = request(https_port, "/good/x", host=VICTIM_HOST, tls=True)
+    assert (answer.status, answer.backend) == (200, "good")
+
+
+def test_the_victim_is_served_by_real_nginx_beside_a_hostile_tenant(nginx_binary: str) -> None:
+    """End to end, with real nginx and a real backend: the victim answers from its backend over
+    HTTPS (and redirects plain HTTP there) while the hostile tenant is in the same input."""
+    with victim_served_beside(tenant_objects(HOSTILE_TENANT), nginx_binary) as (site, https):
+        assert "rejected" in site.messages
+        assert_victim_answers(site, https)
