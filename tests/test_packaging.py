@@ -51,3 +51,29 @@ def test_every_third_party_import_is_a_declared_dependency() -> None:
         if not {d.lower().replace("_", "-") for d in distributions.get(module, [module])} & declared
     }
     assert not missing, f"imported but not in [project] dependencies: {missing}"
+
+
+def test_the_wheel_holds_every_module_and_template(tmp_path: Path) -> None:
+    """A plain install (the README's first command, the container image) gets the wheel, not
+    this checkout: every module of the package and every template must be in it."""
+    import shutil
+    import subprocess
+    import zipfile
+
+    source = tmp_path / "source"  # a copy without build/ (setuptools would reuse what is there)
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "*.egg-info", "out", "__pycache__", ".hypothesis", ".*_cache",
+    ))  # fmt: skip
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+         "--wheel-dir", str(tmp_path), str(source)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("ingress2nginx-*.whl")
+    inside = set(zipfile.ZipFile(wheel).namelist())
+    modules = {str(path.relative_to(ROOT)) for path in (ROOT / "ingress2nginx").rglob("*.py")}
+    templates = {
+        f"ingress2nginx/templates/{path.name}" for path in (ROOT / "templates").glob("*.j2")
+    }
+    assert modules | templates <= inside, sorted((modules | templates) - inside)
