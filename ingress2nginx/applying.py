@@ -157,6 +157,20 @@ def secret_files_on_disk(cert_dir: Path) -> list[SecretFile]:
     return found
 
 
+def make_runtime_dir(path: Path | None) -> None:
+    """The folder nginx writes its pid file and temp files to (``--runtime-dir``), made when
+    missing (0755: nginx's workers use it): nginx, and ``nginx -t``, refuse a config whose pid
+    file's folder does not exist, but create everything inside it themselves."""
+    if path is None:
+        return
+    try:
+        path.mkdir(mode=0o755, parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputWriteError(
+            f"cannot make the runtime folder {path}: {error.strerror or error}"
+        ) from error
+
+
 def _private_dir(path: Path) -> None:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     if path.stat().st_mode & 0o077:

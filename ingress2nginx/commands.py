@@ -17,7 +17,12 @@ from pathlib import Path
 import yaml
 
 from ingress2nginx import exit_codes
-from ingress2nginx.applying import validate, write_atomically, write_certificates
+from ingress2nginx.applying import (
+    make_runtime_dir,
+    validate,
+    write_atomically,
+    write_certificates,
+)
 from ingress2nginx.collecting import collector_paused
 from ingress2nginx.errors import OutputWriteError, Problem, Severity, SourceError
 from ingress2nginx.explaining import explain_request
@@ -82,6 +87,7 @@ def run_render(args: argparse.Namespace, settings: Settings) -> int:
     text = Renderer(settings).render(translation.config)
     if args.diff or args.check:
         return _compare(text, args.diff or args.check, show=bool(args.diff))
+    make_runtime_dir(settings.runtime_dir)
     write_certificates(translation.config, settings.cert_dir)
     if args.validate:
         validator = validate(text)

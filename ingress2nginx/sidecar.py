@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingress2nginx import exit_codes
+from ingress2nginx.applying import make_runtime_dir
 from ingress2nginx.argtypes import port_or_zero, seconds
+from ingress2nginx.errors import OutputWriteError
 from ingress2nginx.options import absolute, cluster_options_from, host_or_ip
 from ingress2nginx.settings import Settings
 
@@ -194,6 +196,11 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
         print(f"ingress2nginx watch: error: {problem}", file=sys.stderr)
         return exit_codes.USAGE
     logs.configure(args.log_format)
+    try:
+        make_runtime_dir(settings.runtime_dir)
+    except OutputWriteError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return exit_codes.WATCH_START
     settings = dataclasses.replace(settings, status_port=args.status_port or None)
     options = WatchOptions(
         output=args.output.absolute(),

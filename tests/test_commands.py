@@ -165,6 +165,18 @@ def test_an_unwritable_output_exits_6_naming_the_file(tmp_path: Path) -> None:
     assert not target.exists()
 
 
+@pytest.mark.nginx
+def test_a_missing_runtime_dir_is_made_so_the_config_passes_nginx_t(
+    tmp_path: Path, nginx_binary: str
+) -> None:
+    source = write(tmp_path, clean())
+    runtime = tmp_path / "run" / "nginx"
+    result = run_cli(["render", source, "--runtime-dir", str(runtime), "--validate",
+                      "-o", str(tmp_path / "nginx.conf")])  # fmt: skip
+    assert result.code == 0, result.messages
+    assert runtime.is_dir() and runtime.stat().st_mode & 0o777 == 0o755
+
+
 def test_a_missing_template_dir_is_a_usage_error(tmp_path: Path) -> None:
     source = write(tmp_path, clean())
     result = subprocess.run(
