@@ -7,21 +7,19 @@ tuples: equal inputs give equal models, and an unchanged `Server` can reuse its 
 
 `Server` and `Upstream` remember their hash once computed (rendering looks them up by value,
 and a frozen dataclass would otherwise hash every location and its options again on each
-lookup), as do the `IngressOptions` every location carries; equality is the dataclass's own,
-field by field.
+lookup), as do the `IngressOptions` every location carries (hashing.py); equality is the
+dataclass's own, field by field.
 """
 
 from __future__ import annotations
 
 import enum
-import operator
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
 
 from ingress2nginx.annotations import DEFAULT_OPTIONS, IngressOptions
 from ingress2nginx.annotations.balancing import DEFAULT_BALANCING, Balancing
 from ingress2nginx.annotations.canary import CanaryOptions
+from ingress2nginx.hashing import compared_fields, remembered_hash
 from ingress2nginx.secret_files import SecretFile
 
 
@@ -177,12 +175,6 @@ class Location:
 _MATCH_ORDER = {Match.EXACT: 0, Match.PREFIX: 1}
 
 
-def compared_fields(cls: type) -> Callable[[Any], tuple[Any, ...]]:
-    """A function giving the values of the fields equality compares, as a tuple: what a
-    remembered hash covers, so that equal records always hash alike."""
-    return operator.attrgetter(*(item.name for item in fields(cls) if item.compare))
-
-
 @dataclass(frozen=True, slots=True)
 class Server:
     """One virtual host: an nginx ``server`` block."""
@@ -206,11 +198,7 @@ class Server:
     """The hash, once computed (see the module docstring)."""
 
     def __hash__(self) -> int:
-        cached = self._hash
-        if cached is None:
-            cached = hash(_SERVER_FIELDS(self))
-            object.__setattr__(self, "_hash", cached)
-        return cached
+        return remembered_hash(self, _SERVER_FIELDS)
 
 
 _SERVER_FIELDS = compared_fields(Server)
@@ -269,11 +257,7 @@ class Upstream:
     """The hash, once computed (see the module docstring)."""
 
     def __hash__(self) -> int:
-        cached = self._hash
-        if cached is None:
-            cached = hash(_UPSTREAM_FIELDS(self))
-            object.__setattr__(self, "_hash", cached)
-        return cached
+        return remembered_hash(self, _UPSTREAM_FIELDS)
 
 
 _UPSTREAM_FIELDS = compared_fields(Upstream)

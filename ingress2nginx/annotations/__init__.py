@@ -11,9 +11,8 @@ rejects that Ingress with the annotation named; an unknown or refused annotation
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ingress2nginx.annotations import (
@@ -63,6 +62,7 @@ from ingress2nginx.annotations.redirect import RedirectOptions
 from ingress2nginx.annotations.rewrite import RewriteOptions
 from ingress2nginx.annotations.snippets import SnippetOptions
 from ingress2nginx.errors import Problem, Severity, shown
+from ingress2nginx.hashing import compared_fields, remembered_hash
 from ingress2nginx.objects import Manifest
 
 __all__ = [
@@ -105,16 +105,10 @@ class IngressOptions:
     are looked up by value when rendering (equality stays field by field)."""
 
     def __hash__(self) -> int:
-        cached = self._hash
-        if cached is None:
-            cached = hash(_OPTIONS_FIELDS(self))
-            object.__setattr__(self, "_hash", cached)
-        return cached
+        return remembered_hash(self, _OPTIONS_FIELDS)
 
 
-_OPTIONS_FIELDS = operator.attrgetter(
-    *(item.name for item in fields(IngressOptions) if item.compare)
-)
+_OPTIONS_FIELDS = compared_fields(IngressOptions)
 """The option groups equality compares, as a tuple: what the remembered hash covers."""
 DEFAULT_OPTIONS = IngressOptions()
 
