@@ -4,6 +4,8 @@
 # On Debian-like machines with root it also installs nginx's stream module
 # (libnginx-mod-stream, a dynamic module there) so the ssl-passthrough tests run instead of
 # being skipped (docs/passthrough.md).
+# It also unpacks a current nginx beside the system's (scripts/mainline-nginx.sh) for the tests
+# that need a newer one.
 # Arguments are passed to pytest, e.g. `bash scripts/test.sh -k golden -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +36,17 @@ if [ -x "$nginx_binary" ] && "$nginx_binary" -V 2>&1 | grep -q -- '--with-stream
         }
         install_stream 2>/dev/null || { apt-get update -qq && install_stream; } \
             || echo "could not install libnginx-mod-stream: ssl-passthrough tests are skipped" >&2
+    fi
+fi
+
+# A current nginx (Debian unstable's, unpacked into a private folder: scripts/mainline-nginx.sh)
+# for the tests that need features newer than Debian stable's nginx 1.22. An already exported
+# INGRESS2NGINX_MAINLINE_NGINX is kept; without apt-get those tests skip (or fail in CI).
+if [ -z "${INGRESS2NGINX_MAINLINE_NGINX:-}" ] && command -v apt-get >/dev/null 2>&1; then
+    if mainline=$(bash scripts/mainline-nginx.sh); then
+        export INGRESS2NGINX_MAINLINE_NGINX="$mainline"
+    else
+        echo "could not unpack a current nginx: tests/test_mainline_nginx.py is skipped" >&2
     fi
 fi
 

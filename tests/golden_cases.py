@@ -80,8 +80,10 @@ def run_cli(argv: Sequence[str], stdin_text: str | None = None) -> Rendered:
     return Rendered(code, out.getvalue(), err.getvalue())
 
 
-def render_case(case: Path, *, runtime_dir: str | None = None) -> Rendered:
-    """Render a case from its files with the fixed golden settings.
+def render_case(
+    case: Path, *, runtime_dir: str | None = None, extra: Sequence[str] = ()
+) -> Rendered:
+    """Render a case from its files with the fixed golden settings (and ``extra`` arguments).
 
     Certificates are written under the runtime dir, so unless one is given the case renders
     into a scratch folder whose path is then written as ``/run/ingress2nginx``.
@@ -95,7 +97,7 @@ def render_case(case: Path, *, runtime_dir: str | None = None) -> Rendered:
             files.append(str(generated))
         target = runtime_dir or scratch
         fixed = ["--resolver", "10.96.0.10", "--runtime-dir", target]
-        rendered = run_cli(["render", *files, *fixed, *args_of(case)])
+        rendered = run_cli(["render", *files, *fixed, *args_of(case), *extra])
     if runtime_dir is not None:
         return rendered
     return Rendered(
