@@ -247,12 +247,16 @@ class Router:
             return
         stand_in = self._stand_in(ingress, options, where)
         action = self._action(ingress, path["backend"], f"{where}.backend", options)
+        standing_in = False
         if isinstance(action, Respond) and stand_in is not None:
-            action = stand_in
+            action, standing_in = stand_in, True
         made = self.made.get(ingress, lambda _: {}) if self.made.keep else {}
         claim = made.get(where)
         if claim is None or not (
-            claim.action is action and claim.stand_in is stand_in and claim.options is options
+            claim.action is action
+            and claim.stand_in is stand_in
+            and claim.standing_in is standing_in
+            and claim.options is options
         ):  # the same Ingress object, path and options: only the backend could differ
             origin = Origin(ingress.namespace, ingress.name, where)
             service = path["backend"]["service"]
@@ -260,6 +264,7 @@ class Router:
             claim = made[where] = Claim(
                 path_type, normalized, regex, written, action, origin, _describe(action),
                 options, service=(service["name"], str(port)), stand_in=stand_in,
+                standing_in=standing_in,
             )  # fmt: skip
         host.claims[(form, normalized)] = claim
 

@@ -444,7 +444,8 @@ def client_tls_site(
     https = free_port()
     with started_backends("app") as echo:
         objects.extend(echo_service(echo["app"]))
-        with serving_readable(objects, binary=nginx_binary, https_port=https) as served:
+        with serving_readable(objects, "--published-https-port", str(https),
+                              binary=nginx_binary, https_port=https) as served:  # fmt: skip
             yield served, https
 
 

@@ -249,7 +249,8 @@ def _path(settings: Settings, file: SecretFile) -> Token:
 
 
 def _https_url(settings: Settings) -> Token:
-    port = "" if settings.https_port == 443 else f":{settings.https_port}"
+    published = settings.published_https_port
+    port = "" if published == 443 else f":{published}"
     return trusted(f"https://$host{port}$request_uri")
 
 
