@@ -246,10 +246,13 @@ class Router:
             )
             return
         stand_in = self._stand_in(ingress, options, where)
-        action = self._action(ingress, path["backend"], f"{where}.backend", options)
+        told: list[Problem] = []
+        action = self._action(ingress, path["backend"], f"{where}.backend", options, told)
         standing_in = False
         if isinstance(action, Respond) and stand_in is not None:
             action, standing_in = stand_in, True
+            told = [_stood_in_for(problem) for problem in told]
+        self.problems.extend(told)
         made = self.made.get(ingress, lambda _: {}) if self.made.keep else {}
         claim = made.get(where)
         if claim is None or not (
@@ -311,12 +314,18 @@ class Router:
         return replace(claim, error_pages=pages)
 
     def _action(
-        self, ingress: Manifest, backend: Mapping[str, Any], where: str, options: IngressOptions
+        self,
+        ingress: Manifest,
+        backend: Mapping[str, Any],
+        where: str,
+        options: IngressOptions,
+        problems: list[Problem] | None = None,
     ) -> Action:
         redirect = options.redirect.redirect
         if redirect is not None:
             return Redirect(*redirect)
-        return self.backends.resolve(ingress, backend["service"], where, self.problems)
+        told = self.problems if problems is None else problems
+        return self.backends.resolve(ingress, backend["service"], where, told)
 
     def _conflict(self, ingress: Manifest, field_path: str, reason: str) -> None:
         self.problems.append(Problem(Severity.WARNING, ingress.ref, field_path, reason, "conflict"))
@@ -428,3 +437,11 @@ def _describe(action: Action) -> str:
 
 def _ref(origin: Origin) -> ObjectRef:
     return ObjectRef("Ingress", origin.namespace, origin.name)
+
+
+def _stood_in_for(problem: Problem) -> Problem:
+    """A backend's "answering 503", when the default-backend Service answers instead."""
+    reason = problem.reason.removesuffix("; answering 503")
+    if reason == problem.reason:
+        return problem
+    return replace(problem, reason=f"{reason}; the default-backend Service answers instead")
