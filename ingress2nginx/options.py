@@ -49,16 +49,36 @@ def shared_options() -> argparse.ArgumentParser:
         action="store_true",
         help="also serve Ingresses that name no class",
     )
-    shared.add_argument("--http-port", type=port, default=80, metavar="N",
-                        help="port nginx listens on for HTTP (default: %(default)s)")
-    shared.add_argument("--https-port", type=port, default=443, metavar="N",
-                        help="port nginx listens on for HTTPS (default: %(default)s)")
-    shared.add_argument("--published-http-port", type=port, default=80, metavar="N",
-                        help="the HTTP port clients reach, as the Service in front of nginx"
-                        " publishes it: X-Forwarded-Port (default: %(default)s)")
-    shared.add_argument("--published-https-port", type=port, default=443, metavar="N",
-                        help="the HTTPS port clients reach: X-Forwarded-Port, and HTTPS"
-                        " redirects that name a port (default: %(default)s)")
+    shared.add_argument(
+        "--http-port",
+        type=port,
+        default=80,
+        metavar="N",
+        help="port nginx listens on for HTTP (default: %(default)s)",
+    )
+    shared.add_argument(
+        "--https-port",
+        type=port,
+        default=443,
+        metavar="N",
+        help="port nginx listens on for HTTPS (default: %(default)s)",
+    )
+    shared.add_argument(
+        "--published-http-port",
+        type=port,
+        default=80,
+        metavar="N",
+        help="the HTTP port clients reach, as the Service in front of nginx"
+        " publishes it: X-Forwarded-Port (default: %(default)s)",
+    )
+    shared.add_argument(
+        "--published-https-port",
+        type=port,
+        default=443,
+        metavar="N",
+        help="the HTTPS port clients reach: X-Forwarded-Port, and HTTPS"
+        " redirects that name a port (default: %(default)s)",
+    )
     shared.add_argument(
         "--listen-address",
         default="",

@@ -3,9 +3,10 @@
 A host listed in ``spec.tls[].hosts`` of an Ingress that also has a rule for it gets the
 certificate of that entry's Secret; a wildcard TLS host ``*.foo.com`` names the rule hosts one
 label below it (``bar.foo.com``) that no entry lists by their own name; an entry without hosts
-applies to the Ingress's rule hosts its certificate covers. The oldest Ingress wins a host; a younger one naming another Secret is
-reported. A Secret that cannot be used leaves the host on the default certificate, with a
-warning naming the Ingress, the field and the Secret (see certificates.py).
+applies to the Ingress's rule hosts its certificate covers. The oldest Ingress wins a host; a
+younger one naming another Secret is reported. A Secret that cannot be used leaves the host on
+the default certificate, with a warning naming the Ingress, the field and the Secret (see
+certificates.py).
 """
 
 from __future__ import annotations

@@ -231,8 +231,8 @@ def wildcard_site(nginx_binary: str, wildcard_port: int) -> Iterator[Site]:
     star = ingress("star", rules=[rule(host, path("/", to("echo"))) for host in hosts],
                    created="2026-01-01T00:00:00Z")  # fmt: skip
     star["spec"]["tls"] = [{"hosts": ["*.example.test"], "secretName": "star"}]
-    own = ingress("own", rules=[rule(host, path("/", to("quote")))
-                                for host in ("own.example.test", "other.example.test")])  # fmt: skip
+    named = ("own.example.test", "other.example.test")
+    own = ingress("own", rules=[rule(host, path("/", to("quote"))) for host in named])
     own["spec"]["tls"] = [
         {"hosts": ["*.example.test"], "secretName": "star"},
         {"hosts": ["own.example.test"], "secretName": "own"},
