@@ -246,20 +246,16 @@ class Router:
             )
             return
         stand_in = self._stand_in(ingress, options, where)
-        told: list[Problem] = []
-        action = self._action(ingress, path["backend"], f"{where}.backend", options, told)
+        told = len(self.problems)
+        action = self._action(ingress, path["backend"], f"{where}.backend", options)
         standing_in = False
         if isinstance(action, Respond) and stand_in is not None:
             action, standing_in = stand_in, True
-            told = [_stood_in_for(problem) for problem in told]
-        self.problems.extend(told)
+            self.problems[told:] = map(_stood_in_for, self.problems[told:])
         made = self.made.get(ingress, lambda _: {}) if self.made.keep else {}
         claim = made.get(where)
         if claim is None or not (
-            claim.action is action
-            and claim.stand_in is stand_in
-            and claim.standing_in is standing_in
-            and claim.options is options
+            claim.action is action and claim.stand_in is stand_in and claim.options is options
         ):  # the same Ingress object, path and options: only the backend could differ
             origin = Origin(ingress.namespace, ingress.name, where)
             service = path["backend"]["service"]
@@ -314,18 +310,12 @@ class Router:
         return replace(claim, error_pages=pages)
 
     def _action(
-        self,
-        ingress: Manifest,
-        backend: Mapping[str, Any],
-        where: str,
-        options: IngressOptions,
-        problems: list[Problem] | None = None,
+        self, ingress: Manifest, backend: Mapping[str, Any], where: str, options: IngressOptions
     ) -> Action:
         redirect = options.redirect.redirect
         if redirect is not None:
             return Redirect(*redirect)
-        told = self.problems if problems is None else problems
-        return self.backends.resolve(ingress, backend["service"], where, told)
+        return self.backends.resolve(ingress, backend["service"], where, self.problems)
 
     def _conflict(self, ingress: Manifest, field_path: str, reason: str) -> None:
         self.problems.append(Problem(Severity.WARNING, ingress.ref, field_path, reason, "conflict"))
