@@ -32,6 +32,7 @@ from ingress2nginx.model import (
     PathType,
     ProxyToAddress,
     ProxyToUpstream,
+    StandIn,
 )
 from ingress2nginx.paths import regex_path_problem
 
@@ -62,6 +63,8 @@ class Claim:
     """The rule's Service name and port as written (told to error backends)."""
     stand_in: ProxyToUpstream | ProxyToAddress | None = None
     """The default-backend annotation's Service, resolved."""
+    standing_in: bool = False
+    """`action` is `stand_in`: the rule's Service has no ready endpoint."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,7 @@ def layout(
                 claim.options,
                 claim.ingress_path,
                 claim.error_pages,
+                StandIn(*claim.service) if claim.standing_in else None,
             )
     found.setdefault((Match.PREFIX, "/"), fallback)
     if not regex_host:

@@ -112,6 +112,18 @@ class ErrorPages:
 
 
 @dataclass(frozen=True, slots=True)
+class StandIn:
+    """The default-backend annotation's Service answering for a rule's Service that has no
+    ready endpoint; it is told so with the headers error backends get (custom_errors.py)."""
+
+    service_name: str
+    """The rule's own Service and port, as written."""
+    service_port: str
+    code: int = 503
+    """The status nginx would have answered without it (X-Code)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Split:
     """Send each request to the main or the canary backend, by the canary's rules."""
 
@@ -150,6 +162,8 @@ class Location:
     """The path as the Ingress wrote it (orders regex locations, longest first)."""
     error_pages: ErrorPages | None = None
     """custom-http-errors: statuses rendered by an error backend."""
+    stand_in: StandIn | None = None
+    """Set when `action` is the default-backend annotation's Service standing in."""
 
     @property
     def proxies(self) -> bool:

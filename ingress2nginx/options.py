@@ -49,8 +49,36 @@ def shared_options() -> argparse.ArgumentParser:
         action="store_true",
         help="also serve Ingresses that name no class",
     )
-    shared.add_argument("--http-port", type=port, default=80, metavar="N")
-    shared.add_argument("--https-port", type=port, default=443, metavar="N")
+    shared.add_argument(
+        "--http-port",
+        type=port,
+        default=80,
+        metavar="N",
+        help="port nginx listens on for HTTP (default: %(default)s)",
+    )
+    shared.add_argument(
+        "--https-port",
+        type=port,
+        default=443,
+        metavar="N",
+        help="port nginx listens on for HTTPS (default: %(default)s)",
+    )
+    shared.add_argument(
+        "--published-http-port",
+        type=port,
+        default=80,
+        metavar="N",
+        help="the HTTP port clients reach, as the Service in front of nginx"
+        " publishes it: X-Forwarded-Port (default: %(default)s)",
+    )
+    shared.add_argument(
+        "--published-https-port",
+        type=port,
+        default=443,
+        metavar="N",
+        help="the HTTPS port clients reach: X-Forwarded-Port, and HTTPS"
+        " redirects that name a port (default: %(default)s)",
+    )
     shared.add_argument(
         "--listen-address",
         default="",
@@ -164,6 +192,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         watch_ingress_without_class=args.watch_ingress_without_class,
         http_port=args.http_port,
         https_port=args.https_port,
+        published_http_port=args.published_http_port,
+        published_https_port=args.published_https_port,
         listen_address=args.listen_address,
         runtime_dir=runtime_dir,
         cert_dir=cert_dir or FALLBACK_CERT_DIR,

@@ -179,7 +179,7 @@ def _main_view(config: Config, settings: Settings) -> dict[str, Any]:
         "core": _core_view(settings.config),
         "proxy": _proxy_view(settings.config, standard_headers(settings)),
         "extra": http_directives(config, settings),
-        "forwarding": render_lines(forwarding.http_directives(settings.config), 1),
+        "forwarding": render_lines(forwarding.http_directives(settings), 1),
         "tls": _tls_view(settings) if config.https else None,
         "status": _status_view(settings),
         "modules": stream_modules(config, settings),

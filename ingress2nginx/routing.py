@@ -246,9 +246,12 @@ class Router:
             )
             return
         stand_in = self._stand_in(ingress, options, where)
+        told = len(self.problems)
         action = self._action(ingress, path["backend"], f"{where}.backend", options)
+        standing_in = False
         if isinstance(action, Respond) and stand_in is not None:
-            action = stand_in
+            action, standing_in = stand_in, True
+            self.problems[told:] = map(_stood_in_for, self.problems[told:])
         made = self.made.get(ingress, lambda _: {}) if self.made.keep else {}
         claim = made.get(where)
         if claim is None or not (
@@ -260,6 +263,7 @@ class Router:
             claim = made[where] = Claim(
                 path_type, normalized, regex, written, action, origin, _describe(action),
                 options, service=(service["name"], str(port)), stand_in=stand_in,
+                standing_in=standing_in,
             )  # fmt: skip
         host.claims[(form, normalized)] = claim
 
@@ -423,3 +427,11 @@ def _describe(action: Action) -> str:
 
 def _ref(origin: Origin) -> ObjectRef:
     return ObjectRef("Ingress", origin.namespace, origin.name)
+
+
+def _stood_in_for(problem: Problem) -> Problem:
+    """A backend's "answering 503", when the default-backend Service answers instead."""
+    reason = problem.reason.removesuffix("; answering 503")
+    if reason == problem.reason:
+        return problem
+    return replace(problem, reason=f"{reason}; the default-backend Service answers instead")

@@ -1,10 +1,12 @@
 """Which certificate each host gets, from the Ingresses' ``spec.tls`` sections.
 
 A host listed in ``spec.tls[].hosts`` of an Ingress that also has a rule for it gets the
-certificate of that entry's Secret (an entry without hosts applies to the Ingress's rule hosts
-its certificate covers). The oldest Ingress wins a host; a younger one naming another Secret is
-reported. A Secret that cannot be used leaves the host on the default certificate, with a
-warning naming the Ingress, the field and the Secret (see certificates.py).
+certificate of that entry's Secret; a wildcard TLS host ``*.foo.com`` names the rule hosts one
+label below it (``bar.foo.com``) that no entry lists by their own name; an entry without hosts
+applies to the Ingress's rule hosts its certificate covers. The oldest Ingress wins a host; a
+younger one naming another Secret is reported. A Secret that cannot be used leaves the host on
+the default certificate, with a warning naming the Ingress, the field and the Secret (see
+certificates.py).
 """
 
 from __future__ import annotations
@@ -44,18 +46,24 @@ class TLSHosts:
 
     def add(self, ingress: Manifest, spec: Mapping[str, Any], rule_hosts: list[str]) -> None:
         """Take the ``spec.tls`` entries of one Ingress."""
-        for index, entry in enumerate(spec.get("tls") or []):
+        entries = spec.get("tls") or []
+        listed_exactly = {host for entry in entries for host in entry.get("hosts") or []}
+        for index, entry in enumerate(entries):
             where = f"spec.tls[{index}]"
             secret = entry.get("secretName") or ""
             listed = entry.get("hosts") or []
             for host in listed:
-                if host not in rule_hosts:
+                if not any(_names(host, rule_host, set()) for rule_host in rule_hosts):
                     reason = f"TLS host {host} has no rule in this Ingress; ignored"
                     self.problems.append(
                         Problem(Severity.INFO, ingress.ref, where, reason, "tls-host")
                     )
             if listed:
-                targets = [host for host in listed if host in rule_hosts]
+                targets = [
+                    rule_host
+                    for rule_host in rule_hosts
+                    if any(_names(host, rule_host, listed_exactly) for host in listed)
+                ]
             else:
                 targets = [host for host in rule_hosts if self._covers(ingress, secret, host)]
             for host in targets:
@@ -100,3 +108,13 @@ class TLSHosts:
         self.problems.append(
             Problem(Severity.WARNING, ingress.ref, f"{where}.secretName", reason, "tls")
         )
+
+
+def _names(tls_host: str, rule_host: str, listed_exactly: set[str]) -> bool:
+    """Whether a ``spec.tls`` host names a rule host: the same host, or a wildcard
+    ``*.foo.com`` for a host one label below it (``bar.foo.com``) that no TLS entry of the
+    Ingress lists by its own name, as ingress-nginx matches them."""
+    if tls_host == rule_host:
+        return True
+    wildcard = tls_host.startswith("*.") and rule_host not in listed_exactly
+    return wildcard and covers((tls_host,), rule_host)

@@ -22,7 +22,7 @@ HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
 DEFAULT_LOG_FORMAT = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent'
     ' "$http_referer" "$http_user_agent" $request_length $request_time $upstream_addr'
-    " $upstream_response_length $upstream_response_time $upstream_status $request_id"
+    " $upstream_response_length $upstream_response_time $upstream_status $req_id"
 )
 """ingress-nginx's upstreaminfo format, less the Lua-only upstream names."""
 
@@ -137,6 +137,12 @@ class Settings:
     """Serve Ingresses that name no class at all (``--watch-ingress-without-class``)."""
     http_port: int = 80
     https_port: int = 443
+    published_http_port: int = 80
+    """The port clients use for plain HTTP, as the Service in front of nginx publishes it
+    (``--published-http-port``): what X-Forwarded-Port says, whatever `http_port` is."""
+    published_https_port: int = 443
+    """The port clients use for HTTPS (``--published-https-port``): X-Forwarded-Port on
+    HTTPS, and the port of HTTPS redirects that name one (use-port-in-redirects)."""
     listen_address: str = ""
     """Address nginx listens on; empty means every address (``--listen-address``)."""
     runtime_dir: Path | None = None

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 from ingress2nginx import forwarding
 from ingress2nginx.annotations import FEATURES
-from ingress2nginx.annotations.passthrough import FORWARDED_PORT
 from ingress2nginx.annotations.proxy import protocol
 from ingress2nginx.directives import Directive, directive, render_lines
 from ingress2nginx.model import (
@@ -41,15 +40,16 @@ STANDARD_HEADERS: tuple[tuple[str, str], ...] = (
     ("Host", "$best_http_host"),
     ("Upgrade", "$http_upgrade"),
     ("Connection", "$connection_upgrade"),
-    ("X-Request-ID", "$request_id"),
+    ("X-Request-ID", "$req_id"),
     ("X-Real-IP", "$remote_addr"),
     ("X-Forwarded-For", "$remote_addr"),
     ("X-Forwarded-Host", "$best_http_host"),
-    ("X-Forwarded-Port", "$server_port"),
+    ("X-Forwarded-Port", "$pass_server_port"),
     ("X-Forwarded-Proto", "$scheme"),
     ("X-Forwarded-Scheme", "$scheme"),
     ("X-Scheme", "$scheme"),
     ("X-Original-Forwarded-For", "$http_x_forwarded_for"),
+    ("X-Original-Forwarded-Host", "$http_x_forwarded_host"),
     ("Proxy", '""'),
 )
 """Headers sent to every backend (ingress-nginx's set), written once at http level."""
@@ -110,13 +110,10 @@ class LocationView:
 
 
 def standard_headers(settings: Settings | None) -> tuple[tuple[str, str], ...]:
-    """`STANDARD_HEADERS`; with ssl-passthrough enabled, X-Forwarded-Port is the port the
-    client connected to (from the PROXY header), not the HTTPS servers' internal port."""
+    """`STANDARD_HEADERS` as the global options (forwarding.py) change them."""
     if settings is None:
         return STANDARD_HEADERS
     changed = forwarding.header_values(settings.config)
-    if settings.ssl_passthrough:
-        changed["X-Forwarded-Port"] = FORWARDED_PORT
     return tuple((header, changed.get(header, value)) for header, value in STANDARD_HEADERS)
 
 
@@ -181,10 +178,12 @@ def https_redirect_target(
     """``https://$host[:port]`` and the request URI, its trailing slash removed unless asked
     to keep it (ingress-nginx removes it; the map is in the main template). As in
     ingress-nginx the port is left out (clients reach nginx through a Service or load balancer
-    on 443, whatever port nginx listens on) unless use-port-in-redirects asks for it."""
-    port = f":{settings.https_port}" if use_port else ""
+    on 443, whatever port nginx listens on) unless use-port-in-redirects asks for it: then it
+    is the published HTTPS port. Behind a trusted proxy the host is the one it forwarded."""
+    port = f":{settings.published_https_port}" if use_port else ""
     uri = "$request_uri" if preserve_trailing_slash else "$request_uri_without_trailing_slash"
-    return trusted(f"https://$host{port}{uri}")
+    host = forwarding.redirect_host_variable(settings.config)
+    return trusted(f"https://{host}{port}{uri}")
 
 
 def server_directives(server: Server, settings: Settings) -> Token | None:

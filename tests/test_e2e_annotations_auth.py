@@ -262,6 +262,17 @@ def test_the_auth_service_learns_the_original_request_without_its_body(
     assert headers["host"] == "127.0.0.1"
 
 
+def test_the_auth_service_and_the_backend_see_the_client_s_request_id(
+    external_site: Site, auth_service: AuthService
+) -> None:
+    auth_service.requests.clear()
+    sent = {**GOOD, "X-Request-ID": "auth-trace-1"}
+    answer = external_site.get("/", host="ext.test", headers=sent)
+    assert answer.status == 200
+    assert auth_service.requests[-1]["headers"]["x-request-id"] == "auth-trace-1"
+    assert answer.json()["headers"]["x-request-id"] == "auth-trace-1"
+
+
 def test_auth_response_headers_reach_the_backend_and_cannot_be_forged(
     external_site: Site,
 ) -> None:
@@ -444,7 +455,8 @@ def client_tls_site(
     https = free_port()
     with started_backends("app") as echo:
         objects.extend(echo_service(echo["app"]))
-        with serving_readable(objects, binary=nginx_binary, https_port=https) as served:
+        with serving_readable(objects, "--published-https-port", str(https),
+                              binary=nginx_binary, https_port=https) as served:  # fmt: skip
             yield served, https
 
 

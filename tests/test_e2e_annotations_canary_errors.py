@@ -100,7 +100,8 @@ def test_the_header_takes_precedence_over_the_weight(site: Site) -> None:
 
 
 def test_custom_http_errors_are_rendered_by_the_default_backend_service(site: Site) -> None:
-    response = site.get("/missing", "pages.test", headers={"X-Echo-Status": "404"})
+    sent = {"X-Echo-Status": "404", "X-Request-ID": "pages-1"}
+    response = site.get("/missing", "pages.test", headers=sent)
     assert response.backend == "errors"
     assert response.status == 404, "the error backend's own status (it echoes X-Echo-Status)"
     headers = response.json()["headers"]
@@ -109,6 +110,7 @@ def test_custom_http_errors_are_rendered_by_the_default_backend_service(site: Si
     assert headers["x-namespace"] == "default"
     assert headers["x-ingress-name"] == "pages"
     assert headers["x-service-name"] == "app"
+    assert headers["x-request-id"] == "pages-1", "the client's own request ID"
     assert response.json()["path"] == "/"
 
 
@@ -119,3 +121,20 @@ def test_statuses_not_listed_pass_through_unchanged(site: Site) -> None:
 
 def test_the_default_backend_stands_in_when_no_endpoint_is_ready(site: Site) -> None:
     assert site.get("/", "standin.test").backend == "errors"
+
+
+def test_the_stand_in_is_told_what_it_answers_for_as_error_backends_are(site: Site) -> None:
+    sent = {"Accept": "application/json", "X-Request-ID": "standin-7"}
+    answer = site.get("/shop/cart?item=3", "standin.test", headers=sent).json()
+    headers = answer["headers"]
+    assert headers["x-code"] == "503"
+    assert headers["x-format"] == "application/json"
+    assert headers["x-original-uri"] == "/shop/cart?item=3"
+    assert (headers["x-namespace"], headers["x-ingress-name"]) == ("default", "stand-in")
+    assert (headers["x-service-name"], headers["x-service-port"]) == ("down", "80")
+    assert headers["x-request-id"] == "standin-7"
+    assert answer["path"] == "/shop/cart?item=3", "the request as it came"
+    assert headers["host"] == "standin.test", "the standard headers are still sent"
+    assert "default/down:80 has no ready endpoints; the default-backend Service answers" in (
+        site.messages
+    )

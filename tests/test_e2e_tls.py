@@ -92,10 +92,13 @@ def test_a_wildcard_host_is_served_with_the_wildcard_certificate(
     assert response.certificate.subject_alt_names == ("*.apps.test",)
 
 
-def test_the_backend_is_told_the_request_came_over_https(site: Site, https_port: int) -> None:
+def test_the_backend_is_told_the_request_came_over_https_on_the_published_port(
+    site: Site, https_port: int
+) -> None:
     headers = https_get(https_port, "/x", "shop.test").json()["headers"]
     assert headers["x-forwarded-proto"] == "https"
-    assert headers["x-forwarded-port"] == str(https_port)
+    assert https_port != 443
+    assert headers["x-forwarded-port"] == "443", "the Service's port, not nginx's own"
 
 
 def test_plain_http_on_a_tls_host_is_redirected_with_308_keeping_path_and_query(
@@ -210,3 +213,75 @@ def test_certificate_files_are_private_and_named_after_the_secret(site: Site) ->
     ]
     for entry in cert_dir.iterdir():
         assert stat.S_IMODE(entry.stat().st_mode) == 0o600, entry.name
+
+
+# --------------------------------------------------------------------------- wildcard TLS hosts
+
+
+@pytest.fixture(scope="module")
+def wildcard_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def wildcard_site(nginx_binary: str, wildcard_port: int) -> Iterator[Site]:
+    """``spec.tls`` naming ``*.example.test`` only, with rules for hosts one label below it;
+    a second Ingress lists its own host by name beside the wildcard."""
+    hosts = ["echo.example.test", "quote.example.test", "deep.er.example.test"]
+    star = ingress("star", rules=[rule(host, path("/", to("echo"))) for host in hosts],
+                   created="2026-01-01T00:00:00Z")  # fmt: skip
+    star["spec"]["tls"] = [{"hosts": ["*.example.test"], "secretName": "star"}]
+    named = ("own.example.test", "other.example.test")
+    own = ingress("own", rules=[rule(host, path("/", to("quote"))) for host in named])
+    own["spec"]["tls"] = [
+        {"hosts": ["*.example.test"], "secretName": "star"},
+        {"hosts": ["own.example.test"], "secretName": "own"},
+    ]
+    objects = [star, own, tls_secret("default", "star", ["*.example.test"]),
+               tls_secret("default", "own", ["own.example.test"])]  # fmt: skip
+    with started_backends("echo", "quote") as echo:
+        for backend in echo.values():
+            objects.extend(echo_service(backend))
+        with serving(objects, "--https-port", str(wildcard_port), binary=nginx_binary) as served:
+            yield served
+
+
+@pytest.mark.parametrize("host", ["echo.example.test", "quote.example.test"])
+def test_a_wildcard_tls_host_serves_its_certificate_to_the_rule_hosts_below_it(
+    wildcard_site: Site, wildcard_port: int, host: str
+) -> None:
+    response = https_get(wildcard_port, "/", host)
+    assert response.backend == "echo"
+    assert response.certificate is not None
+    assert response.certificate.subject_alt_names == ("*.example.test",)
+
+
+@pytest.mark.parametrize("host", ["echo.example.test", "quote.example.test"])
+def test_a_wildcard_tls_host_redirects_plain_http_of_the_hosts_below_it(
+    wildcard_site: Site, host: str
+) -> None:
+    response = wildcard_site.get("/a?b=c", host=host)
+    assert response.status == 308
+    assert response.headers["Location"] == f"https://{host}/a?b=c"
+
+
+def test_a_wildcard_tls_host_is_not_reported_as_having_no_rule(wildcard_site: Site) -> None:
+    assert "has no rule" not in wildcard_site.messages
+    assert "default certificate" not in wildcard_site.messages
+
+
+def test_a_wildcard_tls_host_covers_one_label_only(wildcard_site: Site, wildcard_port: int) -> None:
+    response = https_get(wildcard_port, "/", "deep.er.example.test")
+    assert response.backend == "echo"
+    assert response.certificate is not None
+    assert response.certificate.common_name == DEFAULT_CN
+    assert wildcard_site.get("/", host="deep.er.example.test").status == 200, "not redirected"
+
+
+def test_a_tls_host_listed_by_name_wins_over_a_wildcard_listed_before_it(
+    wildcard_site: Site, wildcard_port: int
+) -> None:
+    own = https_get(wildcard_port, "/", "own.example.test").certificate
+    other = https_get(wildcard_port, "/", "other.example.test").certificate
+    assert own is not None and own.subject_alt_names == ("own.example.test",)
+    assert other is not None and other.subject_alt_names == ("*.example.test",)

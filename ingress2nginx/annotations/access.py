@@ -84,7 +84,7 @@ ANNOTATIONS: tuple[Annotation, ...] = (
               " false: access_log off).", "access.access_log", parse_bool),
     supported("relative-redirects", "Redirects nginx issues itself carry a relative"
               " Location (absolute_redirect off).", "access.relative_redirects", parse_bool),
-    partly("use-port-in-redirects", "Name the port in the HTTPS redirect (the --https-port)"
+    partly("use-port-in-redirects", "Name the port in the HTTPS redirect (--published-https-port)"
            " and in redirects nginx issues itself (port_in_redirect).",
            "unset, a redirect nginx issues itself (permanent-redirect to a path) names a port"
            " other than 80/443, where ingress-nginx leaves it out; the HTTPS redirect leaves it"

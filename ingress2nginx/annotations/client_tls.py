@@ -37,6 +37,7 @@ from ingress2nginx.annotations.secured import (
 )
 from ingress2nginx.annotations.values import choice, integer, parse_bool
 from ingress2nginx.directives import Directive, block, directive
+from ingress2nginx.forwarding import redirect_host_variable
 from ingress2nginx.quoting import Token, literal, trusted
 from ingress2nginx.secret_files import (
     CA_BUNDLE,
@@ -249,8 +250,11 @@ def _path(settings: Settings, file: SecretFile) -> Token:
 
 
 def _https_url(settings: Settings) -> Token:
-    port = "" if settings.https_port == 443 else f":{settings.https_port}"
-    return trusted(f"https://$host{port}$request_uri")
+    """The same URL over HTTPS, on the published port (the host as HTTPS redirects have it)."""
+    published = settings.published_https_port
+    port = "" if published == 443 else f":{published}"
+    host = redirect_host_variable(settings.config)
+    return trusted(f"https://{host}{port}$request_uri")
 
 
 def proxy_headers(location: Location) -> dict[str, Token]:

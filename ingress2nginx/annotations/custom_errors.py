@@ -7,7 +7,9 @@ Ingress's own backend when that one has no ready endpoint, and that renders the 
 intercepts those statuses from the backend (``proxy_intercept_errors``) and sends the request,
 path reset to ``/``, to a named location per error backend and code, with ``X-Code``,
 ``X-Format``, ``X-Original-URI``, ``X-Namespace``, ``X-Ingress-Name``, ``X-Service-Name``,
-``X-Service-Port`` and ``X-Request-ID``; the error backend's own status is returned.
+``X-Service-Port`` and ``X-Request-ID``; the error backend's own status is returned. The
+``default-backend`` Service standing in for one without endpoints gets the same headers, with
+``X-Code: 503`` (the answer it replaces), and the request as it came (path unchanged).
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ def _page(name: str, target: ProxyToUpstream | ProxyToAddress, code: int) -> Dir
         ("X-Ingress-Name", trusted("$ingress_name")),
         ("X-Service-Name", trusted("$service_name")),
         ("X-Service-Port", trusted("$service_port")),
-        ("X-Request-ID", trusted("$request_id")),
+        ("X-Request-ID", trusted("$req_id")),
         ("X-Forwarded-For", trusted("$remote_addr")),
         ("Host", trusted("$best_http_host")),
     ]
@@ -140,4 +142,22 @@ def _target_text(target: ProxyToUpstream | ProxyToAddress) -> str:
     return target.upstream if isinstance(target, ProxyToUpstream) else target.address
 
 
-HOOKS = Hooks(location=location_directives, server=server_directives)
+def stand_in_headers(location: Location) -> dict[str, Token]:
+    """A default-backend Service standing in for a rule's Service without a ready endpoint
+    is told what it answers for, with the headers an error backend gets (X-Request-ID is
+    among the standard headers)."""
+    stand_in, origin = location.stand_in, location.origin
+    if stand_in is None or origin is None:
+        return {}
+    return {
+        "X-Code": Token(str(stand_in.code)),
+        "X-Format": trusted("$http_accept"),
+        "X-Original-URI": trusted("$request_uri"),
+        "X-Namespace": expanded(origin.namespace),
+        "X-Ingress-Name": expanded(origin.name),
+        "X-Service-Name": expanded(stand_in.service_name),
+        "X-Service-Port": expanded(stand_in.service_port),
+    }
+
+
+HOOKS = Hooks(location=location_directives, server=server_directives, headers=stand_in_headers)

@@ -266,7 +266,7 @@ def _auth_location(plan: ExternalAuth, server: Server) -> list[Directive]:
         directive("proxy_pass_request_headers", trusted("on")),
         header("Content-Length", trusted('""')),
         header("X-Forwarded-Proto", trusted('""')),
-        header("X-Request-ID", trusted("$request_id")),
+        header("X-Request-ID", trusted("$req_id")),
         header("Host", plan.url.host_token()),
         header("X-Original-URL", trusted("$scheme://$best_http_host$request_uri")),
         header("X-Original-URI", trusted("$request_uri")),

@@ -45,8 +45,6 @@ if TYPE_CHECKING:
 
 INTERNAL_ADDRESS = "127.0.0.1"
 """Where nginx's own HTTPS servers and the relay listen when passthrough is on."""
-FORWARDED_PORT = "$forwarded_port"
-"""With passthrough enabled, X-Forwarded-Port: the port the client connected to (views.py)."""
 ROUTE_VARIABLE = "$passthrough_route"
 BACKEND_VARIABLE = "$passthrough_backend"
 _NOTE = (
@@ -148,20 +146,12 @@ def https_listen(settings: Settings, default: bool, http2: bool) -> Token:
 
 
 def http_directives(config: Config, settings: Settings) -> list[Directive]:
-    """Behind the front server, the client's address and port come from the PROXY header,
-    which only the front server (on 127.0.0.1) is trusted to send."""
-    if not settings.ssl_passthrough:
+    """Behind the front server, the client's address comes from the PROXY header, which only
+    the front server (on 127.0.0.1) is trusted to send. (X-Forwarded-Port is the published
+    HTTPS port, as for every HTTPS request: forwarding.py.)"""
+    if not settings.ssl_passthrough or not config.passthrough:
         return []
-    port = block(
-        "map",
-        (trusted("$proxy_protocol_server_port"), trusted(FORWARDED_PORT)),
-        [_entry(trusted('""'), trusted("$server_port")),
-         _entry(trusted("default"), trusted("$proxy_protocol_server_port"))],
-    )  # fmt: skip
-    if not config.passthrough:
-        return [port]
     return [
-        port,
         directive("set_real_ip_from", literal(INTERNAL_ADDRESS)),
         directive("real_ip_header", trusted("proxy_protocol")),
     ]
