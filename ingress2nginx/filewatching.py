@@ -14,7 +14,9 @@ copes with, and how:
   the pass (nginx keeps the last good config) until it is back;
 - partial writes: a file that stops parsing keeps its last good objects (`KeepLastGood`) and
   is reported; the next event (the rest of the write) parses it again;
-- a watched folder that is missing or replaced is (re)watched at the next snapshot; the
+- a watched folder that is missing or replaced is (re)watched at the next snapshot; a
+  missing one is watched for through its parent, which wakes the loop only for the SOURCE's
+  own name (not for every write beside it: the pass is retried with the loop's backoff); the
   periodic resync of the loop catches anything else (folders behind symlinks, lost events).
 """
 
@@ -57,7 +59,7 @@ class FileSource:
         self._watches: dict[tuple[str, bool], tuple[ObservedWatch, int]] = {}
 
     def start(self, changed: Callable[[str], None]) -> None:
-        self._handler = _Notifier(changed)
+        self._handler = _Notifier(changed, self._concerns)
         self._observer = Observer()
         self._observer.daemon = True
         self._observer.start()
@@ -73,6 +75,21 @@ class FileSource:
             observer.stop()
             observer.join(timeout=5)
         self._watches.clear()
+
+    def _concerns(self, path: str) -> bool:
+        """Whether a change at `path` may change a SOURCE. A folder source is watched alone,
+        so everything in it does. Through a parent folder: the SOURCE's own name (created,
+        renamed into place, deleted); for a file SOURCE that exists, anything beside it too
+        (an editor's temp file, a ConfigMap's ``..data`` swap). A SOURCE that does not exist
+        yet is not woken by its siblings (the watcher's own log, say): the pass is retried
+        with the loop's backoff until the SOURCE appears."""
+        for source in self.paths:
+            if path == source or path.startswith(source + os.sep):
+                return True
+            beside = os.path.dirname(path) == os.path.dirname(source)
+            if beside and os.path.lexists(source) and not os.path.isdir(source):
+                return True
+        return False
 
     def _roots(self) -> set[tuple[str, bool]]:
         """(folder, recursive) pairs to observe."""
@@ -110,12 +127,16 @@ class FileSource:
 
 
 class _Notifier(FileSystemEventHandler):
-    def __init__(self, changed: Callable[[str], None]) -> None:
+    def __init__(self, changed: Callable[[str], None], concerns: Callable[[str], bool]) -> None:
         self._changed = changed
+        self._concerns = concerns
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type not in _IGNORED_EVENTS:
-            path = os.fsdecode(event.src_path)
+        if event.event_type in _IGNORED_EVENTS:
+            return
+        path = os.fsdecode(event.src_path)
+        destination = os.fsdecode(getattr(event, "dest_path", "") or "")
+        if self._concerns(path) or (destination and self._concerns(destination)):
             self._changed(f"{event.event_type} {path}")
 
 

@@ -105,6 +105,8 @@ class ApplyOutcome:
     validator: str = ""
     reloaded: bool = False
     """Whether nginx was told to reload (False when it started with the new file itself)."""
+    adopted: bool = False
+    """nginx already ran it (a restarted watcher): files brought in line, no reload."""
 
     @property
     def ok(self) -> bool:
@@ -272,8 +274,9 @@ class ApplyPipeline:
         if self.applied is not None and desired.identity == self.applied.identity:
             return ApplyOutcome(desired.identity, changed=False)
         stop = stop or threading.Event()
+        adopting = self._nginx_runs(desired.identity)
         try:
-            told = self._apply(desired, stop)
+            told = self._adopt(desired, stop) if adopting else self._apply(desired, stop)
         except ApplyError as error:
             reason = error.reason
             if error.step in (Step.RELOAD, Step.CONFIRM) and not stop.is_set():
@@ -283,9 +286,26 @@ class ApplyPipeline:
         self._last_good_text = desired.text
         self._prune_certificates(desired.config)
         note = "reloaded" if told else "nginx started with it"
-        if self.confirmer is None:
+        if adopting:
+            note = "nginx already ran it: not reloaded"
+        elif self.confirmer is None:
             note += " (not confirmed: no status port)"
-        return ApplyOutcome(desired.identity, True, None, note, self.validator.name, told)
+        validator = self.validator.name
+        return ApplyOutcome(desired.identity, True, None, note, validator, told, adopting)
+
+    def _nginx_runs(self, identity: str) -> bool:
+        """Whether nginx's workers already answer `identity` (a restarted watcher rendered
+        the config nginx runs; restarting.py): then it must not be reloaded."""
+        return self.confirmer is not None and self.confirmer.current() == identity
+
+    def _adopt(self, desired: DesiredConfig, stop: threading.Event) -> bool:
+        """nginx runs `desired` already: write the files whose bytes differ (a watcher may
+        have died between writing newer ones and reloading), leave the others untouched,
+        and do not reload (a reload cuts idle keep-alive connections)."""
+        self._write_certificates(desired.config)
+        if _read_text(self.output) != desired.text:
+            self._install(desired.text, stop)
+        return False
 
     def _apply(self, desired: DesiredConfig, stop: threading.Event) -> bool:
         """The steps after "unchanged?"; whether nginx was told to reload."""

@@ -1,0 +1,71 @@
+"""What a watcher does at start so that nginx does not notice it was restarted.
+
+A sidecar container restarts (a crash, an OOM kill, a new image) while nginx goes on serving.
+The new watcher renders the same sources into the same config, and reloading nginx for it
+would be pure loss: a reload closes every idle keep-alive connection and starts new workers.
+So, before its first apply, the watcher asks nginx's status server which config its workers
+run (reloading.py's `StatusEndpoint`); when nginx answers the identity of the config just
+rendered, nginx already runs it: the files are brought in line where their bytes differ, and
+nginx is not signalled (`ApplyPipeline.apply`). The identity covers the text and every
+certificate and Secret file, and it comes from nginx itself, so neither a file on disk newer
+than what nginx loaded (a watcher that died between writing and reloading) nor one older can
+fool it. Without a status port nothing can tell which config nginx runs, and the first apply
+reloads as it always did.
+
+A watcher killed in the middle of a write leaves its temp files behind (``.nginx.conf.XXXX``,
+``.tls-ns_name.crt.XXXX``). `remove_leftover_temp_files` deletes them at start: only names
+this program makes (the output's own name, or a --cert-dir file prefix, followed by Python's
+eight random characters), never anything else in those folders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from pathlib import Path
+
+from ingress2nginx.certificates import DEFAULT_CERTIFICATE, SECRET_FILE_PREFIX
+from ingress2nginx.secret_files import PREFIXES as ANNOTATION_FILE_PREFIXES
+
+_RANDOM = r"[a-z0-9_]{8}"
+"""What `tempfile.mkstemp` puts between prefix and suffix."""
+
+CERT_DIR_PREFIXES = (SECRET_FILE_PREFIX, f"{DEFAULT_CERTIFICATE}.", *ANNOTATION_FILE_PREFIXES)
+"""The names applying.py writes under --cert-dir start with one of these."""
+
+
+def temp_file_pattern(output: Path) -> re.Pattern[str]:
+    """Temp names of the output: ``.NAME.XXXXXXXX.tmp`` (the apply pipeline's, validated
+    before the rename) and ``.NAME.XXXXXXXX`` (`applying.write_atomically`'s)."""
+    return re.compile(rf"\.{re.escape(output.name)}\.{_RANDOM}(\.tmp)?")
+
+
+def cert_dir_temp_pattern() -> re.Pattern[str]:
+    """Temp names `applying.write_atomically` uses for certificates, keys and Secret files."""
+    prefixes = "|".join(re.escape(prefix) for prefix in CERT_DIR_PREFIXES)
+    return re.compile(rf"\.(?:{prefixes})[^/]*\.{_RANDOM}")
+
+
+def remove_leftover_temp_files(output: Path, cert_dir: Path) -> list[Path]:
+    """Delete the temp files a killed watcher left beside `output` and in `cert_dir`; the
+    paths removed. Files that cannot be listed or removed are left (nothing depends on it)."""
+    removed = _remove_matching(output.parent, temp_file_pattern(output))
+    return removed + _remove_matching(cert_dir, cert_dir_temp_pattern())
+
+
+def _remove_matching(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        path = Path(entry.path)
+        if not pattern.fullmatch(entry.name):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False):
+                path.unlink()
+                removed.append(path)
+    return removed
