@@ -56,6 +56,7 @@ from ingress2nginx.certificates import SECRET_FILE_PREFIX
 from ingress2nginx.errors import Ingress2NginxError, OutputValidationError
 from ingress2nginx.model import CertificateFile, Config
 from ingress2nginx.rendering import IDENTITY_PLACEHOLDER, STATUS_ADDRESS, STATUS_PATH
+from ingress2nginx.restarting import record_identity, recorded_identity
 from ingress2nginx.validators import Validator, run_command, tail
 
 CONFIRM_POLL_SECONDS = 0.05
@@ -274,7 +275,9 @@ class ApplyPipeline:
         if self.applied is not None and desired.identity == self.applied.identity:
             return ApplyOutcome(desired.identity, changed=False)
         stop = stop or threading.Event()
-        adopting = self._nginx_runs(desired.identity)
+        adopting = self._nginx_runs(desired)
+        if not adopting:
+            record_identity(self.output, None)  # from here on, the files may change
         try:
             told = self._adopt(desired, stop) if adopting else self._apply(desired, stop)
         except ApplyError as error:
@@ -284,6 +287,8 @@ class ApplyPipeline:
             return ApplyOutcome(desired.identity, True, error.step, reason, self.validator.name)
         self.applied = desired
         self._last_good_text = desired.text
+        if recorded_identity(self.output) != desired.identity:
+            record_identity(self.output, desired.identity)
         self._prune_certificates(desired.config)
         note = "reloaded" if told else "nginx started with it"
         if adopting:
@@ -293,10 +298,14 @@ class ApplyPipeline:
         validator = self.validator.name
         return ApplyOutcome(desired.identity, True, None, note, validator, told, adopting)
 
-    def _nginx_runs(self, identity: str) -> bool:
-        """Whether nginx's workers already answer `identity` (a restarted watcher rendered
-        the config nginx runs; restarting.py): then it must not be reloaded."""
-        return self.confirmer is not None and self.confirmer.current() == identity
+    def _nginx_runs(self, desired: DesiredConfig) -> bool:
+        """Whether nginx already runs `desired` (a restarted watcher rendered the config
+        nginx runs): its workers answer the identity, or, without a status port, the state
+        file and the output say nothing was written since it was reloaded (restarting.py)."""
+        if self.confirmer is not None:
+            return self.confirmer.current() == desired.identity
+        recorded = recorded_identity(self.output) == desired.identity
+        return recorded and _read_text(self.output) == desired.text
 
     def _adopt(self, desired: DesiredConfig, stop: threading.Event) -> bool:
         """nginx runs `desired` already: write the files whose bytes differ (a watcher may

@@ -9,8 +9,17 @@ rendered, nginx already runs it: the files are brought in line where their bytes
 nginx is not signalled (`ApplyPipeline.apply`). The identity covers the text and every
 certificate and Secret file, and it comes from nginx itself, so neither a file on disk newer
 than what nginx loaded (a watcher that died between writing and reloading) nor one older can
-fool it. Without a status port nothing can tell which config nginx runs, and the first apply
-reloads as it always did.
+fool it.
+
+Without a status port (``--status-port 0``) nginx cannot be asked, and a small state file
+beside the output stands in (`applied_state`): the apply pipeline deletes it before it writes
+anything (certificates, the output) and writes the identity there once the reload succeeded.
+A watcher that finds the identity it rendered in that file, and the output holding exactly
+the rendered bytes, knows that nothing was written since a reload of this very config: nginx
+runs it (or, if it restarted since, read these same files). A watcher that died between
+writing and reloading left no state file, so the next one reloads. Its limit: it trusts the
+earlier reload as the earlier watcher did (unconfirmed), and it cannot see a config loaded
+by someone else since.
 
 A watcher killed in the middle of a write leaves its temp files behind (``.nginx.conf.XXXX``,
 ``.tls-ns_name.crt.XXXX``). `remove_leftover_temp_files` deletes them at start: only names
@@ -35,10 +44,43 @@ CERT_DIR_PREFIXES = (SECRET_FILE_PREFIX, f"{DEFAULT_CERTIFICATE}.", *ANNOTATION_
 """The names applying.py writes under --cert-dir start with one of these."""
 
 
+STATE_SUFFIX = ".applied"
+
+
+def applied_state(output: Path) -> Path:
+    """The state file beside the output: ``.NAME.applied``, holding the applied identity."""
+    return output.with_name(f".{output.name}{STATE_SUFFIX}")
+
+
+def recorded_identity(output: Path) -> str | None:
+    """The identity the state file holds, or None (no file, unreadable, not an identity)."""
+    try:
+        text = applied_state(output).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if re.fullmatch(r"[0-9a-f]{64}", text) else None
+
+
+def record_identity(output: Path, identity: str | None) -> None:
+    """Write `identity` to the state file (after a successful reload), or delete the file
+    (`None`: before writing anything). Failures are ignored: without the file, the next
+    watcher merely reloads once."""
+    state = applied_state(output)
+    with contextlib.suppress(OSError):
+        if identity is None:
+            state.unlink(missing_ok=True)
+            return
+        temp = state.with_name(state.name + ".tmp")
+        temp.write_text(identity + "\n", encoding="ascii")
+        os.replace(temp, state)
+
+
 def temp_file_pattern(output: Path) -> re.Pattern[str]:
     """Temp names of the output: ``.NAME.XXXXXXXX.tmp`` (the apply pipeline's, validated
-    before the rename) and ``.NAME.XXXXXXXX`` (`applying.write_atomically`'s)."""
-    return re.compile(rf"\.{re.escape(output.name)}\.{_RANDOM}(\.tmp)?")
+    before the rename), ``.NAME.XXXXXXXX`` (`applying.write_atomically`'s) and the state
+    file's ``.NAME.applied.tmp``."""
+    name = re.escape(output.name)
+    return re.compile(rf"\.{name}\.(?:{_RANDOM}(\.tmp)?|applied\.tmp)")
 
 
 def cert_dir_temp_pattern() -> re.Pattern[str]:

@@ -324,3 +324,36 @@ def test_the_grace_period_can_be_turned_off(
         (folder / "sites.yaml").unlink()
         site.wait_for(lambda: site.served_by("/", "stable.test") is None, "the hosts dropped")
         assert site.metric("ingress2nginx_empty_source_held") == 0
+
+
+def test_without_a_status_port_the_state_file_tells_a_restarted_watcher_not_to_reload(
+    nginx_runner: NginxRunner, tmp_path: Path, backends: dict[str, EchoBackend]
+) -> None:
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    write_manifests(folder / "sites.yaml", secured_sites(backends))
+    with running_sidecar(nginx_runner, tmp_path) as site:
+        assert site.nginx is not None
+        nginx = site.nginx
+        first = nginx.worker_pids()
+        site.restart("--status-port", "0")  # a config without the status server: reloaded
+        site.wait_for_metric(RELOADS, 1)
+        site.wait_for(lambda: not nginx.worker_pids() & first, "the old workers gone")
+        workers = nginx.worker_pids()
+        with keep_alive_load(site, "stable.test", "stable") as clients:
+            site.wait_for(lambda: all(c.answered >= 3 for c in clients), "the load")
+            site.restart("--status-port", "0", kill=True)
+            site.wait_for(lambda: site.http_status("/readyz") == 200, "the new watcher ready")
+            assert site.metric(RELOADS) == 0 and site.nginx.worker_pids() == workers
+        assert [(c.connections, c.failures) for c in clients] == [(1, [])] * CLIENTS
+        assert adopted(site) == 1
+
+        # killed between writing and reloading: no state file, so the next one reloads
+        site.restart("--status-port", "0", "--reload-command", "kill -9 $PPID")
+        site.wait_for(lambda: adopted(site) == 2, "the restarted watcher")
+        site.exit_code = -9
+        write_manifests(folder / "app.yaml", [site_of("app.test", "green")])
+        site.wait_for(lambda: site.process.poll() is not None, "the watcher's death")
+        site.restart("--status-port", "0")
+        site.wait_for(lambda: site.served_by("/", "app.test") == "green", "the reload")
+        site.wait_for_metric(RELOADS, 1)
