@@ -4,7 +4,8 @@ The watch loop (watching.py) decides *when* to apply; this module decides *how*,
 is never left on a broken config. `ApplyPipeline.apply` takes a `DesiredConfig` and goes:
 
 1. **unchanged?** Its identity (see `desired_config`) equals the last applied one: stop here,
-   no write, no reload.
+   no write, no reload. **Already running?** nginx answers that identity (a restarted
+   watcher; restarting.py): only the files whose bytes differ are written, no reload.
 2. **certificates** are written under --cert-dir; files the running config may still use are
    kept until the new config is confirmed (only then are stale ones pruned).
 3. **temp file** beside the output, so validation sees the same folder (``include`` paths and
