@@ -305,8 +305,11 @@ class ApplyPipeline:
         file and the output say nothing was written since it was reloaded (restarting.py)."""
         if self.confirmer is not None:
             return self.confirmer.current() == desired.identity
-        recorded = recorded_identity(self.output) == desired.identity
-        return recorded and _read_text(self.output) == desired.text
+        if recorded_identity(self.output) != desired.identity:
+            return False
+        if isinstance(self.reloader, SignalReloader) and master_pid(self.reloader.pid_file) is None:
+            return False  # nginx is not running: not "already running it"
+        return _read_text(self.output) == desired.text
 
     def _adopt(self, desired: DesiredConfig, stop: threading.Event) -> bool:
         """nginx runs `desired` already: write the files whose bytes differ (a watcher may

@@ -3,7 +3,7 @@
 A sidecar container restarts (a crash, an OOM kill, a new image) while nginx goes on serving.
 The new watcher renders the same sources into the same config, and reloading nginx for it
 would be pure loss: a reload closes every idle keep-alive connection and starts new workers.
-So, before its first apply, the watcher asks nginx's status server which config its workers
+So, before it applies a config, the watcher asks nginx's status server which config its workers
 run (reloading.py's `StatusEndpoint`); when nginx answers the identity of the config just
 rendered, nginx already runs it: the files are brought in line where their bytes differ, and
 nginx is not signalled (`ApplyPipeline.apply`). The identity covers the text and every
@@ -14,12 +14,12 @@ fool it.
 Without a status port (``--status-port 0``) nginx cannot be asked, and a small state file
 beside the output stands in (`applied_state`): the apply pipeline deletes it before it writes
 anything (certificates, the output) and writes the identity there once the reload succeeded.
-A watcher that finds the identity it rendered in that file, and the output holding exactly
-the rendered bytes, knows that nothing was written since a reload of this very config: nginx
-runs it (or, if it restarted since, read these same files). A watcher that died between
-writing and reloading left no state file, so the next one reloads. Its limit: it trusts the
-earlier reload as the earlier watcher did (unconfirmed), and it cannot see a config loaded
-by someone else since.
+A watcher that finds the identity it rendered in that file, the output holding exactly the
+rendered bytes and (with SIGHUP reloads) a live nginx master in the pid file, knows that
+nothing was written since a reload of this very config: nginx runs it (or, if it restarted
+since, read these same files). A watcher that died between writing and reloading left no
+state file, so the next one reloads. Its limit: it trusts the earlier reload as the earlier
+watcher did (unconfirmed), and it cannot see a config loaded by someone else since.
 
 A watcher killed in the middle of a write leaves its temp files behind (``.nginx.conf.XXXX``,
 ``.tls-ns_name.crt.XXXX``). `remove_leftover_temp_files` deletes them at start: only names
