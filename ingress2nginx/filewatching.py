@@ -14,12 +14,15 @@ copes with, and how:
   the pass (nginx keeps the last good config) until it is back;
 - partial writes: a file that stops parsing keeps its last good objects (`KeepLastGood`) and
   is reported; the next event (the rest of the write) parses it again;
-- a watched folder that is missing or replaced is (re)watched at the next snapshot; the
+- a watched folder that is missing or replaced is (re)watched at the next snapshot; a
+  missing one is watched for through its parent, which wakes the loop only for the SOURCE's
+  own name (not for every write beside it: the pass is retried with the loop's backoff); the
   periodic resync of the loop catches anything else (folders behind symlinks, lost events).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -55,9 +58,14 @@ class FileSource:
         self._observer: BaseObserver | None = None
         self._handler: FileSystemEventHandler | None = None
         self._watches: dict[tuple[str, bool], tuple[ObservedWatch, int]] = {}
+        self._watched_roots: frozenset[str] = frozenset()
+        """The folders of `_watches`, for the observer's thread (replaced, never changed)."""
+        self._deleted: set[str] = set()
+        """Watched folders seen deleted (by the observer's thread): watched anew even if a
+        folder recreated there got the same inode number back (its watch ended)."""
 
     def start(self, changed: Callable[[str], None]) -> None:
-        self._handler = _Notifier(changed)
+        self._handler = _Notifier(changed, self._concerns, self._folder_deleted)
         self._observer = Observer()
         self._observer.daemon = True
         self._observer.start()
@@ -73,6 +81,26 @@ class FileSource:
             observer.stop()
             observer.join(timeout=5)
         self._watches.clear()
+
+    def _folder_deleted(self, path: str) -> None:
+        """Called from the observer's thread: note `path` if it is a watched folder."""
+        if path in self._watched_roots:
+            self._deleted.add(path)
+
+    def _concerns(self, path: str) -> bool:
+        """Whether a change at `path` may change a SOURCE. A folder source is watched alone,
+        so everything in it does. Through a parent folder: the SOURCE's own name (created,
+        renamed into place, deleted); for a file SOURCE that exists, anything beside it too
+        (an editor's temp file, a ConfigMap's ``..data`` swap). A SOURCE that does not exist
+        yet is not woken by its siblings (the watcher's own log, say): the pass is retried
+        with the loop's backoff until the SOURCE appears."""
+        for source in self.paths:
+            if path == source or path.startswith(source + os.sep):
+                return True
+            beside = os.path.dirname(path) == os.path.dirname(source)
+            if beside and os.path.lexists(source) and not os.path.isdir(source):
+                return True
+        return False
 
     def _roots(self) -> set[tuple[str, bool]]:
         """(folder, recursive) pairs to observe."""
@@ -94,10 +122,13 @@ class FileSource:
             except OSError:
                 continue  # the snapshot reports it; watched once it exists
             current = self._watches.get((root, recursive))
-            if current is not None and current[1] == inode:
+            deleted = root in self._deleted
+            self._deleted.discard(root)
+            if current is not None and current[1] == inode and not deleted:
                 continue
             if current is not None:
-                observer.unschedule(current[0])
+                with contextlib.suppress(KeyError):
+                    observer.unschedule(current[0])
             try:
                 watch = observer.schedule(handler, root, recursive=recursive)
             except OSError as error:
@@ -107,16 +138,30 @@ class FileSource:
                 )
                 continue
             self._watches[(root, recursive)] = (watch, inode)
+        self._watched_roots = frozenset(root for root, _ in self._watches)
 
 
 class _Notifier(FileSystemEventHandler):
-    def __init__(self, changed: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        changed: Callable[[str], None],
+        concerns: Callable[[str], bool],
+        deleted: Callable[[str], None],
+    ) -> None:
         self._changed = changed
+        self._concerns = concerns
+        self._deleted = deleted
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type not in _IGNORED_EVENTS:
-            path = os.fsdecode(event.src_path)
-            self._changed(f"{event.event_type} {path}")
+        if event.event_type in _IGNORED_EVENTS:
+            return
+        path = os.fsdecode(event.src_path)
+        if event.event_type == "deleted" and event.is_directory:
+            self._deleted(path)  # maybe a watched folder itself: its watch has ended
+        destination = os.fsdecode(getattr(event, "dest_path", "") or "")
+        if self._concerns(path) or (destination and self._concerns(destination)):
+            moved = f" to {destination}" if destination else ""
+            self._changed(f"{event.event_type} {path}{moved}")
 
 
 class KeepLastGood(ParseCache):

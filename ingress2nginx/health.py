@@ -77,6 +77,12 @@ class Metrics:
             "Ingresses of our class rejected as invalid in the last render.",
             registry=registry,
         )
+        self.empty_source_held = Gauge(
+            "ingress2nginx_empty_source_held",
+            "1 while a source that held objects holds none and nginx keeps its config for the"
+            " grace period (--empty-source-grace).",
+            registry=registry,
+        )
         self.served_ingresses = Gauge(
             "ingress2nginx_served_ingresses",
             "Ingresses rendered in the last render.",

@@ -4,7 +4,8 @@ The watch loop (watching.py) decides *when* to apply; this module decides *how*,
 is never left on a broken config. `ApplyPipeline.apply` takes a `DesiredConfig` and goes:
 
 1. **unchanged?** Its identity (see `desired_config`) equals the last applied one: stop here,
-   no write, no reload.
+   no write, no reload. **Already running?** nginx answers that identity (a restarted
+   watcher; restarting.py): only the files whose bytes differ are written, no reload.
 2. **certificates** are written under --cert-dir; files the running config may still use are
    kept until the new config is confirmed (only then are stale ones pruned).
 3. **temp file** beside the output, so validation sees the same folder (``include`` paths and
@@ -56,6 +57,7 @@ from ingress2nginx.certificates import SECRET_FILE_PREFIX
 from ingress2nginx.errors import Ingress2NginxError, OutputValidationError
 from ingress2nginx.model import CertificateFile, Config
 from ingress2nginx.rendering import IDENTITY_PLACEHOLDER, STATUS_ADDRESS, STATUS_PATH
+from ingress2nginx.restarting import record_identity, recorded_identity
 from ingress2nginx.validators import Validator, run_command, tail
 
 CONFIRM_POLL_SECONDS = 0.05
@@ -105,6 +107,8 @@ class ApplyOutcome:
     validator: str = ""
     reloaded: bool = False
     """Whether nginx was told to reload (False when it started with the new file itself)."""
+    adopted: bool = False
+    """nginx already ran it (a restarted watcher): files brought in line, no reload."""
 
     @property
     def ok(self) -> bool:
@@ -272,8 +276,11 @@ class ApplyPipeline:
         if self.applied is not None and desired.identity == self.applied.identity:
             return ApplyOutcome(desired.identity, changed=False)
         stop = stop or threading.Event()
+        adopting = self._nginx_runs(desired)
+        if not adopting:
+            record_identity(self.output, None)  # from here on, the files may change
         try:
-            told = self._apply(desired, stop)
+            told = self._adopt(desired, stop) if adopting else self._apply(desired, stop)
         except ApplyError as error:
             reason = error.reason
             if error.step in (Step.RELOAD, Step.CONFIRM) and not stop.is_set():
@@ -281,11 +288,37 @@ class ApplyPipeline:
             return ApplyOutcome(desired.identity, True, error.step, reason, self.validator.name)
         self.applied = desired
         self._last_good_text = desired.text
+        if recorded_identity(self.output) != desired.identity:
+            record_identity(self.output, desired.identity)
         self._prune_certificates(desired.config)
         note = "reloaded" if told else "nginx started with it"
-        if self.confirmer is None:
+        if adopting:
+            note = "nginx already ran it: not reloaded"
+        elif self.confirmer is None:
             note += " (not confirmed: no status port)"
-        return ApplyOutcome(desired.identity, True, None, note, self.validator.name, told)
+        validator = self.validator.name
+        return ApplyOutcome(desired.identity, True, None, note, validator, told, adopting)
+
+    def _nginx_runs(self, desired: DesiredConfig) -> bool:
+        """Whether nginx already runs `desired` (a restarted watcher rendered the config
+        nginx runs): its workers answer the identity, or, without a status port, the state
+        file and the output say nothing was written since it was reloaded (restarting.py)."""
+        if self.confirmer is not None:
+            return self.confirmer.current() == desired.identity
+        if recorded_identity(self.output) != desired.identity:
+            return False
+        if isinstance(self.reloader, SignalReloader) and master_pid(self.reloader.pid_file) is None:
+            return False  # nginx is not running: not "already running it"
+        return _read_text(self.output) == desired.text
+
+    def _adopt(self, desired: DesiredConfig, stop: threading.Event) -> bool:
+        """nginx runs `desired` already: write the files whose bytes differ (a watcher may
+        have died between writing newer ones and reloading), leave the others untouched,
+        and do not reload (a reload cuts idle keep-alive connections)."""
+        self._write_certificates(desired.config)
+        if _read_text(self.output) != desired.text:
+            self._install(desired.text, stop)
+        return False
 
     def _apply(self, desired: DesiredConfig, stop: threading.Event) -> bool:
         """The steps after "unchanged?"; whether nginx was told to reload."""

@@ -18,6 +18,7 @@ from ingress2nginx import exit_codes
 from ingress2nginx.applying import make_runtime_dir
 from ingress2nginx.argtypes import port_or_zero, seconds
 from ingress2nginx.errors import OutputWriteError
+from ingress2nginx.grace import DEFAULT_SECONDS as EMPTY_SOURCE_GRACE_SECONDS
 from ingress2nginx.options import absolute, cluster_options_from, host_or_ip
 from ingress2nginx.settings import Settings
 
@@ -96,6 +97,13 @@ def add_watch_command(commands: Any, shared: argparse.ArgumentParser) -> None:
     timing.add_argument(
         "--resync-interval", type=seconds, default=60.0, metavar="SECONDS",
         help="re-read the sources this often even without events; 0: never"
+        " (default: %(default)s)",
+    )  # fmt: skip
+    timing.add_argument(
+        "--empty-source-grace", type=seconds, default=EMPTY_SOURCE_GRACE_SECONDS,
+        metavar="SECONDS",
+        help="when a source that held objects suddenly holds none (a folder recreated empty),"
+        " keep nginx's config this long before every host is dropped; 0: at once"
         " (default: %(default)s)",
     )  # fmt: skip
     health = watch.add_argument_group("health, metrics and logs")
@@ -215,6 +223,7 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
         metrics_port=args.metrics_port,
         metrics_address=args.metrics_address,
         quiet=args.quiet,
+        empty_source_grace=args.empty_source_grace,
     )
     source: Source = FileSource(args.sources)
     publisher = None

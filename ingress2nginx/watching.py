@@ -44,6 +44,8 @@ from typing import Protocol
 from ingress2nginx.applying import find_nginx
 from ingress2nginx.collecting import PassCollector
 from ingress2nginx.errors import Ingress2NginxError, Problem, Severity
+from ingress2nginx.grace import DEFAULT_SECONDS as EMPTY_SOURCE_GRACE_SECONDS
+from ingress2nginx.grace import EmptySourceGrace
 from ingress2nginx.health import HealthServer, Metrics
 from ingress2nginx.loading import LoadResult
 from ingress2nginx.logs import fields
@@ -60,6 +62,7 @@ from ingress2nginx.reloading import (
     desired_config,
 )
 from ingress2nginx.rendering import Renderer
+from ingress2nginx.restarting import remove_leftover_temp_files
 from ingress2nginx.settings import Settings
 from ingress2nginx.validators import CommandValidator, NginxValidator, StructureValidator, Validator
 
@@ -116,6 +119,8 @@ class WatchOptions:
     metrics_address: str = "0.0.0.0"
     quiet: bool = False
     """Log warnings and errors about the input, not notes."""
+    empty_source_grace: float = EMPTY_SOURCE_GRACE_SECONDS
+    """How long a source that held objects may hold none before every host is dropped."""
 
 
 # --- debouncing ------------------------------------------------------------------------------
@@ -239,6 +244,7 @@ class Watcher:
         self._stopping = threading.Event()
         self._backoff = Backoff()
         self._reported: set[str] = set()
+        self.grace = EmptySourceGrace(options.empty_source_grace)
 
     def stop(self) -> None:
         """Ask the loop to end; safe from any thread and from signal handlers."""
@@ -252,10 +258,10 @@ class Watcher:
             trigger: str | None = "start"
             while trigger is not None and not self._stopping.is_set():
                 ok = self.pass_once(trigger)
-                retry_at = None
+                retry_at = self.grace.until  # an empty source held back: look again then
                 if ok:
                     self._backoff.reset()
-                else:
+                elif retry_at is None:
                     retry_at = time.monotonic() + self._backoff.next()
                 trigger = self._next_trigger(retry_at)
         finally:
@@ -285,6 +291,8 @@ class Watcher:
         try:
             with self.collector.paused():
                 loaded = self.source.snapshot()
+                if self._held(loaded):
+                    return False
                 translation = self.translator.translate(Inventory.build(loaded.manifests))
                 text = self.renderer.render(translation.config)
         except Exception as error:
@@ -310,6 +318,14 @@ class Watcher:
             self.after_apply(translation, loaded)
         return outcome.ok
 
+    def _held(self, loaded: LoadResult) -> bool:
+        """Whether an empty snapshot is held back for the grace period (grace.py)."""
+        held = self.grace.holds(len(loaded.manifests))
+        self.metrics.empty_source_held.set(1 if held else 0)
+        if held:
+            self.metrics.in_sync.set(0)
+        return held
+
     def _report(self, problems: Sequence[Problem], translation: Translation) -> None:
         """Log problems not logged by the previous pass (resyncs would repeat them all)."""
         self.metrics.rejected_ingresses.set(sum(p.code == "rejected" for p in problems))
@@ -332,7 +348,8 @@ class Watcher:
                 self.metrics.reloads.inc()
             if outcome.changed:
                 details = fields(identity=identity, result=outcome.reason, trigger=trigger)
-                log.info("applied a new config", extra=details)
+                adopted = "nginx already runs the new config"  # a restarted watcher's
+                log.info(adopted if outcome.adopted else "applied a new config", extra=details)
             self.metrics.mark_in_sync()
             return
         self.metrics.in_sync.set(0)
@@ -396,6 +413,7 @@ def serve(
         except OSError as error:
             where = f"{address}:{options.metrics_port}"
             raise WatchStartError(f"cannot serve metrics on {where}: {error}") from error
+    _remove_leftovers(options.output, settings.cert_dir)
     pipeline = build_pipeline(settings, options)
     watcher = Watcher(source, settings, pipeline, options, metrics, after_apply)
     pid_file = options.nginx_pid_file or default_pid_file(settings)
@@ -415,6 +433,12 @@ def serve(
             health.close()
     log.info("stopped")
     return 0
+
+
+def _remove_leftovers(output: Path, cert_dir: Path) -> None:
+    """Delete the temp files a killed watcher left (restarting.py), saying which."""
+    for path in remove_leftover_temp_files(output, cert_dir):
+        log.info("removed a temp file left by an earlier watcher", extra=fields(file=str(path)))
 
 
 @contextlib.contextmanager

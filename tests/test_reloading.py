@@ -345,3 +345,33 @@ def test_a_template_without_the_status_server_is_reported_when_confirming(
     endpoint = StatusEndpoint(free_port(), timeout=0.2)
     outcome = offline(tmp_path, Recorder(), confirmer=endpoint).apply(minimal())
     assert outcome.failed_step is Step.RENDER and "status server" in outcome.reason
+
+
+def test_without_a_status_port_a_restarted_pipeline_trusts_the_state_file_until_files_change(
+    tmp_path: Path,
+) -> None:
+    recorder = Recorder()
+    assert offline(tmp_path, recorder).apply(minimal("one")).reloaded
+    output = tmp_path / "nginx.conf"
+    stamp = output.stat().st_mtime_ns
+    restarted = offline(tmp_path, recorder).apply(minimal("one"))  # a new watcher, same config
+    assert restarted.ok and restarted.adopted and not restarted.reloaded
+    assert recorder.calls == 1 and output.stat().st_mtime_ns == stamp
+
+    output.write_text(output.read_text() + "# edited\n")  # the file no longer proves anything
+    assert offline(tmp_path, recorder).apply(minimal("one")).reloaded and recorder.calls == 2
+
+    recorder.failing = True  # a reload that fails: the state file is gone, not left stale
+    assert offline(tmp_path, recorder).apply(minimal("two")).failed_step is Step.RELOAD
+    recorder.failing = False
+    assert not (tmp_path / ".nginx.conf.applied").exists()
+    assert offline(tmp_path, recorder).apply(minimal("one")).reloaded and recorder.calls == 4
+
+
+def test_the_state_file_never_makes_a_dead_nginx_look_like_it_runs_the_config(
+    tmp_path: Path,
+) -> None:
+    assert offline(tmp_path, Recorder()).apply(minimal("one")).ok
+    assert (tmp_path / ".nginx.conf.applied").exists()
+    outcome = offline(tmp_path, SignalReloader(tmp_path / "nginx.pid")).apply(minimal("one"))
+    assert outcome.failed_step is Step.RELOAD and "not running" in outcome.reason

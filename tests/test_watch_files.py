@@ -8,6 +8,7 @@ the new objects. Waits are bounded; "does not wake" is checked over a short wind
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from watchrun import ConfigMapVolume, write_manifests
 
 from ingress2nginx.errors import SourceError
 from ingress2nginx.filewatching import FileSource, KeepLastGood
+from ingress2nginx.restarting import remove_leftover_temp_files
 
 DEADLINE = 5.0
 
@@ -171,3 +173,70 @@ def _bump_mtime(file: Path) -> None:
     """Make sure the stat changes even on coarse-timestamp file systems."""
     later = time.time_ns() + 10_000_000
     os.utime(file, ns=(later, later))
+
+
+def test_a_missing_source_folder_is_not_woken_by_writes_beside_it(
+    tmp_path: Path, watched: list[FileSource]
+) -> None:
+    folder = tmp_path / "later"
+    source, woken = start(watched, folder)
+    with pytest.raises(SourceError):
+        source.snapshot()
+    for number in range(5):  # the watcher's own log, say
+        (tmp_path / f"watch-{number}.log").write_text("a line\n")
+    assert woken.quiet_for(0.3), woken.reasons
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    write_manifests(staged / "a.yaml", [site("a")])
+    assert woken.quiet_for(0.2), woken.reasons  # a sibling folder, its files
+    os.rename(staged, folder)  # renamed into place: the SOURCE's own name
+    assert woken.wait_for(str(folder))
+    assert names(source) == ["a"]
+
+
+def test_a_source_folder_deleted_and_recreated_is_watched_anew(
+    tmp_path: Path, watched: list[FileSource]
+) -> None:
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    write_manifests(folder / "a.yaml", [site("a")])
+    source, woken = start(watched, folder)
+    assert names(source) == ["a"]
+    for _ in range(3):  # the new folder often gets the old inode number back
+        shutil.rmtree(folder)
+        folder.mkdir()
+        assert woken.wait_for(f"deleted {folder}")
+        assert names(source) == []  # the loop's pass after the wake-up
+        woken.reasons.clear()
+        write_manifests(folder / "b.yaml", [site("b")])
+        assert woken.wait_for(str(folder / "b.yaml")), woken.reasons
+        assert names(source) == ["b"]
+
+
+def test_only_temp_files_of_ours_are_removed_at_start(tmp_path: Path) -> None:
+    output, certs = tmp_path / "nginx.conf", tmp_path / "certs"
+    certs.mkdir()
+    ours = [
+        tmp_path / ".nginx.conf.k2x_9abq.tmp",  # the apply pipeline's, being validated
+        tmp_path / ".nginx.conf.a1b2c3d4",  # write_atomically's
+        certs / ".tls-default_shop.crt.zz99yy88",
+        certs / ".default-server.key.abcdefgh",
+        certs / ".auth-file-default_users.q1w2e3r4",
+        certs / ".ca-default_bundle.pem.00000000",
+    ]
+    others = [
+        output,
+        tmp_path / ".nginx.conf.swp",
+        tmp_path / ".nginx.conf.toolongname.tmp",
+        tmp_path / ".other.conf.a1b2c3d4",
+        tmp_path / "nginx.conf.a1b2c3d4.tmp",
+        certs / "tls-default_shop.crt",
+        certs / ".mine.crt.abcdefgh",
+        tmp_path / ".tls-default_shop.crt.zz99yy88",  # not in --cert-dir
+    ]
+    for file in ours + others:
+        file.write_text("x")
+    removed = remove_leftover_temp_files(output, certs)
+    assert sorted(removed) == sorted(ours)
+    assert all(file.exists() for file in others)
+    assert remove_leftover_temp_files(output, tmp_path / "missing") == []

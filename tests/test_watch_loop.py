@@ -16,6 +16,7 @@ import pytest
 from e2e import Obj, ingress, manifest_text, path, rule, to
 
 from ingress2nginx.errors import SourceError
+from ingress2nginx.grace import EmptySourceGrace
 from ingress2nginx.health import Metrics
 from ingress2nginx.loading import LoadResult, load_text
 from ingress2nginx.reloading import ApplyPipeline
@@ -210,3 +211,36 @@ def test_the_resync_reads_the_source_without_any_event(running: Callable[..., Ru
     snapshots = source.snapshots
     run.wait_for(lambda: source.snapshots >= snapshots + 3, "more resyncs")
     assert run.reloader.calls == 2  # resyncs that found nothing new reloaded nothing
+
+
+def test_an_empty_source_is_held_for_the_grace_period_with_no_event_needed_to_end_it(
+    running: Callable[..., Running],
+) -> None:
+    source = MemorySource([site("a.test"), site("b.test")])
+    run = running(source, empty_source_grace=0.5, resync_interval=0)
+    run.wait_for(lambda: run.reloader.calls == 1, "the first config")
+    source.set([])
+    run.wait_for(lambda: run.metrics.empty_source_held._value.get() == 1, "the hold")
+    assert "server_name a.test" in run.config() and run.reloader.calls == 1
+    assert run.metrics.in_sync._value.get() == 0
+    run.wait_for(lambda: run.reloader.calls == 2, "the emptiness applied after the grace")
+    assert "server_name a.test" not in run.config()
+    assert run.metrics.empty_source_held._value.get() == 0
+    assert run.metrics.render_errors._value.get() == 0  # a hold is no error
+
+
+def test_the_grace_period_on_a_clock() -> None:
+    now = [100.0]
+    grace = EmptySourceGrace(10, clock=lambda: now[0])
+    assert not grace.holds(0)  # the first pass: nothing to compare with
+    assert not grace.holds(3)
+    assert grace.holds(0) and grace.until == 110.0
+    now[0] = 109.9
+    assert grace.holds(0)
+    assert not grace.holds(2) and grace.until is None  # back before the end: never applied
+    assert grace.holds(0) and grace.until == 119.9
+    now[0] = 120.0
+    assert not grace.holds(0) and grace.until is None  # applied after the grace
+    assert not grace.holds(0)  # and empty is now the normal state
+    off = EmptySourceGrace(0)
+    assert not off.holds(5) and not off.holds(0)  # 0 turns it off

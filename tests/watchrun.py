@@ -95,6 +95,16 @@ class Sidecar:
     log_path: Path
     nginx: Nginx | None = None
     exit_code: int | None = field(default=None)
+    command: list[str] = field(default_factory=list)
+    """The watch command line, without the options `restart` may add."""
+
+    def restart(self, *extra: str, kill: bool = False) -> None:
+        """Stop the watcher (SIGTERM, or SIGKILL with `kill`: no clean-up at all) and start
+        it again with the same command plus `extra`, nginx left running; its log goes on in
+        the same file."""
+        self.terminate(signal.SIGKILL if kill else signal.SIGTERM)
+        self.exit_code = None
+        self.process = _start_watch([*self.command, *extra], self.log_path)
 
     @property
     def output(self) -> Path:
@@ -181,6 +191,19 @@ class Sidecar:
         return self.exit_code
 
 
+def _start_watch(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    environment = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            cwd=REPOSITORY,
+            env=environment,
+        )
+
+
 def watch_command(sidecar_args: list[str], sources: list[str]) -> list[str]:
     return [sys.executable, "-m", "ingress2nginx", "watch", *sources, *sidecar_args]
 
@@ -209,17 +232,11 @@ def running_sidecar(
         *extra,
     ]
     log_path = base / "watch.log"
-    environment = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            watch_command(arguments, [str(folder)] if sources is None else sources),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            cwd=REPOSITORY,
-            env=environment,
-        )
+    log_path.unlink(missing_ok=True)
+    command = watch_command(arguments, [str(folder)] if sources is None else sources)
+    process = _start_watch(command, log_path)
     site = Sidecar(folder, prefix, http_port, status_port, metrics_port, process, log_path)
+    site.command = command
     try:
         if start_nginx:
             site.wait_for(site.output.exists, "the first nginx.conf")
