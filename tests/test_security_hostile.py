@@ -351,6 +351,7 @@ def _canary_ingress(tenant: Tenant) -> Obj:
     path = {"path": v("prefix_path"), "pathType": "Prefix", "backend": backend}
     annotations = {f"{PREFIX}canary": "true", f"{PREFIX}canary-weight": "10"}
     annotations.update(tenant.canary_annotations)
+    annotations = {key: value for key, value in annotations.items() if value is not ABSENT}
     spec = {"ingressClassName": "nginx", "rules": [{"host": v("host"), "http": {"paths": [path]}}]}
     return _ingress("web-canary", tenant, annotations, spec)
 
@@ -567,7 +568,8 @@ def annotation_tenant(name: str, value: Any) -> Tenant:
     extra: dict[str, Any] = {f"{PREFIX}{key}": val for key, val in companions(name).items()}
     if value is not ABSENT:
         extra[f"{PREFIX}{name}"] = value
-    if name.startswith("canary"):
+    if name.startswith("canary"):  # ABSENT also takes out what the canary Ingress always has
+        extra.setdefault(f"{PREFIX}{name}", ABSENT)
         return Tenant(canary_annotations=tuple(sorted(extra.items())))
     return Tenant(annotations=tuple(sorted(extra.items())))
 
