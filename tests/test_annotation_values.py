@@ -135,7 +135,14 @@ def test_canary_by_cookie_refuses_what_could_end_the_cookie_name(name: str) -> N
 
 @pytest.mark.parametrize(
     "url",
-    ["https://invalid..auth.url", "https://-auth.test/", "https://auth-.test/", "https://.a.test"],
+    [
+        "https://invalid..auth.url",
+        "https://-auth.test/",
+        "https://auth-.test/",
+        "https://.a.test",
+        "https://auth.test:99999/",
+        "https://auth.test:0/",
+    ],
 )
 def test_an_auth_url_whose_host_is_no_dns_name_is_invalid(url: str) -> None:
     with pytest.raises(AnnotationValueError):

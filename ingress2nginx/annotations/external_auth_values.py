@@ -88,6 +88,9 @@ def absolute_url(value: str) -> UrlTemplate:
             + ", ".join(VARIABLES)
             + ")"
         )
+    port = found.group(3)
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise AnnotationValueError(f"port {port} is not from 1 to 65535")
     host = _host_parts(pieces, found.start(2), found.end(2))
     named = any(part.startswith("$") for part in host) or not _is_ip("".join(host))
     parts = tuple(piece.written for piece in pieces)
