@@ -228,3 +228,22 @@ def test_no_invalid_value_rejects_the_ingress() -> None:
         for value in ("!", "{", "x; include /etc/passwd;", "", "-1", "$host"):
             _, problems = read(name, value)
             assert all(p.severity < Severity.ERROR for p in problems), (name, value)
+
+
+def test_an_invalid_auth_method_without_auth_url_denies_nothing_and_says_so() -> None:
+    from ingress2nginx.annotations.references import resolve_references
+    from ingress2nginx.annotations.secured import denial
+    from ingress2nginx.settings import Settings
+
+    ingress = ingress_with(**{"auth-method": "FETCH"})
+    options, _ = read_options(ingress)
+    problems: list[Problem] = []
+    resolved = resolve_references(ingress, options, {}, Settings(), problems)
+    assert denial(resolved) is None
+    assert [(p.severity, p.field, p.reason) for p in problems] == [
+        (
+            Severity.WARNING,
+            f"metadata.annotations[{PREFIX}auth-method]",
+            "has no effect without auth-url",
+        )
+    ]

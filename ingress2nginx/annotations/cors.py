@@ -14,6 +14,11 @@ is not allowed — nginx's ``add_header`` sends nothing for an empty value. The 
 configuration are named by a digest of it, so Ingresses asking for the same share them and the
 name never depends on any other Ingress.
 
+An entry of cors-allow-origin that is not an origin (``example.com``, without scheme) is
+dropped with a warning and the rest kept, as ingress-nginx skips it. When no entry is left, no
+Origin is allowed: nginx adds nothing and the requests, preflights included, are proxied as if
+CORS were off — never every Origin, which a list was meant to narrow.
+
 The headers this module sets are hidden from the backend's response (``proxy_hide_header``),
 so a backend answering CORS itself never produces a duplicate ``Access-Control-Allow-Origin``
 (which browsers reject); ingress-nginx overwrites them instead, keeping the backend's when the

@@ -22,7 +22,7 @@ upstream keepalive connections), auth-proxy-set-headers (a ConfigMap), auth-snip
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, cast
 
 from ingress2nginx.annotations.base import (
@@ -157,11 +157,15 @@ ANNOTATIONS: tuple[Annotation, ...] = (
 )  # fmt: skip
 
 _NAMES = field_names(ANNOTATIONS)
+_UNSET = ExternalAuthOptions()
 
 
 def resolve(lookup: Lookup, options: ExternalAuthOptions) -> ExternalAuthOptions:
     """Check the values; the options with a plan, or denied."""
     if options.url is None:
+        for item in fields(options):
+            if getattr(options, item.name) != getattr(_UNSET, item.name):
+                lookup.warn(_NAMES[item.name], "has no effect without auth-url")
         return options
     denied = lookup.invalid(options, _NAMES)
     if denied:
