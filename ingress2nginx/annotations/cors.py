@@ -107,8 +107,8 @@ def parse_origins(value: str) -> tuple[str, ...] | Kept:
     listed = ", ".join(repr(origin) for origin in bad)
     return Kept(
         kept,
-        f"{listed} dropped, not origins (use scheme://host[:port], scheme://*.host[:port],"
-        f" null, or *); {left}",
+        f"{listed} dropped: {'not an origin' if len(bad) == 1 else 'not origins'} (use"
+        f" scheme://host[:port], scheme://*.host[:port], null, or *); {left}",
     )
 
 
