@@ -186,7 +186,9 @@ def test_location_headers_pass_unchanged_without_proxy_redirect(site: Site) -> N
     assert seen == "http://default_site_80/next"
 
 
-def test_an_invalid_annotation_value_rejects_only_its_ingress(nginx_binary: str) -> None:
+def test_an_invalid_annotation_value_is_ignored_and_its_ingress_served(nginx_binary: str) -> None:
+    """As ingress-nginx: the value is ignored with a warning, its default applies (more in
+    test_e2e_annotations_invalid_values.py)."""
     with started_backends("good", "bad") as echo:
         objects = [
             ingress("good", rules=[rule("good.test", path("/", to("good")))]),
@@ -200,11 +202,12 @@ def test_an_invalid_annotation_value_rejects_only_its_ingress(nginx_binary: str)
         ]
         with serving(objects, binary=nginx_binary) as served:
             assert served.served_by("/", "good.test") == "good"
-            assert served.served_by("/", "bad.test") is None
+            assert served.served_by("/", "bad.test") == "bad"
             assert (
-                "error: ingress default/bad: metadata.annotations"
-                "[nginx.ingress.kubernetes.io/proxy-read-timeout]: invalid value"
+                "warning: ingress default/bad: metadata.annotations"
+                '[nginx.ingress.kubernetes.io/proxy-read-timeout]: invalid value "soon"'
             ) in served.messages
+            assert "soon" not in served.rendered.config
 
 
 def test_rewrite_target_works_with_a_backend_resolved_by_dns(nginx_binary: str) -> None:

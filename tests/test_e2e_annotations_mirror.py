@@ -155,7 +155,9 @@ def test_clients_cannot_request_the_internal_mirror_location(
         "https://under_score.test/",
     ],
 )
-def test_a_mirror_target_outside_the_documented_forms_rejects_the_ingress(target: str) -> None:
+def test_a_mirror_target_outside_the_documented_forms_is_ignored(target: str) -> None:
+    """Ignored with a warning, as ingress-nginx ignores an invalid value: the Ingress is served
+    without a mirror, and nothing of the value reaches the config."""
     bad = ingress(
         "bad",
         rules=[rule("bad.test", path("/", to("main")))],
@@ -163,6 +165,8 @@ def test_a_mirror_target_outside_the_documented_forms_rejects_the_ingress(target
     )
     rendered = render([bad])
     where = f"ingress default/bad: metadata.annotations[{PREFIX}mirror-target]: invalid value"
-    assert where in rendered.messages
-    assert "ingress default/bad: rejected" in rendered.messages
-    assert "evil" not in rendered.config
+    assert f"warning: {where}" in rendered.messages
+    assert "ignored, the default applies" in rendered.messages
+    assert "ingress default/bad: rejected" not in rendered.messages
+    assert "server_name bad.test;" in rendered.config
+    assert "evil" not in rendered.config and "mirror" not in rendered.config

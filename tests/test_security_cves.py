@@ -151,6 +151,35 @@ def assert_rejected_alone(result: Replay, objects: list[Obj], name: str = "attac
     assert result.nodes == replay(without(objects, name)).nodes
 
 
+def assert_ignored_alone(
+    result: Replay, objects: list[Obj], annotation: str, means: str | None = None
+) -> None:
+    """The annotation's value is ignored with a warning naming it (as ingress-nginx ignores an
+    invalid value), the Ingress is served, and the output is exactly the output without the
+    annotation — or, for a list of which only part is usable, with the part kept (`means`)."""
+    problem = result.problem_at(ANNOTATION_FIELD.format(annotation))
+    assert problem.severity == Severity.WARNING, str(problem)
+    assert result.run.served(NAMESPACE, "attack")
+    twin = []
+    for obj in objects:
+        if obj.get("kind") == "Ingress" and obj["metadata"]["name"] == "attack":
+            annotations = dict(obj["metadata"].get("annotations", {}))
+            annotations.pop(PREFIX + annotation)
+            if means is not None:
+                annotations[PREFIX + annotation] = means
+            obj = {**obj, "metadata": {**obj["metadata"], "annotations": annotations}}
+        twin.append(obj)
+    assert result.nodes == replay(twin).nodes
+
+
+def assert_denied(result: Replay, annotation: str) -> None:
+    """The Ingress's paths answer 503, with an error naming the annotation."""
+    problem = result.problem_at(ANNOTATION_FIELD.format(annotation))
+    assert problem.severity == Severity.ERROR and problem.code == "access-denied"
+    location = next(result.server().find("location"))
+    assert location.block is not None and Node("return", ("503",), None) in location.block
+
+
 def attack(
     annotations: dict[str, str] | None = None,
     *,
@@ -228,7 +257,6 @@ def test_cve_2021_25745_a_path_cannot_point_nginx_at_a_file() -> None:
 @pytest.mark.parametrize(
     ("annotation", "value", "companions"),
     [
-        ("x-forwarded-prefix", "/p;\nalias /var/run/secrets/kubernetes.io/serviceaccount/;", {}),
         ("x-forwarded-prefix", "/p;alias=/var/run/secrets/", {"rewrite-target": "/"}),
         ("upstream-vhost", "x.example;include /etc/passwd", {}),
         ("rewrite-target", "/;include /etc/passwd;", {}),
@@ -241,11 +269,9 @@ def test_cve_2021_25745_a_path_cannot_point_nginx_at_a_file() -> None:
         ),
         ("connection-proxy-header", 'close"; include "/etc/passwd', {}),
         ("server-alias", "a.example; include /etc/passwd", {}),
-        ("cors-allow-origin", 'https://a.example"; include "/etc/passwd', {"enable-cors": "true"}),
         ("canary-by-header", "X-A; include /etc/passwd", {"canary": "true"}),
         ("session-cookie-name", "SESSION; include /etc/passwd", {"affinity": "cookie"}),
         ("upstream-hash-by", "$request_uri; include /etc/passwd", {}),
-        ("allowlist-source-range", "10.0.0.0/8; allow all", {}),
         ("custom-http-errors", "404; include /etc/passwd", {"default-backend": "app"}),
     ],
 )
@@ -253,12 +279,34 @@ def test_cve_2021_25746_annotation_values_cannot_carry_directives(
     annotation: str, value: str, companions: dict[str, str]
 ) -> None:
     """CVE-2021-25746: annotation values with ';', quotes or newlines added directives. Each
-    value here is outside its annotation's allowlist: the Ingress is rejected alone, the
-    annotation named (refused characters first, then the allowlist's own reason)."""
+    value here is outside its annotation's allowlist: it is ignored with a warning naming the
+    annotation, as ingress-nginx ignores an invalid value, and the output is exactly the
+    output without it (a newline rejects the Ingress alone: the next tests)."""
     objects = [attack({**companions, annotation: value})]
+    assert_ignored_alone(replay(objects), objects, annotation)
+
+
+def test_cve_2021_25746_an_origin_list_keeps_only_its_origins() -> None:
+    """An origin list with an entry carrying directives: that entry is dropped, the origins
+    are kept, and the output is exactly the output of those origins alone."""
+    value = 'https://a.example, https://b.example"; include "/etc/passwd'
+    objects = [attack({"enable-cors": "true", "cors-allow-origin": value})]
     result = replay(objects)
-    problem = result.problem_at(ANNOTATION_FIELD.format(annotation))
-    assert problem.severity == Severity.ERROR
+    assert_ignored_alone(result, objects, "cors-allow-origin", means="https://a.example")
+
+
+def test_cve_2021_25746_a_source_range_carrying_directives_denies_the_paths() -> None:
+    """A source range outside the CIDR allowlist denies the paths (503) rather than opening
+    them to every client, without a trace of the value."""
+    result = replay([attack({"allowlist-source-range": "10.0.0.0/8; allow all"})])
+    assert_denied(result, "allowlist-source-range")
+    assert "10.0.0.0/8" not in result.run.text
+
+
+def test_cve_2021_25746_a_newline_in_an_annotation_value_rejects_the_ingress_alone() -> None:
+    objects = [attack({"x-forwarded-prefix": "/p;\nalias /var/run/secrets/kubernetes.io/;"})]
+    result = replay(objects)
+    assert "line feed" in result.problem_at(ANNOTATION_FIELD.format("x-forwarded-prefix")).reason
     assert_rejected_alone(result, objects)
 
 
@@ -347,8 +395,8 @@ def test_cve_2023_5043_configuration_snippet_commands_are_refused() -> None:
 def test_cve_2023_5044_permanent_redirect_cannot_end_its_return() -> None:
     """CVE-2023-5044: permanent-redirect was pasted into ``return 301 <value>;``. Here the
     value must be an http(s) URL or a path without spaces, quotes, ';', braces or '$': the
-    published vector and its newline-free variants are rejected; a URL full of characters a
-    URL may hold is one quoted argument of ``return``."""
+    published vector (a newline) is rejected, its newline-free variants are ignored with a
+    warning; a URL full of characters a URL may hold is one quoted argument of ``return``."""
     objects = corpus("cve-2023-5044")
     result = replay(objects)
     assert "line feed" in result.problem_at(ANNOTATION_FIELD.format("permanent-redirect")).reason
@@ -361,7 +409,7 @@ def test_cve_2023_5044_permanent_redirect_cannot_end_its_return() -> None:
         "https://a.example/#x",
     ):
         variant = [attack({"permanent-redirect": value})]
-        assert_rejected_alone(replay(variant), variant)
+        assert_ignored_alone(replay(variant), variant, "permanent-redirect")
     odd = "https://a.example/p!a'b(c)*d+e,f=g:h@i~j?k=l&m=n"
     result = replay([attack({"permanent-redirect": odd})])
     assert result.run.served(NAMESPACE, "attack")
@@ -391,8 +439,8 @@ def test_cve_2025_1097_auth_tls_match_cn_stays_one_regex() -> None:
 def test_cve_2025_1098_mirror_annotations_and_the_uid_cannot_inject() -> None:
     """CVE-2025-1098 (IngressNightmare): mirror-target, mirror-host and the Ingress UID were
     pasted into the config. Here mirror-target and mirror-host are URL and host allowlists
-    (the vector is rejected), and the UID is never written: the mirror's internal location
-    is named by a digest of its settings."""
+    (the vector, with a newline, is rejected; without one, the value is ignored), and the UID
+    is never written: the mirror's internal location is named by a digest of its settings."""
     objects = corpus("cve-2025-1098")
     result = replay(objects)
     assert "line feed" in result.problem_at(ANNOTATION_FIELD.format("mirror-target")).reason
@@ -402,7 +450,7 @@ def test_cve_2025_1098_mirror_annotations_and_the_uid_cannot_inject() -> None:
         ("mirror-host", "mirror.example; include /etc/passwd"),
     ):
         variant = [attack({"mirror-target": "https://m.example/", annotation: value})]
-        assert_rejected_alone(replay(variant), variant)
+        assert_ignored_alone(replay(variant), variant, annotation)
     uid = "x; } ssl_engine /proc/self/fd/3; location /y { #"
     served = attack({"mirror-target": "https://mirror.example$request_uri"})
     served["metadata"]["uid"] = uid
@@ -503,7 +551,7 @@ def test_cve_2026_3288_the_rewrite_regex_cannot_be_closed() -> None:
     """CVE-2026-3288: with rewrite-target, the path went unsanitized into the quoted regex of
     ``rewrite``. Here a regex path is an allowlist without quotes or whitespace (the vector
     is rejected), a trailing or stray backslash cannot escape the closing quote, and the
-    rewrite target is a path with $1..$9 only."""
+    rewrite target is a path with $1..$9 only (any other is ignored with a warning)."""
     objects = corpus("cve-2026-3288")
     result = replay(objects)
     assert result.problem_at(PATH_FIELD.format(0)).code == "invalid-path"
@@ -520,7 +568,7 @@ def test_cve_2026_3288_the_rewrite_regex_cannot_be_closed() -> None:
                 path_type="ImplementationSpecific",
             )
         ]
-        assert_rejected_alone(replay(variant), variant)
+        assert_ignored_alone(replay(variant), variant, "rewrite-target")
     served = replay([attack(regex, path_value="/x/(.*)", path_type="ImplementationSpecific")])
     rewrites = [node.args for node in served.directives("rewrite")]
     assert rewrites and all(len(args) == 3 and args[1] == "/$1" for args in rewrites)

@@ -70,7 +70,7 @@ from hypothesis import strategies as st
 from tls_secrets import tls_secret
 
 from ingress2nginx.annotations import PREFIX, REGISTRY
-from ingress2nginx.annotations.base import AnnotationValueError, AnnotationValueIgnored
+from ingress2nginx.annotations.base import AnnotationValueError, AnnotationValueIgnored, Kept
 from ingress2nginx.errors import Severity
 from ingress2nginx.settings import Settings
 
@@ -351,6 +351,7 @@ def _canary_ingress(tenant: Tenant) -> Obj:
     path = {"path": v("prefix_path"), "pathType": "Prefix", "backend": backend}
     annotations = {f"{PREFIX}canary": "true", f"{PREFIX}canary-weight": "10"}
     annotations.update(tenant.canary_annotations)
+    annotations = {key: value for key, value in annotations.items() if value is not ABSENT}
     spec = {"ingressClassName": "nginx", "rules": [{"host": v("host"), "http": {"paths": [path]}}]}
     return _ingress("web-canary", tenant, annotations, spec)
 
@@ -567,7 +568,8 @@ def annotation_tenant(name: str, value: Any) -> Tenant:
     extra: dict[str, Any] = {f"{PREFIX}{key}": val for key, val in companions(name).items()}
     if value is not ABSENT:
         extra[f"{PREFIX}{name}"] = value
-    if name.startswith("canary"):
+    if name.startswith("canary"):  # ABSENT also takes out what the canary Ingress always has
+        extra.setdefault(f"{PREFIX}{name}", ABSENT)
         return Tenant(canary_annotations=tuple(sorted(extra.items())))
     return Tenant(annotations=tuple(sorted(extra.items())))
 
@@ -719,6 +721,11 @@ def check_annotation(name: str, value: Any) -> None:
         return
     problems = annotation_problems(run, tenant, name)
     note(f"problems: {[str(problem) for problem in problems]}")
+    kept = _kept_part(name, value)
+    if kept is not None:
+        reference = annotation_tenant(name, kept) if kept else Tenant()
+        assert_identical(nodes, reference, f"output of the part kept, {kept!r}")
+        return
     if problems and all(problem.severity < Severity.ERROR for problem in problems):
         assert_identical(nodes, absent, "output without the ignored annotation")
         return
@@ -732,6 +739,19 @@ def check_annotation(name: str, value: Any) -> None:
         return
     references = [annotation_tenant(name, example) for example in valid_examples(name)]
     assert_same_as_one_of(nodes, [*references, absent])
+
+
+def _kept_part(name: str, value: Any) -> str | None:
+    """For a list of which only some entries are usable (`Kept`), those entries as a value
+    (empty when none is: the feature then does nothing); None for any other value."""
+    parse = REGISTRY[name].parse
+    if parse is None or not isinstance(value, str):
+        return None
+    try:
+        meaning = parse(value)
+    except (AnnotationValueError, AnnotationValueIgnored):
+        return None
+    return ", ".join(meaning.value) if isinstance(meaning, Kept) else None
 
 
 def _same_meaning(name: str, value: Any) -> str | None:

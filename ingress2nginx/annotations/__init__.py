@@ -5,8 +5,10 @@ Every annotation ingress-nginx defines is declared once, in the module of its fe
 refused), a one-line summary, and — unless refused — a parser that checks the value against
 an allowlist. `REGISTRY` gathers them; docs/annotations.md is generated from it
 (``python -m ingress2nginx.annotations.matrix``). Reading an Ingress's annotations gives an
-`IngressOptions` record: one frozen options record per feature. A value outside its allowlist
-rejects that Ingress with the annotation named; an unknown or refused annotation is a warning.
+`IngressOptions` record: one frozen options record per feature. What a value outside its
+allowlist does is declared per annotation (`OnInvalid`: ignored with a warning and its default
+applied, or the Ingress's paths denied) and applied here, in one place; an unknown or refused
+annotation is a warning.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ from ingress2nginx.annotations.base import (
     AnnotationValueError,
     AnnotationValueIgnored,
     Hooks,
+    Invalid,
+    Kept,
+    OnInvalid,
     Support,
 )
 from ingress2nginx.annotations.canary import CanaryOptions
@@ -73,6 +78,7 @@ __all__ = [
     "AnnotationValueError",
     "Hooks",
     "IngressOptions",
+    "OnInvalid",
     "Support",
     "admit",
     "read_options",
@@ -174,8 +180,9 @@ REGISTRY: dict[str, Annotation] = _registry(
 def read_options(ingress: Manifest) -> tuple[IngressOptions, list[Problem]]:
     """The options an Ingress's annotations ask for, and the problems with them.
 
-    Problems of severity ERROR (a value outside its allowlist) mean the Ingress must be
-    rejected; warnings (unknown or refused annotations) do not.
+    Every problem found here is a warning (an unknown or refused annotation, an ignored value):
+    a value that denies the paths (`OnInvalid.DENY`) is kept as an `Invalid` marker, which the
+    feature reports as an error when it resolves the Ingress's references (references.py).
     """
     values: dict[str, dict[str, Any]] = {}
     problems: list[Problem] = []
@@ -192,26 +199,53 @@ def read_options(ingress: Manifest) -> tuple[IngressOptions, list[Problem]]:
             reason = f"not supported: {annotation.difference}; ignored"
             problems.append(_warning(ingress, where, reason, "unsupported-annotation"))
             continue
-        try:
-            parsed = annotation.parse(annotations[key])
-        except AnnotationValueIgnored as notice:
-            reason = f"value {shown(annotations[key])} not supported: {notice}; ignored"
-            problems.append(_warning(ingress, where, reason, "unsupported-annotation"))
-            continue
-        except AnnotationValueError as error:
-            reason = f"invalid value {shown(annotations[key])}: {error}"
-            problems.append(
-                Problem(Severity.ERROR, ingress.ref, where, reason, "invalid-annotation")
-            )
-            continue
-        group, attribute = annotation.field.split(".")
-        values.setdefault(group, {})[attribute] = parsed
+        reading = _read(annotation, annotations[key])
+        if reading.problem is not None:
+            severity, reason, code = reading.problem
+            problems.append(Problem(severity, ingress.ref, where, reason, code))
+        if reading.used:
+            group, attribute = annotation.field.split(".")
+            values.setdefault(group, {})[attribute] = reading.value
     if not values:
         return DEFAULT_OPTIONS, problems
     groups = {
         name: replace(getattr(DEFAULT_OPTIONS, name), **changes) for name, changes in values.items()
     }
     return replace(DEFAULT_OPTIONS, **groups), problems
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """One annotation value read: what goes into its option field, and the problem if any."""
+
+    used: bool
+    """False: the field keeps its default."""
+    value: Any = None
+    problem: tuple[Severity, str, str] | None = None
+    """(severity, reason, code)."""
+
+
+def _read(annotation: Annotation, text: str) -> _Reading:
+    """Parse one value; an invalid one is handled as the annotation declares (`OnInvalid`)."""
+    assert annotation.parse is not None
+    try:
+        parsed = annotation.parse(text)
+    except AnnotationValueIgnored as notice:
+        reason = f"value {shown(text)} not supported: {notice}; ignored"
+        return _Reading(False, problem=(Severity.WARNING, reason, "unsupported-annotation"))
+    except AnnotationValueError as error:
+        return _invalid(annotation.on_invalid, text, str(error))
+    if isinstance(parsed, Kept):
+        reason = f"value {shown(text)}: {parsed.dropped}"
+        return _Reading(True, parsed.value, (Severity.WARNING, reason, "invalid-annotation"))
+    return _Reading(True, parsed)
+
+
+def _invalid(policy: OnInvalid, text: str, why: str) -> _Reading:
+    if policy is OnInvalid.DENY:  # the feature denies the paths, and says so, when resolved
+        return _Reading(True, Invalid(text, why))
+    reason = f"invalid value {shown(text)}: {why}; ignored, the default applies"
+    return _Reading(False, problem=(Severity.WARNING, reason, "invalid-annotation"))
 
 
 def _warning(ingress: Manifest, where: str, reason: str, code: str) -> Problem:

@@ -5,23 +5,29 @@ ssl-prefer-server-ciphers.
 
 Source ranges become nginx's ``deny``/``allow`` lines as ingress-nginx writes them: the
 denylist first, then the allowlist closed by ``deny all`` — a client refused either way gets
-403. ssl-ciphers and ssl-prefer-server-ciphers act on the whole host (its ``server`` block):
-when several Ingresses with rules for a TLS host set one, the oldest Ingress wins, as in
+403. A source range that is not a list of IPs and CIDRs denies the Ingress's paths (503 for
+every client, secured.py), as in ingress-nginx: ignoring it would open the paths to all.
+
+ssl-ciphers and ssl-prefer-server-ciphers act on the whole host (its ``server`` block): when
+several Ingresses with rules for a TLS host set one, the oldest Ingress wins, as in
 ingress-nginx (routing.py keeps each host's Ingress options oldest first).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from ingress2nginx.annotations.base import (
     Annotation,
     Hooks,
+    Invalid,
+    OnInvalid,
     partly,
     supported,
 )
+from ingress2nginx.annotations.secured import Lookup, field_names
 from ingress2nginx.annotations.values import choice, cidrs, cipher_list, parse_bool
 from ingress2nginx.directives import Directive, directive
 from ingress2nginx.quoting import Token, literal, trusted
@@ -40,11 +46,11 @@ T = TypeVar("T")
 class AccessOptions:
     """Access control, logging and redirect style asked for by one Ingress."""
 
-    allowlist: tuple[str, ...] | None = None
+    allowlist: tuple[str, ...] | Invalid | None = None
     """``allowlist-source-range``: only these CIDRs may connect."""
-    whitelist: tuple[str, ...] | None = None
+    whitelist: tuple[str, ...] | Invalid | None = None
     """``whitelist-source-range``, its older name; allowlist-source-range wins when both."""
-    denylist: tuple[str, ...] = ()
+    denylist: tuple[str, ...] | Invalid = ()
     """``denylist-source-range``: these CIDRs get 403."""
     satisfy: str | None = None
     """``satisfy``: ``any`` or ``all`` access checks (source range, authentication)."""
@@ -59,24 +65,31 @@ class AccessOptions:
     """``ssl-ciphers`` for the host's TLS handshakes (server level)."""
     ssl_prefer_server_ciphers: bool | None = None
     """``ssl-prefer-server-ciphers`` (server level)."""
+    denied: str | None = None
+    """Why the Ingress's paths are denied: a source range that is not one (see `resolve`)."""
 
     @property
     def source_ranges(self) -> tuple[str, ...]:
         """The allowed ranges (empty: everyone), allowlist-source-range winning."""
-        if self.allowlist is not None:
+        if isinstance(self.allowlist, tuple):
             return self.allowlist
-        return self.whitelist or ()
+        return self.whitelist if isinstance(self.whitelist, tuple) else ()
+
+    @property
+    def denied_ranges(self) -> tuple[str, ...]:
+        """The refused ranges (empty: nobody)."""
+        return self.denylist if isinstance(self.denylist, tuple) else ()
 
 
 _RANGES = "Comma-separated IPs or CIDRs"
 
 ANNOTATIONS: tuple[Annotation, ...] = (
     supported("allowlist-source-range", f"{_RANGES} allowed to reach the Ingress's paths;"
-              " anyone else gets 403.", "access.allowlist", cidrs),
+              " anyone else gets 403.", "access.allowlist", cidrs, OnInvalid.DENY),
     supported("whitelist-source-range", "Older name of allowlist-source-range (which wins"
-              " when both are set).", "access.whitelist", cidrs),
+              " when both are set).", "access.whitelist", cidrs, OnInvalid.DENY),
     supported("denylist-source-range", f"{_RANGES} refused (403) on the Ingress's paths;"
-              " checked before the allowlist.", "access.denylist", cidrs),
+              " checked before the allowlist.", "access.denylist", cidrs, OnInvalid.DENY),
     supported("satisfy", "Whether any or all access checks (source ranges, authentication)"
               " must pass: any or all (nginx's default: all).", "access.satisfy",
               choice("any", "all")),
@@ -98,10 +111,21 @@ ANNOTATIONS: tuple[Annotation, ...] = (
 )  # fmt: skip
 
 
+_NAMES = field_names(ANNOTATIONS)
+_RANGE_FIELDS = ("allowlist", "whitelist", "denylist")
+
+
+def resolve(lookup: Lookup, options: AccessOptions) -> AccessOptions:
+    """The options, denied when a source range is invalid (reported, every invalid one)."""
+    if not any(isinstance(getattr(options, name), Invalid) for name in _RANGE_FIELDS):
+        return options
+    return replace(options, denied=lookup.invalid(options, _NAMES))
+
+
 def location_directives(location: Location, settings: Settings) -> list[Directive]:
     """deny/allow lines and satisfy, then how nginx logs and writes its own redirects."""
     options = location.options.access
-    found = [directive("deny", literal(cidr)) for cidr in options.denylist]
+    found = [directive("deny", literal(cidr)) for cidr in options.denied_ranges]
     if options.source_ranges:
         found += [directive("allow", literal(cidr)) for cidr in options.source_ranges]
         found.append(directive("deny", trusted("all")))

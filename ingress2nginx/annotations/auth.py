@@ -23,13 +23,18 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ingress2nginx.annotations.base import Annotation, AnnotationValueError, Hooks, partly
-from ingress2nginx.annotations.secured import (
+from ingress2nginx.annotations.base import (
+    Annotation,
+    AnnotationValueError,
+    Hooks,
     Invalid,
+    OnInvalid,
+    partly,
+)
+from ingress2nginx.annotations.secured import (
     Lookup,
     SecretRef,
     field_names,
-    guarded,
     secret_ref,
 )
 from ingress2nginx.annotations.values import choice
@@ -94,20 +99,20 @@ class BasicAuthOptions:
 ANNOTATIONS: tuple[Annotation, ...] = (
     partly("auth-type", "Authentication type: basic (with auth-secret).",
            "digest is refused (stock nginx has no digest module): the Ingress's paths then"
-           " answer 503", "auth.type", guarded(_auth_type)),
+           " answer 503", "auth.type", _auth_type, OnInvalid.DENY),
     partly("auth-secret", "Secret with the users and password hashes: name or namespace/name"
            " (another namespace needs allow-cross-namespace-resources).",
            "the htpasswd content is checked line by line (user:hash, hashes nginx reads:"
            " {SHA}, {SSHA}, {PLAIN}, apr1, crypt() formats); a Secret that is missing or fails"
            " the check makes the paths answer 503, as do ingress-nginx's denied locations",
-           "auth.secret", guarded(secret_ref)),
+           "auth.secret", secret_ref, OnInvalid.DENY),
     partly("auth-secret-type", "auth-file (an htpasswd file under the key auth, default) or"
            " auth-map (each key a user, each value a password hash).",
            "an invalid value makes the paths answer 503 rather than rejecting the Ingress",
-           "auth.secret_type", guarded(choice(AUTH_FILE, AUTH_MAP))),
+           "auth.secret_type", choice(AUTH_FILE, AUTH_MAP), OnInvalid.DENY),
     partly("auth-realm", "Realm shown in the browser's login prompt (WWW-Authenticate).",
            '"off" is refused (it would switch authentication off in nginx); an invalid value'
-           " makes the paths answer 503", "auth.realm", guarded(_realm)),
+           " makes the paths answer 503", "auth.realm", _realm, OnInvalid.DENY),
 )  # fmt: skip
 
 _NAMES = field_names(ANNOTATIONS)

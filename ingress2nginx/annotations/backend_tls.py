@@ -24,13 +24,18 @@ import re
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, cast
 
-from ingress2nginx.annotations.base import Annotation, AnnotationValueError, Hooks, partly
-from ingress2nginx.annotations.secured import (
+from ingress2nginx.annotations.base import (
+    Annotation,
+    AnnotationValueError,
+    Hooks,
     Invalid,
+    OnInvalid,
+    partly,
+)
+from ingress2nginx.annotations.secured import (
     Lookup,
     SecretRef,
     field_names,
-    guarded,
     secret_ref,
 )
 from ingress2nginx.annotations.values import choice, cipher_list, integer
@@ -112,21 +117,22 @@ ANNOTATIONS: tuple[Annotation, ...] = (
            " tls.crt + tls.key (client certificate nginx presents): namespace/name.",
            "tls.crt + tls.key are used without ca.crt too (ingress-nginx then ignores them);"
            " a missing or unusable Secret makes the paths answer 503",
-           "backend_tls.secret", guarded(secret_ref)),
+           "backend_tls.secret", secret_ref, OnInvalid.DENY),
     partly("proxy-ssl-verify", "Verify the backend's certificate against ca.crt: on or off"
            " (default off).", f"{_FAIL_CLOSED}; on without ca.crt answers 503",
-           "backend_tls.verify", guarded(choice("on", "off"))),
+           "backend_tls.verify", choice("on", "off"), OnInvalid.DENY),
     partly("proxy-ssl-verify-depth", "Longest certificate chain accepted from the backend"
-           " (default 1).", _FAIL_CLOSED, "backend_tls.depth", guarded(integer(0, 100))),
+           " (default 1).", _FAIL_CLOSED, "backend_tls.depth", integer(0, 100), OnInvalid.DENY),
     partly("proxy-ssl-ciphers", "OpenSSL ciphers towards the backend (default DEFAULT).",
-           _FAIL_CLOSED, "backend_tls.ciphers", guarded(cipher_list)),
+           _FAIL_CLOSED, "backend_tls.ciphers", cipher_list, OnInvalid.DENY),
     partly("proxy-ssl-protocols", "TLS versions towards the backend: TLSv1.2 and/or TLSv1.3"
-           " (default TLSv1.2).", _FAIL_CLOSED, "backend_tls.protocols", guarded(_protocols)),
+           " (default TLSv1.2).", _FAIL_CLOSED, "backend_tls.protocols", _protocols,
+           OnInvalid.DENY),
     partly("proxy-ssl-name", "Name checked in the backend's certificate and sent by SNI.",
            f"a host name without variables; {_FAIL_CLOSED}", "backend_tls.name",
-           guarded(_server_name)),
+           _server_name, OnInvalid.DENY),
     partly("proxy-ssl-server-name", "Send the name by SNI to the backend: on or off (default"
-           " off).", _FAIL_CLOSED, "backend_tls.server_name", guarded(choice("on", "off"))),
+           " off).", _FAIL_CLOSED, "backend_tls.server_name", choice("on", "off"), OnInvalid.DENY),
 )  # fmt: skip
 
 _NAMES = field_names(ANNOTATIONS)

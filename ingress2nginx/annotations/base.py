@@ -1,4 +1,5 @@
-"""What an annotation is: its name, how far it is supported, and the parser of its value."""
+"""What an annotation is: its name, how far it is supported, the parser of its value, and what
+an invalid value does (`OnInvalid`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,23 @@ class Support(enum.StrEnum):
     REFUSED = "refused"
 
 
+class OnInvalid(enum.StrEnum):
+    """What a value outside an annotation's allowlist does, declared per annotation.
+
+    ingress-nginx logs an invalid value and uses the default, except where that would leave
+    paths less protected than asked for (authentication, certificates, source ranges): there
+    it denies them (its "denied" locations answer 503). ingress2nginx does the same, so an
+    invalid value never takes a site offline during a migration, and never opens one up. An
+    ignored or denied value never reaches nginx.conf.
+    """
+
+    IGNORE = "ignored"
+    """A warning names the annotation; its default applies; the Ingress is served."""
+    DENY = "denied"
+    """An error names the annotation; the Ingress's paths stay claimed and answer 503 while
+    the feature is in use (an invalid auth-method without auth-url denies nothing)."""
+
+
 class AnnotationValueError(ValueError):
     """An annotation value outside its allowlist; the message says what is allowed."""
 
@@ -25,6 +43,24 @@ class AnnotationValueError(ValueError):
 class AnnotationValueIgnored(Exception):
     """A value ingress-nginx accepts but ingress2nginx cannot honour (``load-balance: ewma``):
     the annotation is ignored with a warning saying why, and the Ingress is still served."""
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """A value outside its allowlist, kept in its option field so that the feature denies the
+    Ingress's paths (`OnInvalid.DENY`) when it resolves them."""
+
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """What a parser returns when only part of a value is usable (one bad origin in a list):
+    the part kept, and why the rest is dropped (a warning naming the annotation)."""
+
+    value: Any
+    dropped: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +77,10 @@ class Annotation:
     field: str = ""
     """``group.attribute`` of `IngressOptions` it sets (empty when refused)."""
     parse: Callable[[str], Any] | None = None
-    """Checks a value against its allowlist and converts it; raises AnnotationValueError."""
+    """Checks a value against its allowlist and converts it; raises AnnotationValueError
+    (or returns `Kept` for a value of which only part is usable)."""
+    on_invalid: OnInvalid = OnInvalid.IGNORE
+    """What a value outside the allowlist does (`OnInvalid`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,16 +111,27 @@ class Hooks:
     not allow (snippets, ssl-passthrough), each with a warning; the Ingress is still served."""
 
 
-def supported(name: str, summary: str, field: str, parse: Callable[[str], Any]) -> Annotation:
+def supported(
+    name: str,
+    summary: str,
+    field: str,
+    parse: Callable[[str], Any],
+    on_invalid: OnInvalid = OnInvalid.IGNORE,
+) -> Annotation:
     """An annotation honoured as ingress-nginx defines it."""
-    return Annotation(name, Support.SUPPORTED, summary, "", field, parse)
+    return Annotation(name, Support.SUPPORTED, summary, "", field, parse, on_invalid)
 
 
 def partly(
-    name: str, summary: str, difference: str, field: str, parse: Callable[[str], Any]
+    name: str,
+    summary: str,
+    difference: str,
+    field: str,
+    parse: Callable[[str], Any],
+    on_invalid: OnInvalid = OnInvalid.IGNORE,
 ) -> Annotation:
     """An annotation honoured with a documented difference."""
-    return Annotation(name, Support.PARTLY, summary, difference, field, parse)
+    return Annotation(name, Support.PARTLY, summary, difference, field, parse, on_invalid)
 
 
 def refused(name: str, summary: str, why: str) -> Annotation:

@@ -42,7 +42,10 @@ if TYPE_CHECKING:
     from ingress2nginx.settings import Settings
 
 _HEADER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,99}\Z")
-_COOKIE = re.compile(r"[A-Za-z0-9_]{1,100}\Z")
+_COOKIE = re.compile(r"[A-Za-z0-9_.~:/-]{1,100}\Z")
+"""ingress-nginx's characters for canary-by-cookie: letters, digits and ``_ . ~ : / -``."""
+_VARIABLE_NAME = re.compile(r"[A-Za-z0-9_]+\Z")
+"""What nginx can read as ``$cookie_<name>``; other names are found in the Cookie header."""
 _VALUE = re.compile(r"[\x21-\x7e]{1,256}\Z")
 _PATTERN_REFUSED = re.compile(r"[\s\"';{}#`]|\(\?<|\(\?P|\(\*|\\[^.\\/\-dwsDWS+*?()\[\]|^${}]")
 
@@ -55,10 +58,12 @@ def header_name(value: str) -> str:
 
 
 def cookie_name(value: str) -> str:
-    """A cookie name nginx can read as ``$cookie_<name>``: letters, digits and '_'."""
-    if not _COOKIE.match(value):
-        raise AnnotationValueError("must be a cookie name of letters, digits and '_'")
-    return value
+    """A cookie name as ingress-nginx takes it (``canary_user``, ``Canary-By-Cookie``):
+    letters, digits and ``_ . ~ : / -``; spaces are removed, as ingress-nginx does."""
+    name = value.replace(" ", "")
+    if not _COOKIE.match(name):
+        raise AnnotationValueError("must be a cookie name: letters, digits and _ . ~ : / -")
+    return name
 
 
 def header_value(value: str) -> str:
@@ -106,8 +111,8 @@ ANNOTATIONS: tuple[Annotation, ...] = (
               "canary.header_value", header_value),
     supported("canary-by-header-pattern", "Header value regex routing to the canary (ignored"
               " when canary-by-header-value is set).", "canary.header_pattern", header_pattern),
-    supported("canary-by-cookie", "Cookie routing to the canary: always / never.",
-              "canary.cookie", cookie_name),
+    supported("canary-by-cookie", "Cookie routing to the canary: always / never (the cookie"
+              " name: letters, digits and _ . ~ : / -).", "canary.cookie", cookie_name),
     supported("canary-weight", "Share of other requests sent to the canary, out of"
               " canary-weight-total.", "canary.weight", integer(0, 1_000_000)),
     partly("canary-weight-total", "Total of canary-weight (default 100).",
@@ -144,8 +149,10 @@ def _choice(split: Split) -> list[Directive]:
         found.append(_vote(header, f"${name}_header", _header_keys(rules)))
         votes.append(f"${name}_header")
     if rules.cookie is not None:
+        source, extra = _cookie_source(rules.cookie, name)
+        found.extend(extra)
         keys = [(literal("~^always$"), "1"), (literal("~^never$"), "0")]
-        found.append(_vote(f"$cookie_{rules.cookie}", f"${name}_cookie", keys))
+        found.append(_vote(source, f"${name}_cookie", keys))
         votes.append(f"${name}_cookie")
     share = _percent(min(100.0, rules.weight * 100 / rules.weight_total))
     if share != "0":  # split_clients counts in hundredths of a percent, and refuses 0%
@@ -156,6 +163,18 @@ def _choice(split: Split) -> list[Directive]:
         votes.append(f"${name}_weight")
     found.append(_decision(split, votes))
     return found
+
+
+def _cookie_source(cookie: str, name: str) -> tuple[str, list[Directive]]:
+    """The variable holding the cookie's value, and the map that makes it if nginx has none:
+    ``$cookie_<name>`` takes letters, digits and ``_`` only, so another name (``Canary-By-Cookie``)
+    is found in the Cookie header, by name case-insensitively as nginx does."""
+    if _VARIABLE_NAME.match(cookie):
+        return f"$cookie_{cookie}", []
+    variable = f"${name}_cookie_value"
+    pattern = literal(f"~*(?:^|;)\\s*{re.escape(cookie)}=([^;]*)")
+    body = [entry(trusted("default"), trusted('""')), entry(pattern, trusted("$1"))]
+    return variable, [block("map", [trusted("$http_cookie"), trusted(variable)], body)]
 
 
 def _header_keys(rules: CanaryOptions) -> list[tuple[Token, str]]:

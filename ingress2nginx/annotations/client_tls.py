@@ -25,14 +25,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, cast
 
-from ingress2nginx.annotations.base import Annotation, AnnotationValueError, Hooks, partly
+from ingress2nginx.annotations.base import (
+    Annotation,
+    AnnotationValueError,
+    Hooks,
+    Invalid,
+    OnInvalid,
+    partly,
+)
 from ingress2nginx.annotations.secured import (
     DENIED_STATUS,
-    Invalid,
     Lookup,
     SecretRef,
     field_names,
-    guarded,
     secret_ref,
 )
 from ingress2nginx.annotations.values import choice, integer, parse_bool
@@ -121,20 +126,20 @@ ANNOTATIONS: tuple[Annotation, ...] = (
     partly("auth-tls-secret", "Secret with ca.crt (and optionally ca.crl): the CAs whose client"
            " certificates the host accepts.", f"{_HOST_WIDE}; a problem with it makes the whole"
            " host answer 503 (ingress-nginx: 403); plain HTTP is redirected to HTTPS when"
-           " verification is on", "client_tls.secret", guarded(secret_ref)),
+           " verification is on", "client_tls.secret", secret_ref, OnInvalid.DENY),
     partly("auth-tls-verify-client", "on (default), optional, optional_no_ca or off.",
-           _HOST_WIDE, "client_tls.verify", guarded(choice(*VERIFY_MODES))),
+           _HOST_WIDE, "client_tls.verify", choice(*VERIFY_MODES), OnInvalid.DENY),
     partly("auth-tls-verify-depth", "Longest client certificate chain (default 1).", _HOST_WIDE,
-           "client_tls.depth", guarded(integer(0, 100))),
+           "client_tls.depth", integer(0, 100), OnInvalid.DENY),
     partly("auth-tls-error-page", "Where requests with a missing or invalid certificate go.",
            f"{_HOST_WIDE}; named locations (@name) are refused", "client_tls.error_page",
-           guarded(_error_page)),
+           _error_page, OnInvalid.DENY),
     partly("auth-tls-pass-certificate-to-upstream", "Send the client certificate to the"
            " backends in ssl-client-cert.", _HOST_WIDE, "client_tls.pass_certificate",
-           guarded(parse_bool)),
+           parse_bool, OnInvalid.DENY),
     partly("auth-tls-match-cn", "Subject the client certificate must match: CN= and a regex"
            " (403 otherwise).", f"{_HOST_WIDE}; the regex is limited to a plain character set",
-           "client_tls.match_cn", guarded(_match_cn)),
+           "client_tls.match_cn", _match_cn, OnInvalid.DENY),
 )  # fmt: skip
 
 _NAMES = field_names(ANNOTATIONS)

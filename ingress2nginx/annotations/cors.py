@@ -14,6 +14,11 @@ is not allowed — nginx's ``add_header`` sends nothing for an empty value. The 
 configuration are named by a digest of it, so Ingresses asking for the same share them and the
 name never depends on any other Ingress.
 
+An entry of cors-allow-origin that is not an origin (``example.com``, without scheme) is
+dropped with a warning and the rest kept, as ingress-nginx skips it. When no entry is left, no
+Origin is allowed: nginx adds nothing and the requests, preflights included, are proxied as if
+CORS were off — never every Origin, which a list was meant to narrow.
+
 The headers this module sets are hidden from the backend's response (``proxy_hide_header``),
 so a backend answering CORS itself never produces a duplicate ``Access-Control-Allow-Origin``
 (which browsers reject); ingress-nginx overwrites them instead, keeping the backend's when the
@@ -33,6 +38,7 @@ from ingress2nginx.annotations.base import (
     Annotation,
     AnnotationValueError,
     Hooks,
+    Kept,
     partly,
     supported,
 )
@@ -68,7 +74,7 @@ class CorsOptions:
     """``enable-cors``."""
     allow_origin: tuple[str, ...] = (ANY_ORIGIN,)
     """``cors-allow-origin``: ``("*",)``, or origins (``https://a.com``, ``https://*.a.com``,
-    ``null``)."""
+    ``null``); empty when every listed entry was dropped: no Origin is allowed."""
     allow_methods: str = DEFAULT_METHODS
     allow_headers: str = DEFAULT_HEADERS
     allow_credentials: bool = True
@@ -82,20 +88,28 @@ class CorsOptions:
         return self.allow_origin == (ANY_ORIGIN,)
 
 
-def parse_origins(value: str) -> tuple[str, ...]:
-    """Comma-separated origins; ``*`` anywhere allows every origin, as in ingress-nginx."""
+def parse_origins(value: str) -> tuple[str, ...] | Kept:
+    """Comma-separated origins; ``*`` anywhere allows every origin, as in ingress-nginx.
+
+    An entry that is not an origin (``example.com``, without scheme) is dropped with a warning
+    and the others are kept, as ingress-nginx skips it; when none is left, no Origin is
+    allowed (never every Origin, which is what the annotation narrows)."""
     origins = [item.strip() for item in value.split(",") if item.strip()]
     if not origins:
         raise AnnotationValueError("must be * or origins like https://example.com")
     if ANY_ORIGIN in origins:
         return (ANY_ORIGIN,)
-    for origin in origins:
-        if origin != "null" and not _ORIGIN.match(origin):
-            raise AnnotationValueError(
-                f"{origin!r} is not an origin: use scheme://host[:port], scheme://*.host"
-                "[:port], null, or *"
-            )
-    return tuple(dict.fromkeys(origins))
+    bad = [origin for origin in origins if origin != "null" and not _ORIGIN.match(origin)]
+    kept = tuple(dict.fromkeys(origin for origin in origins if origin not in bad))
+    if not bad:
+        return kept
+    left = "the others are kept" if kept else "no Origin is allowed"
+    listed = ", ".join(repr(origin) for origin in bad)
+    return Kept(
+        kept,
+        f"{listed} dropped: {'not an origin' if len(bad) == 1 else 'not origins'} (use"
+        f" scheme://host[:port], scheme://*.host[:port], null, or *); {left}",
+    )
 
 
 def _list_of(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
@@ -126,7 +140,8 @@ ANNOTATIONS: tuple[Annotation, ...] = (
     supported(
         "cors-allow-origin",
         "Allowed Origins, comma-separated: scheme://host[:port], scheme://*.host[:port] (one"
-        " label), null, or * (default: *).",
+        " label), null, or * (default: *). An entry that is not an origin is dropped, the rest"
+        " kept; when none is left no Origin is allowed.",
         "cors.allow_origin",
         parse_origins,
     ),
@@ -189,7 +204,7 @@ def _values(options: CorsOptions) -> list[tuple[str, str, str]]:
 def location_directives(location: Location, settings: Settings) -> list[Directive]:
     """The preflight answer, the response headers, and the backend's copies hidden."""
     options = location.options.cors
-    if not options.enabled:
+    if not options.enabled or not options.allow_origin:
         return []
     always = trusted("always")
     if options.any_origin:
@@ -216,7 +231,7 @@ def http_directives(config: Config, settings: Settings) -> list[Directive]:
     for server in config.servers:
         for location in server.locations:
             options = location.options.cors
-            if options.enabled and not options.any_origin:
+            if options.enabled and options.allow_origin and not options.any_origin:
                 found.setdefault(_prefix(options), options)
     return [item for prefix in sorted(found) for item in _maps(prefix, found[prefix])]
 

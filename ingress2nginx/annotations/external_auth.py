@@ -22,12 +22,14 @@ upstream keepalive connections), auth-proxy-set-headers (a ConfigMap), auth-snip
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, cast
 
 from ingress2nginx.annotations.base import (
     Annotation,
     Hooks,
+    Invalid,
+    OnInvalid,
     partly,
     refused,
     supported,
@@ -43,7 +45,7 @@ from ingress2nginx.annotations.external_auth_values import (
     redirect_target,
     url_or_path,
 )
-from ingress2nginx.annotations.secured import Invalid, Lookup, field_names, guarded
+from ingress2nginx.annotations.secured import Lookup, field_names
 from ingress2nginx.annotations.values import choice, parse_bool
 from ingress2nginx.directives import Directive, block, directive
 from ingress2nginx.quoting import Token, compose, expanded, literal, trusted
@@ -116,33 +118,33 @@ ANNOTATIONS: tuple[Annotation, ...] = (
            " $request_uri, $escaped_request_uri (written unescaped, as $request_uri) and"
            " $pass_access_scheme; X-Original-URI and X-Scheme are always sent (ingress-nginx"
            " sends them only with auth-method); an invalid value makes the paths answer 503",
-           "external_auth.url", guarded(absolute_url)),
+           "external_auth.url", absolute_url, OnInvalid.DENY),
     supported("auth-method", "HTTP method of the request to auth-url.",
-              "external_auth.method", guarded(choice(*METHODS))),
+              "external_auth.method", choice(*METHODS), OnInvalid.DENY),
     partly("auth-signin", "Where a 401 from auth-url redirects (302), the original URL in the"
            " rd parameter.", "the original URL in the rd parameter is not URL-escaped (stock"
            " nginx cannot escape; ingress-nginx uses a module for it): a query string with &"
            " arrives split; same variables as auth-url", "external_auth.signin",
-           guarded(url_or_path)),
+           url_or_path, OnInvalid.DENY),
     supported("auth-signin-redirect-param", "Name of the auth-signin parameter holding the"
               " original URL (default rd).", "external_auth.redirect_param",
-              guarded(parameter_name)),
+              parameter_name, OnInvalid.DENY),
     supported("auth-response-headers", "Headers copied from the auth answer into the request"
               " to the backend, comma-separated.", "external_auth.response_headers",
-              guarded(header_names)),
+              header_names, OnInvalid.DENY),
     supported("auth-request-redirect", "X-Auth-Request-Redirect sent to auth-url (default: the"
-              " request URI).", "external_auth.request_redirect", guarded(redirect_target)),
+              " request URI).", "external_auth.request_redirect", redirect_target, OnInvalid.DENY),
     partly("auth-cache-key", "Cache auth answers under this key (variables such as"
            " $remote_user$http_authorization), per server and path.",
            "variables are limited to an allowlist ($remote_user, $remote_addr, $host, $uri,"
            " $args, $http_*, $cookie_*, $arg_*...); the cache needs --runtime-dir",
-           "external_auth.cache_key", guarded(cache_key)),
+           "external_auth.cache_key", cache_key, OnInvalid.DENY),
     supported("auth-cache-duration", "How long cached answers live by status, e.g."
               " \"200 202 10m, 401 5m\" (default 200 202 401 5m).",
-              "external_auth.cache_durations", guarded(cache_durations)),
+              "external_auth.cache_durations", cache_durations, OnInvalid.DENY),
     supported("auth-always-set-cookie", "Send the auth answer's Set-Cookie on every response,"
               " errors included (default: only on success).", "external_auth.always_set_cookie",
-              guarded(parse_bool)),
+              parse_bool, OnInvalid.DENY),
     refused("auth-keepalive", "Keepalive connections to auth-url.", _NOT_DONE),
     refused("auth-keepalive-requests", "Requests per keepalive connection to auth-url.",
             _NOT_DONE),
@@ -155,11 +157,15 @@ ANNOTATIONS: tuple[Annotation, ...] = (
 )  # fmt: skip
 
 _NAMES = field_names(ANNOTATIONS)
+_UNSET = ExternalAuthOptions()
 
 
 def resolve(lookup: Lookup, options: ExternalAuthOptions) -> ExternalAuthOptions:
     """Check the values; the options with a plan, or denied."""
     if options.url is None:
+        for item in fields(options):
+            if getattr(options, item.name) != getattr(_UNSET, item.name):
+                lookup.warn(_NAMES[item.name], "has no effect without auth-url")
         return options
     denied = lookup.invalid(options, _NAMES)
     if denied:

@@ -37,7 +37,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
 _SAMPLES = {"host": "example.com", "scheme": "https", "uri": "/uri"}
 _VARIABLE = re.compile(r"\$[A-Za-z0-9_]*")
 _PCHAR = r"[A-Za-z0-9\-._~!&'()*+,=:@%]"
-_HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])"
+"""A DNS name of labels (never ``a..b``, nor a label starting or ending with ``-``: nginx
+could never resolve it, and would answer 500), or an IPv6 address in brackets."""
 _ABSOLUTE = re.compile(
     rf"(https?)://({_HOST})(?::([0-9]{{1,5}}))?(/(?:{_PCHAR}|/)*)?(\?(?:{_PCHAR}|[/?])*)?\Z"
 )
@@ -85,6 +88,9 @@ def absolute_url(value: str) -> UrlTemplate:
             + ", ".join(VARIABLES)
             + ")"
         )
+    port = found.group(3)
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise AnnotationValueError(f"port {port} is not from 1 to 65535")
     host = _host_parts(pieces, found.start(2), found.end(2))
     named = any(part.startswith("$") for part in host) or not _is_ip("".join(host))
     parts = tuple(piece.written for piece in pieces)

@@ -13,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from ingress2nginx.annotations import DEFAULT_OPTIONS, IngressOptions, auth, backend_tls, client_tls
+from ingress2nginx.annotations import (
+    DEFAULT_OPTIONS,
+    IngressOptions,
+    access,
+    auth,
+    backend_tls,
+    client_tls,
+)
 from ingress2nginx.annotations import external_auth as external
 from ingress2nginx.annotations.secured import Lookup, SecretRef
 from ingress2nginx.errors import Problem
@@ -55,9 +62,11 @@ def resolve_references(
     settings: Settings,
     problems: list[Problem],
 ) -> IngressOptions:
-    """The Ingress's options with its Secrets read and checked (problems reported)."""
+    """The Ingress's options with its Secrets read and checked, and its paths denied when a
+    value of an access-control annotation is invalid (problems reported)."""
     if (
-        options.auth == DEFAULT_OPTIONS.auth
+        options.access == DEFAULT_OPTIONS.access
+        and options.auth == DEFAULT_OPTIONS.auth
         and options.external_auth == DEFAULT_OPTIONS.external_auth
         and options.backend_tls == DEFAULT_OPTIONS.backend_tls
         and options.client_tls == DEFAULT_OPTIONS.client_tls
@@ -72,6 +81,7 @@ def resolve_references(
     )
     resolved = replace(
         options,
+        access=access.resolve(lookup, options.access),
         auth=auth.resolve(lookup, options.auth),
         external_auth=external.resolve(lookup, options.external_auth),
         backend_tls=backend_tls.resolve(lookup, options.backend_tls),

@@ -9,52 +9,30 @@ names the Ingress and the annotation. Rejecting the Ingress instead would releas
 whatever else matches them (another Ingress's ``/`` on the same host, often the same Service),
 serving without the protection that was asked for.
 
-So their parsers are wrapped in `guarded`: a bad value becomes an `Invalid` marker rather than
-an error that rejects the Ingress, and `Lookup.invalid` turns markers into the denial when the
-Ingress's references are resolved (references.py). Secrets are named ``name`` (the Ingress's
-namespace) or ``namespace/name``; another namespace is refused unless the global option
-``allow-cross-namespace-resources`` is on, as in ingress-nginx.
+So their annotations declare ``OnInvalid.DENY``: reading the annotations turns a bad value into
+an `Invalid` marker in its option field rather than an error that rejects the Ingress, and
+`Lookup.invalid` turns markers into the denial when the Ingress's references are resolved
+(references.py). The source ranges (access.py) are denied the same way. Secrets are named
+``name`` (the Ingress's namespace) or ``namespace/name``; another namespace is refused unless
+the global option ``allow-cross-namespace-resources`` is on, as in ingress-nginx.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from ingress2nginx.annotations.base import PREFIX, AnnotationValueError, Hooks
+from ingress2nginx.annotations.base import PREFIX, AnnotationValueError, Hooks, Invalid
 from ingress2nginx.directives import Directive, directive
 from ingress2nginx.errors import Problem, Severity, shown
 from ingress2nginx.grammar import is_dns1123_label, is_dns1123_subdomain
 from ingress2nginx.objects import Manifest
 from ingress2nginx.secret_files import secret_items
 
-T = TypeVar("T")
-
 DENIED_STATUS = 503
 """What a denied path answers (ingress-nginx's ``return 503`` for denied locations)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Invalid:
-    """An annotation value outside its allowlist, kept so the paths can be denied."""
-
-    value: str
-    reason: str
-
-
-def guarded(parse: Callable[[str], T]) -> Callable[[str], T | Invalid]:
-    """`parse`, with a value outside its allowlist returned as `Invalid` instead of raised."""
-
-    def parse_or_mark(value: str) -> T | Invalid:
-        try:
-            return parse(value)
-        except AnnotationValueError as error:
-            return Invalid(value, str(error))
-
-    parse_or_mark.__doc__ = parse.__doc__
-    return parse_or_mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +136,13 @@ def field_names(annotations: tuple[Any, ...]) -> dict[str, str]:
 
 def denial(options: Any) -> str | None:
     """Why the paths of an Ingress with these `IngressOptions` are denied; None if they are not."""
-    return options.auth.denied or options.external_auth.denied or options.backend_tls.denied or None
+    return (
+        options.access.denied
+        or options.auth.denied
+        or options.external_auth.denied
+        or options.backend_tls.denied
+        or None
+    )
 
 
 def deny_directives(location: Any, settings: Any) -> list[Directive]:
