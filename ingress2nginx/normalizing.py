@@ -165,13 +165,14 @@ def _accept(
     ingress: Manifest, problems: list[Problem], settings: Settings
 ) -> IngressOptions | None:
     """Validate one Ingress and read its annotations (less what the command line does not
-    allow it); an invalid one is reported and left out, alone (None)."""
+    allow it); an invalid one is reported and left out, alone (None). Its annotations are read
+    even when its spec is invalid, so that every finding is reported at once, not only the
+    first that rejected it."""
     found = validate_ingress(ingress)
-    if found:
-        problems.extend(found)
-    else:
-        options, annotation_problems = read_options(ingress)
-        problems.extend(annotation_problems)
+    problems.extend(found)
+    options, annotation_problems = read_options(ingress)  # annotations only: safe on any spec
+    problems.extend(annotation_problems)
+    if not found:
         path_errors = _path_problems(ingress, options)
         problems.extend(path_errors)
         if not path_errors and all(p.severity < Severity.ERROR for p in annotation_problems):

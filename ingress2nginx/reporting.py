@@ -2,8 +2,8 @@
 
 ``check --format text|json|github`` and every command's stderr use this. Each problem keeps
 its meaning (severity, object, field, reason, code); only the layout changes. GitHub
-annotations point at the file and line the object was read from, so CI shows them on the
-manifest itself.
+annotations (and JSON's file and line) point at the line of the field a problem is about
+(locating.py), else of the object, so CI shows them on the manifest itself.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TextIO
 
 from ingress2nginx.errors import ObjectRef, Problem, Severity
+from ingress2nginx.locating import field_line
 
 FORMATS = ("text", "json", "github")
 
@@ -105,7 +106,11 @@ def _location(problem: Problem, origins: Origins) -> tuple[str, int] | None:
     if not origin or ":" not in origin:
         return None
     path, _, line = origin.rpartition(":")
-    return (path, int(line)) if line.isdigit() and path not in ("cluster", "<stdin>") else None
+    if not line.isdigit() or path in ("cluster", "<stdin>"):
+        return None
+    if isinstance(problem.subject, ObjectRef):
+        return path, field_line(path, int(line), problem.field)
+    return path, int(line)
 
 
 def _data(text: str) -> str:
