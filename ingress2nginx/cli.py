@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_watch_command(commands, shared)
     _add_migration_report(commands, shared)
     completion = commands.add_parser("completion", help="print a shell completion script")
-    completion.add_argument("shell", choices=("bash", "zsh"))
+    completion.add_argument("shell", choices=("bash", "zsh"), help="the shell to complete for")
     return parser
 
 

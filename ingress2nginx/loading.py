@@ -1,11 +1,13 @@
 """Reading Kubernetes objects from files, folders and stdin into `Manifest` records.
 
 This is the edge where untrusted text enters. Its jobs: find the files a SOURCE names (a file,
-a folder walked recursively, ``-`` for stdin; SPEC §2), have parsing.py turn their text into
-documents (multi-document YAML, JSON), unwrap ``List`` objects (SPEC §3), keep the kinds this
+a folder walked recursively, ``-`` for stdin), have parsing.py turn their text into
+documents (multi-document YAML, JSON), unwrap ``List`` objects, keep the kinds this
 program reads and convert legacy Ingresses to v1 so later stages see one shape. Bad text never
 raises: each malformed document becomes a `Problem` naming ``file:line`` and only that document
-is lost. Only a source that cannot be read at all raises `SourceError`.
+is lost. A source that cannot be read at all raises `SourceError` (watch mode then keeps its
+last good config), or, for the one-shot commands (``unreadable="report"``), is a `Problem`
+like a malformed document, and the other sources are still read.
 
 Folder walks are deterministic: entries sorted by name, a folder's files before its
 subfolders, hidden entries skipped except the ``..data`` link of a mounted ConfigMap, and each

@@ -56,7 +56,7 @@ class Translation:
 
 
 def normalize(inventory: Inventory, settings: Settings) -> Translation:
-    """Translate an inventory into the nginx model (SPEC §4, §5)."""
+    """Translate an inventory into the nginx model (routing semantics, validation)."""
     return Translator(settings, remember=False).translate(inventory)
 
 
@@ -88,7 +88,7 @@ class Translator:
         """Per host: the server built, with what it was built from."""
 
     def translate(self, inventory: Inventory) -> Translation:
-        """Translate an inventory into the nginx model (SPEC §4, §5)."""
+        """Translate an inventory into the nginx model (routing semantics, validation)."""
         try:
             return self._translate(inventory)
         finally:

@@ -5,19 +5,23 @@ parses again and how to run without a status server."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from e2e import ingress, manifest_text, path, rule, service, to
 from golden_cases import run_cli
 from harness import free_port
 from test_watch_loop import MemorySource, Running
 
 from ingress2nginx import logs
+from ingress2nginx.cli import _subparsers, build_parser
 from ingress2nginx.filewatching import KeepLastGood
 from ingress2nginx.loading import load_sources
 from ingress2nginx.reloading import ApplyError, StatusEndpoint
@@ -153,3 +157,43 @@ def test_an_unanswered_confirmation_suggests_running_without_a_status_port() -> 
     with pytest.raises(ApplyError) as raised:
         endpoint.wait_for("0" * 64, threading.Event())
     assert "--status-port 0 applies without confirming" in str(raised.value)
+
+
+def test_every_option_of_every_command_has_help() -> None:
+    parser = build_parser()
+    missing = [
+        f"{name} {action.option_strings or action.dest}"
+        for name, command in {"": parser, **_subparsers(parser)}.items()
+        for action in command._actions
+        if not isinstance(action, argparse._SubParsersAction)
+        and (not action.help or action.help == argparse.SUPPRESS)
+    ]
+    assert not missing, f"options without --help text: {missing}"
+
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_the_deploy_docs_name_the_status_verb_the_rbac_grants() -> None:
+    rbac = yaml.safe_load_all((ROOT / "samples/kubernetes/rbac.yaml").read_text())
+    (verbs,) = [rule["verbs"] for document in rbac for rule in document.get("rules", [])
+                if rule["resources"] == ["ingresses/status"]]  # fmt: skip
+    for doc in ("docs/deploy.md", "docs/cluster.md"):
+        text = " ".join((ROOT / doc).read_text().split())
+        for verb in ("get", "update", "patch"):
+            named = (
+                f"`{verb}` on `ingresses/status`" in text or f"{verb} `ingresses/status`" in text
+            )
+            assert named == (verb in verbs), f"{doc}: {verb} on ingresses/status"
+
+
+def test_the_dockerfile_names_manifests_that_exist() -> None:
+    text = " ".join(line.lstrip("# ") for line in (ROOT / "Dockerfile").read_text().splitlines())
+    named = re.findall(r"\(see ([\w/.-]+\.yaml)\)", text)
+    assert named and all((ROOT / path).is_file() for path in named), named
+
+
+def test_the_docs_stand_alone_without_citing_a_spec() -> None:
+    pages = [ROOT / "README.md", ROOT / "bench/README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    citing = [page.name for page in pages if re.search(r"SPEC|§", page.read_text())]
+    assert not citing, citing
