@@ -34,6 +34,7 @@ from ingress2nginx.loading import (
     LoadResult,
     load_sources,
 )
+from ingress2nginx.locating import field_line
 from ingress2nginx.migrating import migration_report
 from ingress2nginx.normalizing import Translation, normalize
 from ingress2nginx.objects import Inventory, Manifest
@@ -178,9 +179,9 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
     shown = [p for p in problems if not args.quiet or p.severity >= Severity.WARNING]
     if args.format == "json":
         summary = {"served": len(translation.served), "failed": failed}
-        print(as_json(shown, summary, origins))
+        print(as_json(shown, summary, origins, field_line))
     elif args.format == "github":
-        for line in github_lines(shown, origins):
+        for line in github_lines(shown, origins, field_line):
             print(line)
     else:
         report(problems, args.quiet)
