@@ -20,7 +20,7 @@ from golden_cases import run_cli
 from harness import free_port
 from test_watch_loop import MemorySource, Running
 
-from ingress2nginx import logs
+from ingress2nginx import exit_codes, logs
 from ingress2nginx.cli import _subparsers, build_parser
 from ingress2nginx.filewatching import KeepLastGood
 from ingress2nginx.loading import load_sources
@@ -197,3 +197,19 @@ def test_the_docs_stand_alone_without_citing_a_spec() -> None:
     pages = [ROOT / "README.md", ROOT / "bench/README.md", *sorted((ROOT / "docs").glob("*.md"))]
     citing = [page.name for page in pages if re.search(r"SPEC|§", page.read_text())]
     assert not citing, citing
+
+
+def test_every_exit_code_is_in_the_help_the_readme_and_usage() -> None:
+    codes = {
+        value
+        for name, value in vars(exit_codes).items()
+        if name.isupper() and isinstance(value, int) and value != exit_codes.INTERRUPTED
+    }
+    tables = [
+        (exit_codes.HELP, r"^  (\d+) "),
+        ((ROOT / "README.md").read_text(), r"^\| (\d+) \|"),
+        ((ROOT / "docs/usage.md").read_text(), r"^\| (\d+) \|"),
+    ]
+    for text, row in tables:
+        listed = {int(code) for code in re.findall(row, text, re.MULTILINE)}
+        assert codes <= listed, sorted(codes - listed)
