@@ -21,6 +21,7 @@ from ingress2nginx.model import (
     Config,
     Location,
     Match,
+    Origin,
     PathType,
     ProxyToAddress,
     ProxyToUpstream,
@@ -136,7 +137,8 @@ class Shadowed:
     server: Server
     route: Route
     winners: tuple[Location, ...]
-    """The locations that answer its requests instead, in the order first seen."""
+    """The locations that answer its requests instead, one per source, in the order first
+    seen."""
 
 
 def shadowed(config: Config) -> list[Shadowed]:
@@ -150,12 +152,12 @@ def shadowed(config: Config) -> list[Shadowed]:
         server = servers.get(route.host)
         if server is None or _is_regex_route(server, route):
             continue
-        winners: dict[int, Location] = {}
+        winners: dict[Origin | None, Location] = {}  # one per Ingress path answering instead
         for probe in probes(route):
             winner, _ = choose_location(server, normalize_uri(probe))
             if winner.origin == route.origin:
                 break
-            winners.setdefault(id(winner), winner)
+            winners.setdefault(winner.origin, winner)
         else:
             found.append(Shadowed(server, route, tuple(winners.values())))
     return found
