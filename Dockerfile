@@ -4,7 +4,8 @@
 # binary and modules of the nginx container beside it (use this same image for both). The image
 # runs as the nginx user (uid 101), needs no writable root filesystem (everything it writes
 # goes to the emptyDir mounted at /run/ingress2nginx and to /tmp), and its entrypoint is the
-# ingress2nginx command; the nginx container overrides the command (see deploy/deployment.yaml).
+# ingress2nginx command; the nginx container overrides the command (see
+# samples/kubernetes/deployment.yaml).
 ARG NGINX_IMAGE=nginx:1.28.0-bookworm
 
 FROM ${NGINX_IMAGE} AS build

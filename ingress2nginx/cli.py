@@ -1,13 +1,16 @@
-"""The command line: ``render``, ``check``, ``explain``, ``watch`` (SPEC §2), and
-``migration-report`` and ``completion``.
+"""The command line: ``render``, ``check``, ``explain``, ``watch``, ``migration-report`` and
+``completion``.
 
-This module assembles the parser and maps errors to exit codes (exit_codes.py); the options
-live in options.py, the one-shot commands in commands.py, watch in sidecar.py.
+This module assembles the parser and maps errors to exit codes (exit_codes.py), including the
+one way every command ends when its reader goes away (``| head``); the options live in
+options.py, the one-shot commands in commands.py, watch in sidecar.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,11 +39,38 @@ __all__ = ["build_parser", "cluster_options_from", "main", "settings_from", "sys
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ingress2nginx`` command."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, where a closed pipe can be handled, not at exit
+    except BrokenPipeError:
+        return _output_cut_short()
+    return code
+
+
+def _output_cut_short() -> int:
+    """The reader of stdout went away (``... | head``): exit quietly, as Unix tools do.
+
+    stdout is pointed at /dev/null so that Python's own flush at exit does not complain about
+    the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # stdout is no file (embedded use): nothing will flush to the pipe at exit
+    return exit_codes.PIPE_CLOSED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "completion":
         print(completion_script(parser, args.shell))
         return exit_codes.OK
+    if _reads_a_terminal(args):
+        _subparsers(parser)[args.command].error(
+            "no SOURCE given and stdin is a terminal: name files or folders, or pipe"
+            " manifests in (- reads stdin)"
+        )
     try:
         settings = settings_from(args)
     except ValueError as error:
@@ -60,6 +90,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_codes.INTERRUPTED
 
 
+def _reads_a_terminal(args: argparse.Namespace) -> bool:
+    """A one-shot command with no SOURCE would wait for manifests typed on the terminal."""
+    return (
+        args.command in _ONE_SHOT
+        and not args.sources
+        and not getattr(args, "from_cluster", False)
+        and sys.stdin is not None
+        and sys.stdin.isatty()
+    )
+
+
+_ONE_SHOT = frozenset({"render", "check", "explain", "migration-report"})
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -77,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_watch_command(commands, shared)
     _add_migration_report(commands, shared)
     completion = commands.add_parser("completion", help="print a shell completion script")
-    completion.add_argument("shell", choices=("bash", "zsh"))
+    completion.add_argument("shell", choices=("bash", "zsh"), help="the shell to complete for")
     return parser
 
 

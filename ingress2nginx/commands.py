@@ -11,7 +11,7 @@ import argparse
 import difflib
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import yaml
@@ -24,10 +24,17 @@ from ingress2nginx.applying import (
     write_certificates,
 )
 from ingress2nginx.collecting import collector_paused
-from ingress2nginx.errors import OutputWriteError, Problem, Severity, SourceError
+from ingress2nginx.errors import OutputWriteError, Problem, Severity, SourceError, shown
 from ingress2nginx.explaining import explain_request
 from ingress2nginx.linting import lint
-from ingress2nginx.loading import LoadResult, load_sources
+from ingress2nginx.loading import (
+    SOURCE_FAILURES,
+    STDIN,
+    STDIN_NAME,
+    LoadResult,
+    load_sources,
+)
+from ingress2nginx.locating import field_line
 from ingress2nginx.migrating import migration_report
 from ingress2nginx.normalizing import Translation, normalize
 from ingress2nginx.objects import Inventory, Manifest
@@ -49,10 +56,7 @@ def load(args: argparse.Namespace, settings: Settings) -> LoadResult:
     if getattr(args, "from_cluster", False):
         loaded = load_from_cluster(args, settings)
     else:
-        sources = args.sources or ["-"]
-        if sources == ["-"] and sys.stdin.isatty():
-            raise SourceError("<stdin>", "no SOURCE given and stdin is a terminal")
-        loaded = load_sources(sources, stdin=sys.stdin)
+        loaded = load_sources(args.sources or ["-"], stdin=sys.stdin, unreadable="report")
     if progress:
         elapsed = time.monotonic() - started
         done = f"read {len(loaded.manifests)} objects in {elapsed:.1f} s"
@@ -70,7 +74,34 @@ def translate(
     with collector_paused(freeze=True):
         loaded = load(args, settings)
         inventory = Inventory.build(loaded.manifests)
-        return normalize(inventory, settings), list(loaded.problems), inventory
+        problems = [*loaded.problems, *_no_ingress(args, inventory, loaded.problems)]
+        return normalize(inventory, settings), problems, inventory
+
+
+def _no_ingress(
+    args: argparse.Namespace, inventory: Inventory, problems: Sequence[Problem]
+) -> list[Problem]:
+    """A warning when the input holds no Ingress at all (a wrong file, an empty folder): the
+    config would only answer 404. Not when a source failed: that error says why already."""
+    if inventory.ingresses or source_failed(problems):
+        return []
+    if getattr(args, "from_cluster", False):
+        where = "Kubernetes API"
+    else:
+        names = [STDIN_NAME if source == STDIN else source for source in args.sources or ["-"]]
+        where = ", ".join(names) if len(names) <= 3 else f"{len(names)} sources"
+    reason = "holds no Ingress: the config only answers 404 (or the default backend)"
+    where = where if where.isprintable() else shown(where)
+    return [Problem(Severity.WARNING, where, "", reason, "no-ingress")]
+
+
+def source_failed(problems: Iterable[Problem]) -> bool:
+    """Whether part of the input could not be read or parsed (exit code 3)."""
+    return any(problem.code in SOURCE_FAILURES for problem in problems)
+
+
+def _exit_code(problems: Iterable[Problem]) -> int:
+    return exit_codes.SOURCE if source_failed(problems) else exit_codes.OK
 
 
 def report(problems: Sequence[Problem], quiet: bool) -> None:
@@ -82,8 +113,12 @@ def report(problems: Sequence[Problem], quiet: bool) -> None:
 
 def run_render(args: argparse.Namespace, settings: Settings) -> int:
     """``render``: write nginx.conf for the Ingresses to stdout or -o FILE (or compare)."""
-    translation, load_problems, _ = translate(args, settings)
+    translation, load_problems, inventory = translate(args, settings)
     report([*load_problems, *translation.problems], args.quiet)
+    if source_failed(load_problems) and not inventory.ingresses:
+        kept = f"{args.output} is left as it was" if args.output else "nothing is printed"
+        print(f"error: no Ingress was loaded and a source failed: {kept}", file=sys.stderr)
+        return exit_codes.SOURCE
     text = Renderer(settings).render(translation.config)
     if args.diff or args.check:
         return _compare(text, args.diff or args.check, show=bool(args.diff))
@@ -98,7 +133,7 @@ def run_render(args: argparse.Namespace, settings: Settings) -> int:
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
-    return exit_codes.SOURCE if load_problems else exit_codes.OK
+    return _exit_code(load_problems)
 
 
 def write_output(path: Path, text: str) -> None:
@@ -144,13 +179,15 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
     shown = [p for p in problems if not args.quiet or p.severity >= Severity.WARNING]
     if args.format == "json":
         summary = {"served": len(translation.served), "failed": failed}
-        print(as_json(shown, summary, origins))
+        print(as_json(shown, summary, origins, field_line))
     elif args.format == "github":
-        for line in github_lines(shown, origins):
+        for line in github_lines(shown, origins, field_line):
             print(line)
     else:
         report(problems, args.quiet)
         _check_summary(problems, len(translation.served), failed, args.quiet)
+    if source_failed(load_problems):
+        return exit_codes.SOURCE
     return exit_codes.PROBLEMS if failed else exit_codes.OK
 
 
@@ -184,7 +221,7 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
         print(f"answer:   {answer.outcome}")
         for step in answer.steps:
             print(f"  because {step}")
-        return exit_codes.SOURCE if load_problems else exit_codes.OK
+        return _exit_code(load_problems)
     rows = [("HOST", "PATH", "TYPE", "BACKEND", "SOURCE")]
     for route in config.routes:
         rows.append((route.host or "*", route.path, str(route.path_type), route.backend,
@@ -200,7 +237,7 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
         print("  ".join([*cells, row[4]]).rstrip())
-    return exit_codes.SOURCE if load_problems else exit_codes.OK
+    return _exit_code(load_problems)
 
 
 def _wanted(row: tuple[str, ...], host: str | None, path: str | None) -> bool:
@@ -226,7 +263,7 @@ def run_migration_report(args: argparse.Namespace, settings: Settings) -> int:
         write_output(args.output, text)
     else:
         sys.stdout.write(text)
-    return exit_codes.SOURCE if load_problems else exit_codes.OK
+    return _exit_code(load_problems)
 
 
 def _read_configmap(path: Path) -> dict[str, object]:

@@ -82,9 +82,14 @@ class Problem:
     code: str
     """A stable short identifier (``invalid-path``, ``conflict``) for tools and tests."""
 
-    def __str__(self) -> str:
+    @property
+    def message(self) -> str:
+        """``subject: field: reason``, without the severity (a log line states it once)."""
         where = f"{self.subject}: {self.field}" if self.field else str(self.subject)
-        return f"{self.severity}: {where}: {self.reason}"
+        return f"{where}: {self.reason}"
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.message}"
 
 
 _NAME_SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-./")

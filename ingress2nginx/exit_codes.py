@@ -10,7 +10,8 @@ PROBLEMS = 1
 USAGE = 2
 """A bad command line or --config value."""
 SOURCE = 3
-"""A source could not be read or parsed (the config from the rest was still written)."""
+"""A source could not be read or parsed (a missing file, malformed YAML): the config from the
+rest was still written, unless no Ingress was loaded at all (then nothing was written)."""
 INVALID_OUTPUT = 4
 """The rendered config failed validation; nothing was written."""
 WATCH_START = 5
@@ -18,13 +19,19 @@ WATCH_START = 5
 OUTPUT = 6
 """The output, or a certificate or auth file, could not be written."""
 INTERRUPTED = 130
+"""Interrupted (Ctrl-C) during a one-shot command."""
+PIPE_CLOSED = 141
+"""The reader of stdout went away (``... | head``): the output was cut short, quietly, as
+for a Unix tool ended by SIGPIPE (128 + 13)."""
 
 HELP = """exit codes:
-  0  done; problems, if any, were printed on stderr (rejected Ingresses included)
-  1  check found problems; render --check/--diff: the config would change
-  2  usage error
-  3  a source could not be read or parsed (the rest was still rendered)
-  4  the rendered config failed validation (nothing was written)
-  5  watch could not start (its metrics port is taken); it exits 0 on SIGTERM/SIGINT
-  6  the output (or a certificate or auth file) could not be written
+  0    done; problems, if any, were printed on stderr (rejected Ingresses included)
+  1    check found problems; render --check/--diff: the config would change
+  2    usage error
+  3    a source could not be read or parsed; the rest was still rendered, but nothing is
+       written when no Ingress loaded at all
+  4    the rendered config failed validation (nothing was written)
+  5    watch could not start (its metrics port is taken); it exits 0 on SIGTERM/SIGINT
+  6    the output (or a certificate or auth file) could not be written
+  141  the output was cut short (its reader, such as head, went away)
 """

@@ -21,10 +21,13 @@ from ingress2nginx.model import (
     Config,
     Location,
     Match,
+    Origin,
+    PathType,
     ProxyToAddress,
     ProxyToUpstream,
     Redirect,
     Respond,
+    Route,
     Server,
     Split,
 )
@@ -120,17 +123,59 @@ def describe(action: Action) -> str:
     raise TypeError(action)
 
 
-def shadowed(config: Config) -> list[tuple[Server, Location, Location]]:
-    """Locations that never answer a request for their own path: (server, location, the one
-    that answers instead). Exact and Prefix paths only (also when a regex host turned them
-    into regexes); a use-regex path cannot be probed this way."""
+PROBE_SEGMENTS = ("x", "X", "0", "-", "~", "_", "é", "a.b", "zz-9_Z", "x/y")
+"""Path elements appended to a Prefix path to sample the requests under it: letters of both
+cases, a digit, punctuation, non-ASCII, a dotted name, two elements. A regex location that
+matches a few of them may well miss others, so a Prefix path counts as shadowed only when
+another location answers every sample."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shadowed:
+    """An Ingress path that never answers a request it matches."""
+
+    server: Server
+    route: Route
+    winners: tuple[Location, ...]
+    """The locations that answer its requests instead, one per source, in the order first
+    seen."""
+
+
+def shadowed(config: Config) -> list[Shadowed]:
+    """Ingress paths no request answers: for each Exact or Prefix path (also when a regex host
+    turned it into a regex), the requests it matches (`probes`) are replayed with
+    `choose_location`, the decision `explain --request` shows; a path none of them reaches is
+    shadowed. A use-regex path matches requests no sample can enumerate: never reported."""
+    servers = {server.host: server for server in config.servers}
     found = []
-    for server in config.servers:
-        for location in server.locations:
-            if location.match is Match.REGEX or location.origin is None:
-                continue
-            probe = normalize_uri(location.ingress_path or location.path)
-            winner, _ = choose_location(server, probe)
-            if winner.origin is not None and winner.origin != location.origin:
-                found.append((server, location, winner))
+    for route in config.routes:
+        server = servers.get(route.host)
+        if server is None or _is_regex_route(server, route):
+            continue
+        winners: dict[Origin | None, Location] = {}  # one per Ingress path answering instead
+        for probe in probes(route):
+            winner, _ = choose_location(server, normalize_uri(probe))
+            if winner.origin == route.origin:
+                break
+            winners.setdefault(winner.origin, winner)
+        else:
+            found.append(Shadowed(server, route, tuple(winners.values())))
     return found
+
+
+def probes(route: Route) -> list[str]:
+    """Request paths the route matches: its own path and, for Prefix (and
+    ImplementationSpecific, matched as Prefix), the path with a slash and with `PROBE_SEGMENTS`
+    under it."""
+    path = route.path or "/"
+    if route.path_type is PathType.EXACT:
+        return [path]
+    base = path.rstrip("/")
+    return [path, base + "/", *(f"{base}/{segment}" for segment in PROBE_SEGMENTS)]
+
+
+def _is_regex_route(server: Server, route: Route) -> bool:
+    return any(
+        location.origin == route.origin and location.match is Match.REGEX
+        for location in server.locations
+    )

@@ -170,12 +170,14 @@ class KeepLastGood(ParseCache):
     still apply, and that file's routes keep working until it is fixed. A file that vanishes
     between the folder listing and the read counts as deleted."""
 
-    __slots__ = ("_good", "_reached")
+    __slots__ = ("_good", "_reached", "_stale")
 
     def __init__(self) -> None:
         super().__init__()
         self._good: dict[str, LoadResult] = {}
         self._reached: set[str] = set()
+        self._stale: set[str] = set()
+        """Files served from their last good version, logged when they parse again."""
 
     def load_file(self, path: str) -> LoadResult:
         self._reached.add(path)
@@ -187,10 +189,15 @@ class KeepLastGood(ParseCache):
             raise
         if not any(problem.code == "malformed-source" for problem in result.problems):
             self._good[path] = result
+            if path in self._stale:
+                self._stale.discard(path)
+                log.info("a stale source parses again: its objects are current",
+                         extra=fields(event="source-recovered", source=path))  # fmt: skip
             return result
         good = self._good.get(path)
         if good is None:
             return result
+        self._stale.add(path)
         name = path if path.isprintable() else shown(path)
         reason = "kept its objects as last read without errors, until it parses again"
         stale = Problem(Severity.WARNING, name, "", reason, "stale-source")
@@ -199,5 +206,6 @@ class KeepLastGood(ParseCache):
     def forget_unused(self) -> None:
         for path in self._good.keys() - self._reached:
             del self._good[path]
+        self._stale &= self._reached
         self._reached.clear()
         super().forget_unused()

@@ -35,18 +35,22 @@ def lint(
 
 
 def shadowed_paths(config: Config) -> list[Problem]:
-    """Ingress paths another location always wins over (regex hosts make this possible)."""
-    found: dict[tuple[Origin, str], Problem] = {}
-    for server, location, winner in shadowed(config):
-        assert location.origin is not None and winner.origin is not None
-        reason = (
-            f"path {location.ingress_path or location.path} on host {server.host or '(any)'}"
-            f" never answers: {winner.origin} always matches first"
+    """Ingress paths that never answer a request they match (explaining.py decides, replaying
+    nginx's choice as ``explain --request`` does)."""
+    found = []
+    for hidden in shadowed(config):
+        route = hidden.route
+        winners = ", ".join(
+            str(winner.origin) if winner.origin else "the host's default answer"
+            for winner in hidden.winners
         )
-        key = (location.origin, reason)
-        found.setdefault(key, _problem(location.origin, f"{location.origin.field}.path", reason,
-                                       "shadowed"))  # fmt: skip
-    return list(found.values())
+        verb = "always matches" if len(hidden.winners) == 1 else "always match"
+        reason = (
+            f"path {route.path} ({route.path_type}) on host {route.host or '(any)'} never"
+            f" answers: {winners} {verb} first"
+        )
+        found.append(_problem(route.origin, f"{route.origin.field}.path", reason, "shadowed"))
+    return found
 
 
 def missing_services(inventory: Inventory, config: Config) -> list[Problem]:

@@ -1,11 +1,13 @@
 """Reading Kubernetes objects from files, folders and stdin into `Manifest` records.
 
 This is the edge where untrusted text enters. Its jobs: find the files a SOURCE names (a file,
-a folder walked recursively, ``-`` for stdin; SPEC §2), have parsing.py turn their text into
-documents (multi-document YAML, JSON), unwrap ``List`` objects (SPEC §3), keep the kinds this
+a folder walked recursively, ``-`` for stdin), have parsing.py turn their text into
+documents (multi-document YAML, JSON), unwrap ``List`` objects, keep the kinds this
 program reads and convert legacy Ingresses to v1 so later stages see one shape. Bad text never
 raises: each malformed document becomes a `Problem` naming ``file:line`` and only that document
-is lost. Only a source that cannot be read at all raises `SourceError`.
+is lost. A source that cannot be read at all raises `SourceError` (watch mode then keeps its
+last good config), or, for the one-shot commands (``unreadable="report"``), is a `Problem`
+like a malformed document, and the other sources are still read.
 
 Folder walks are deterministic: entries sorted by name, a folder's files before its
 subfolders, hidden entries skipped except the ``..data`` link of a mounted ConfigMap, and each
@@ -18,9 +20,9 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from ingress2nginx.converting import INGRESS_V1, to_v1_ingress
 from ingress2nginx.errors import Problem, Severity, SourceError, shown
@@ -52,6 +54,10 @@ is another kind and skipped silently; an unsupported version of a right group is
 
 _MAX_LIST_NESTING = 8
 
+SOURCE_FAILURES = frozenset({"malformed-source", "unreadable-source", "secret"})
+"""Problem codes meaning "part of the input could not be read or parsed" (exit code 3): a
+malformed document, a file or folder that cannot be read, a Secret the API refuses."""
+
 
 @dataclass(frozen=True, slots=True)
 class LoadResult:
@@ -64,31 +70,64 @@ class LoadResult:
 
 
 def load_sources(
-    sources: Sequence[str], stdin: TextIO | None = None, *, cache: ParseCache | None = None
+    sources: Sequence[str],
+    stdin: TextIO | None = None,
+    *,
+    cache: ParseCache | None = None,
+    unreadable: Literal["raise", "report"] = "raise",
 ) -> LoadResult:
     """Read every SOURCE (file, folder or ``-``) in order; each file once.
 
     With a `ParseCache` (watch mode), files unchanged since the last load are not parsed again.
-    Raises `SourceError` for a source that does not exist or cannot be read.
+    A source that does not exist or cannot be read raises `SourceError`, or with
+    ``unreadable="report"`` is an ``unreadable-source`` problem and the rest is still read.
     """
     found = _Found()
     seen: set[str] = set()
     walked: set[str] = set()
     load_file = _load_file if cache is None else cache.load_file
+
+    def failed(error: SourceError) -> None:
+        if unreadable == "raise":
+            raise error
+        found.problems.append(
+            Problem(Severity.ERROR, error.location, "", error.reason, "unreadable-source")
+        )
+
     for source in sources:
-        if source == STDIN:
-            if STDIN not in seen:
-                seen.add(STDIN)
-                found.add(_load_stdin(sys.stdin if stdin is None else stdin))
-            continue
-        for path in _source_files(source, walked):
-            real = os.path.realpath(path)
-            if real not in seen:
-                seen.add(real)
-                found.add(load_file(path))
+        try:
+            _load_source(source, stdin, load_file, found, seen, walked, failed)
+        except SourceError as error:  # the source itself, or a folder in it
+            failed(error)
     if cache is not None:
         cache.forget_unused()
     return found.result()
+
+
+def _load_source(
+    source: str,
+    stdin: TextIO | None,
+    load_file: Callable[[str], LoadResult],
+    found: _Found,
+    seen: set[str],
+    walked: set[str],
+    failed: Callable[[SourceError], None],
+) -> None:
+    """One SOURCE into `found`; a file that cannot be read goes to `failed`, and the walk
+    goes on."""
+    if source == STDIN:
+        if STDIN not in seen:
+            seen.add(STDIN)
+            found.add(_load_stdin(sys.stdin if stdin is None else stdin))
+        return
+    for path in _source_files(source, walked):
+        real = os.path.realpath(path)
+        if real not in seen:
+            seen.add(real)
+            try:
+                found.add(load_file(path))
+            except SourceError as error:
+                failed(error)
 
 
 class ParseCache:

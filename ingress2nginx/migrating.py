@@ -21,11 +21,15 @@ from ingress2nginx.objects import Inventory, Manifest
 from ingress2nginx.settings import Settings
 
 _UNKNOWN = "unknown"
+_INVALID = "invalid"
+_IGNORED = "ignored"
 _LABELS = {
     Support.SUPPORTED: "carries over",
     Support.PARTLY: "differs",
     Support.REFUSED: "refused",
     _UNKNOWN: "unknown",
+    _INVALID: "**invalid value**",
+    _IGNORED: "value ignored",
 }
 
 
@@ -34,6 +38,8 @@ _SUMMARY = {
     Support.PARTLY: "annotations that behave differently",
     Support.REFUSED: "annotations refused",
     _UNKNOWN: "unknown annotations",
+    _INVALID: "annotations with an invalid value (paths denied with 503, or the Ingress rejected)",
+    _IGNORED: "annotations whose value is ignored (the default applies)",
 }
 
 
@@ -46,7 +52,7 @@ def migration_report(
 ) -> str:
     """The whole report, as Markdown."""
     served_keys = {ingress.key for ingress in served}
-    verdicts = {ingress.key: _verdicts(ingress) for ingress in inventory.ingresses}
+    verdicts = {ingress.key: _verdicts(ingress, problems) for ingress in inventory.ingresses}
     counts = Counter(verdict for found in verdicts.values() for _, _, verdict, _ in found)
     lines = [
         "# Migration report",
@@ -67,8 +73,11 @@ def migration_report(
     return "\n".join(lines) + "\n"
 
 
-def _verdicts(ingress: Manifest) -> list[tuple[str, str, str, str]]:
-    """(annotation, value, verdict, note) for each ``nginx.ingress.kubernetes.io/`` one."""
+def _verdicts(ingress: Manifest, problems: Sequence[Problem]) -> list[tuple[str, str, str, str]]:
+    """(annotation, value, verdict, note) for each ``nginx.ingress.kubernetes.io/`` one. A
+    value the Ingress's problems call invalid (an error: denied or rejected) or ignored never
+    "carries over", whatever the registry says of the annotation (`_overrides`)."""
+    trouble = _annotation_trouble(ingress, problems)
     found = []
     for key, value in sorted(ingress.annotations.items()):
         if not key.startswith(PREFIX):
@@ -77,9 +86,40 @@ def _verdicts(ingress: Manifest) -> list[tuple[str, str, str, str]]:
         annotation = REGISTRY.get(name)
         if annotation is None:
             found.append((name, value, _UNKNOWN, "ingress-nginx defines no such annotation"))
+        elif key in trouble and _overrides(trouble[key][0], annotation.support):
+            found.append((name, value, *trouble[key]))
         else:
             found.append((name, value, annotation.support, annotation.difference))
     return found
+
+
+def _overrides(trouble: str, support: Support) -> bool:
+    """An invalid value overrides any verdict but "refused"; an ignored one (a warning) only
+    "carries over": "differs" already says what happens instead, with the problem below."""
+    if trouble == _INVALID:
+        return support is not Support.REFUSED
+    return support is Support.SUPPORTED
+
+
+def _annotation_trouble(
+    ingress: Manifest, problems: Sequence[Problem]
+) -> dict[str, tuple[str, str]]:
+    """Annotation key -> (verdict, the worst problem's reason) from the Ingress's problems."""
+    worst: dict[str, Problem] = {}
+    for problem in problems:
+        field = problem.field
+        if (
+            _about(problem, ingress)
+            and field.startswith("metadata.annotations[")
+            and (problem.severity >= Severity.WARNING)
+        ):
+            key = field.removeprefix("metadata.annotations[").removesuffix("]")
+            if key not in worst or problem.severity > worst[key].severity:
+                worst[key] = problem
+    return {
+        key: (_INVALID if problem.severity >= Severity.ERROR else _IGNORED, problem.reason)
+        for key, problem in worst.items()
+    }
 
 
 _CONFIG_CHANGES = {

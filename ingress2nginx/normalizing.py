@@ -56,7 +56,7 @@ class Translation:
 
 
 def normalize(inventory: Inventory, settings: Settings) -> Translation:
-    """Translate an inventory into the nginx model (SPEC §4, §5)."""
+    """Translate an inventory into the nginx model (routing semantics, validation)."""
     return Translator(settings, remember=False).translate(inventory)
 
 
@@ -88,7 +88,7 @@ class Translator:
         """Per host: the server built, with what it was built from."""
 
     def translate(self, inventory: Inventory) -> Translation:
-        """Translate an inventory into the nginx model (SPEC §4, §5)."""
+        """Translate an inventory into the nginx model (routing semantics, validation)."""
         try:
             return self._translate(inventory)
         finally:
@@ -165,13 +165,14 @@ def _accept(
     ingress: Manifest, problems: list[Problem], settings: Settings
 ) -> IngressOptions | None:
     """Validate one Ingress and read its annotations (less what the command line does not
-    allow it); an invalid one is reported and left out, alone (None)."""
+    allow it); an invalid one is reported and left out, alone (None). Its annotations are read
+    even when its spec is invalid, so that every finding is reported at once, not only the
+    first that rejected it."""
     found = validate_ingress(ingress)
-    if found:
-        problems.extend(found)
-    else:
-        options, annotation_problems = read_options(ingress)
-        problems.extend(annotation_problems)
+    problems.extend(found)
+    options, annotation_problems = read_options(ingress)  # annotations only: safe on any spec
+    problems.extend(annotation_problems)
+    if not found:
         path_errors = _path_problems(ingress, options)
         problems.extend(path_errors)
         if not path_errors and all(p.severity < Severity.ERROR for p in annotation_problems):

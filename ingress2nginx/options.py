@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 
 def shared_options() -> argparse.ArgumentParser:
+    """The options every command takes, each with its help text (a test checks that every
+    option of every command has one)."""
     shared = argparse.ArgumentParser(add_help=False)
     shared.add_argument(
         "sources",
@@ -54,14 +56,14 @@ def shared_options() -> argparse.ArgumentParser:
         type=port,
         default=80,
         metavar="N",
-        help="port nginx listens on for HTTP (default: %(default)s)",
+        help="the port nginx serves plain HTTP on (default: %(default)s)",
     )
     shared.add_argument(
         "--https-port",
         type=port,
         default=443,
         metavar="N",
-        help="port nginx listens on for HTTPS (default: %(default)s)",
+        help="the port nginx serves HTTPS on, when some host has TLS (default: %(default)s)",
     )
     shared.add_argument(
         "--published-http-port",
@@ -115,7 +117,12 @@ def shared_options() -> argparse.ArgumentParser:
     shared.add_argument(
         "--template-dir", type=Path, metavar="DIR", help="templates overriding the bundled ones"
     )
-    shared.add_argument("--cluster-domain", default=DEFAULT_CLUSTER_DOMAIN, metavar="DOMAIN")
+    shared.add_argument(
+        "--cluster-domain",
+        default=DEFAULT_CLUSTER_DOMAIN,
+        metavar="DOMAIN",
+        help="the cluster's DNS domain, for Service names (default: %(default)s)",
+    )
     shared.add_argument(
         "--resolver",
         action="append",

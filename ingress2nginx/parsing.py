@@ -80,6 +80,19 @@ def _json_documents(text: str) -> tuple[list[tuple[int, object]], tuple[int, str
     return documents, None
 
 
+def document_chunk(text: str, line: int) -> str | None:
+    """The text of the YAML document that starts on `line` (as `parse_documents` names it);
+    the whole text for a JSON source, whose values carry their own lines. None when no
+    document starts there."""
+    text = text.removeprefix("\ufeff")
+    if text.lstrip().startswith(("{", "[")):
+        return text if line == 1 else None
+    for first_line, chunk in _yaml_chunks(text):
+        if first_line == line:
+            return chunk
+    return None
+
+
 def _yaml_chunks(text: str) -> Iterator[tuple[int, str]]:
     """The stream cut at ``---`` lines, each piece with the line it starts on (1-based)."""
     line, start = 1, 0

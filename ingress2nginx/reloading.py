@@ -238,7 +238,11 @@ class StatusEndpoint:
             raise ApplyError(Step.CONFIRM, "abandoned: the watcher is stopping")
         where = f"{STATUS_ADDRESS}:{self.port}"
         if seen is None:
-            reason = f"nginx did not answer on {where} within {self.timeout:g}s (not running?)"
+            reason = (
+                f"nginx did not answer on {where} within {self.timeout:g}s (not running?);"
+                " if no nginx runs this config's status server here, --status-port 0 applies"
+                " without confirming"
+            )
         else:
             reason = (
                 f"nginx still runs config {seen[:12]} {self.timeout:g}s after the reload: it"

@@ -2,15 +2,16 @@
 
 ``check --format text|json|github`` and every command's stderr use this. Each problem keeps
 its meaning (severity, object, field, reason, code); only the layout changes. GitHub
-annotations point at the file and line the object was read from, so CI shows them on the
-manifest itself.
+annotations (and JSON's file and line) point at the line of the field a problem is about
+(found by locating.py, which the command passes in: this module does no I/O), else of the
+object, so CI shows them on the manifest itself.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TextIO
 
 from ingress2nginx.errors import ObjectRef, Problem, Severity
@@ -23,6 +24,14 @@ _GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.
 
 Origins = Mapping[tuple[str, str, str], str]
 """(kind, namespace, name) -> ``path:line`` where the object was read."""
+
+FieldLine = Callable[[str, int, str], int]
+"""(file, line of the object's document, field path) -> the line of that field
+(locating.field_line, which reads the file again: the command passes it in)."""
+
+
+def _document_line(path: str, line: int, field: str) -> int:
+    return line
 
 
 def wants_colour(stream: TextIO) -> bool:
@@ -42,21 +51,31 @@ def text_lines(problems: Iterable[Problem], colour: bool = False) -> list[str]:
     return lines
 
 
-def as_json(problems: Sequence[Problem], summary: Mapping[str, object], origins: Origins) -> str:
+def as_json(
+    problems: Sequence[Problem],
+    summary: Mapping[str, object],
+    origins: Origins,
+    field_line: FieldLine = _document_line,
+) -> str:
     """The problems and a summary as one JSON document."""
     return json.dumps(
-        {"problems": [_problem_json(problem, origins) for problem in problems], **summary},
+        {
+            "problems": [_problem_json(problem, origins, field_line) for problem in problems],
+            **summary,
+        },
         indent=2,
         ensure_ascii=False,
     )
 
 
-def github_lines(problems: Iterable[Problem], origins: Origins) -> list[str]:
+def github_lines(
+    problems: Iterable[Problem], origins: Origins, field_line: FieldLine = _document_line
+) -> list[str]:
     """GitHub Actions workflow commands (``::error file=...,line=...::message``)."""
     lines = []
     for problem in problems:
         level = _GITHUB_LEVEL[problem.severity]
-        where = _location(problem, origins)
+        where = _location(problem, origins, field_line)
         properties = [f"title={_property(problem.code)}"]
         if where is not None:
             path, line = where
@@ -75,7 +94,7 @@ def fails(problems: Iterable[Problem], threshold: Severity) -> bool:
     return any(problem.severity >= threshold for problem in problems)
 
 
-def _problem_json(problem: Problem, origins: Origins) -> dict[str, object]:
+def _problem_json(problem: Problem, origins: Origins, field_line: FieldLine) -> dict[str, object]:
     subject: object
     if isinstance(problem.subject, ObjectRef):
         ref = problem.subject
@@ -89,13 +108,13 @@ def _problem_json(problem: Problem, origins: Origins) -> dict[str, object]:
         "field": problem.field,
         "reason": problem.reason,
     }
-    where = _location(problem, origins)
+    where = _location(problem, origins, field_line)
     if where is not None:
         found["file"], found["line"] = where
     return found
 
 
-def _location(problem: Problem, origins: Origins) -> tuple[str, int] | None:
+def _location(problem: Problem, origins: Origins, field_line: FieldLine) -> tuple[str, int] | None:
     """(file, line) of the object or source a problem is about, when read from a file."""
     if isinstance(problem.subject, ObjectRef):
         ref = problem.subject
@@ -105,7 +124,11 @@ def _location(problem: Problem, origins: Origins) -> tuple[str, int] | None:
     if not origin or ":" not in origin:
         return None
     path, _, line = origin.rpartition(":")
-    return (path, int(line)) if line.isdigit() and path not in ("cluster", "<stdin>") else None
+    if not line.isdigit() or path in ("cluster", "<stdin>"):
+        return None
+    if isinstance(problem.subject, ObjectRef):
+        return path, field_line(path, int(line), problem.field)
+    return path, int(line)
 
 
 def _data(text: str) -> str:

@@ -338,7 +338,7 @@ class Watcher:
             if text in self._reported or problem.severity < lowest:
                 continue
             level = _LOG_LEVELS.get(problem.severity, logging.INFO)
-            log.log(level, text, extra=fields(event="problem", code=problem.code))
+            log.log(level, problem.message, extra=fields(event="problem", code=problem.code))
         self._reported = current
 
     def _record(self, outcome: ApplyOutcome, trigger: str) -> None:

@@ -24,7 +24,7 @@ not listed; annotations/ modules are checked as a group below)."""
 IO_MODULES = {
     "applying", "reloading", "validators", "watching", "filewatching", "health", "sidecar",
     "commands", "cli", "cluster_connecting", "cluster_loading", "cluster_watching",
-    "cluster_caching", "cluster_publishing", "loading", "restarting",
+    "cluster_caching", "cluster_publishing", "loading", "restarting", "locating",
 }  # fmt: skip
 IO_LIBRARIES = {"subprocess", "socket", "watchdog", "kubernetes", "urllib3", "prometheus_client"}
 

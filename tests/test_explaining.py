@@ -93,6 +93,7 @@ def test_a_path_hidden_by_a_longer_regex_is_reported_as_shadowed() -> None:
     config = normalize(
         Inventory.build(load_text(manifest_text(manifests), "t").manifests), Settings()
     ).config
-    found = [(location.origin, winner.origin) for _, location, winner in shadowed(config)]
-    assert found and all(origin.name == "narrow" for origin, _ in found)
+    found = [(item.route.origin, item.winners) for item in shadowed(config)]
+    assert [origin.name for origin, _ in found] == ["narrow"]
+    assert [winner.origin.name for winner in found[0][1] if winner.origin] == ["wide"]
     assert render(manifests).code == 0

@@ -35,6 +35,13 @@ def test_nginx_accepts_each_sample(sample: Path, nginx_binary: str, nginx_prefix
     validate_with_nginx(config, nginx_binary)
 
 
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda sample: sample.name)
+def test_each_sample_passes_check(sample: Path) -> None:
+    checked = run_cli(["check", str(sample)])
+    assert checked.code == 0, checked.messages
+    assert checked.messages.startswith("ok: ")
+
+
 def test_the_readme_shows_what_render_really_prints() -> None:
     readme = (ROOT / "README.md").read_text()
     shown = re.search(r"```nginx\n(.*?)```", readme, re.DOTALL)
