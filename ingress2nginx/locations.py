@@ -104,6 +104,7 @@ def layout(
                 claim.options,
                 claim.ingress_path,
                 claim.error_pages,
+                claim.service,
             )
     found.setdefault((Match.PREFIX, "/"), fallback)
     if not regex_host:

@@ -150,6 +150,8 @@ class Location:
     """The path as the Ingress wrote it (orders regex locations, longest first)."""
     error_pages: ErrorPages | None = None
     """custom-http-errors: statuses rendered by an error backend."""
+    service: tuple[str, str] = ("", "")
+    """The rule's Service name and port (number or name) as the Ingress wrote them."""
 
     @property
     def proxies(self) -> bool:
