@@ -9,9 +9,8 @@ nginx inherits ``proxy_set_header`` from the http block only into locations that
 their own, so a location that must change one header (upstream-vhost, x-forwarded-prefix)
 gets the whole standard set, with its changes, from `STANDARD_HEADERS`; so does a location
 whose configuration-snippet sets a header (less the ones the snippet sets), as ingress-nginx
-writes them in every location. ``add_header`` is
-inherited the same way: a location adding a response header of its own (CORS) repeats the
-server's (HSTS), from `server_response_headers`.
+writes them in every location. ``add_header`` is inherited the same way: a location adding a
+response header of its own (CORS) repeats the server's (HSTS), from `server_response_headers`.
 """
 
 from __future__ import annotations
