@@ -8,9 +8,10 @@ redirect, the directives the annotations add, and how the request reaches the ba
 nginx inherits ``proxy_set_header`` from the http block only into locations that set none of
 their own, so a location that must change one header (upstream-vhost, x-forwarded-prefix)
 gets the whole standard set, with its changes, from `STANDARD_HEADERS`; so does a location
-whose configuration-snippet sets a header (less the ones the snippet sets), as ingress-nginx
-writes them in every location. ``add_header`` is inherited the same way: a location adding a
-response header of its own (CORS) repeats the server's (HSTS), from `server_response_headers`.
+whose configuration-snippet sets a header (less the ones the snippet sets), or whose server's
+server-snippet does, as ingress-nginx writes them in every location. ``add_header`` is
+inherited the same way: a location adding a response header of its own (CORS) repeats the
+server's (HSTS), from `server_response_headers`.
 """
 
 from __future__ import annotations
@@ -262,7 +263,7 @@ def _extra(
             for header in header_directives(overrides, "grpc_set_header", settings)
             if header.args[0] not in HOP_BY_HOP
         ]
-    elif overrides or own:
+    elif overrides or own or location.options.snippets.server_headers:
         found += [
             header
             for header in header_directives(overrides, settings=settings)

@@ -257,6 +257,12 @@ def variable_objects(echo: dict[str, EchoBackend], auth_url: str) -> list[dict[s
             rules=[rule("edge.test", path("/other", to("web")))],
         ),
         ingress(
+            "headers",
+            namespace="team-a",
+            rules=[rule("headers.test", path("/", to("web")))],
+            annotations=snippets(server="proxy_set_header X-From-Server-Snippet yes;"),
+        ),
+        ingress(
             "guarded",
             namespace="team-a",
             rules=[rule("guard.test", path("/", to("web")))],
@@ -333,6 +339,17 @@ def test_a_server_snippet_reads_each_location_s_own_values(variables_site: Site)
     assert variables_site.get("/", host="edge.test").headers["X-Ingress"] == "team-a/edge"
     neighbour = variables_site.get("/other", host="edge.test")
     assert (neighbour.backend, neighbour.headers["X-Ingress"]) == ("web", "team-b/neighbour")
+
+
+def test_a_server_snippet_setting_a_header_leaves_the_standard_ones_as_ingress_nginx(
+    variables_site: Site,
+) -> None:
+    # ingress-nginx writes the standard headers in every location, so a server-level
+    # proxy_set_header reaches no proxied location: the standard set stays whole
+    headers = variables_site.get("/", host="headers.test").json()["headers"]
+    assert (headers["host"], headers["x-forwarded-host"]) == ("headers.test", "headers.test")
+    assert "x-request-id" in headers
+    assert "x-from-server-snippet" not in headers
 
 
 def test_an_auth_snippet_goes_in_the_auth_request_and_reads_the_variables(

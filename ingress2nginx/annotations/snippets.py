@@ -58,6 +58,10 @@ class SnippetOptions:
     variables: bool = False
     """Set by `settle_server_snippets`, not by an annotation: the location is in a server
     with a server-snippet, so it defines the snippet variables (snippet_variables.py)."""
+    server_headers: bool = False
+    """Set by `settle_server_snippets`: the server's server-snippet sets request headers, so
+    the location writes the standard ones itself (views.py) and, as in ingress-nginx, whose
+    locations all write them, does not inherit the snippet's."""
 
 
 def snippet_text(value: str) -> str:
@@ -248,7 +252,7 @@ def settle_server_snippets(
             continue
         for namespace, name in owners[1:]:
             problems.append(_server_snippet_conflict(namespace, name, server.host, owners[0]))
-        settled.append(_with_one_server_snippet(server, set(owners[1:])))
+        settled.append(_with_one_server_snippet(server, owners[0], set(owners[1:])))
     return tuple(settled)
 
 
@@ -264,9 +268,19 @@ def _server_snippet_conflict(
     )
 
 
-def _with_one_server_snippet(server: Server, losers: set[tuple[str, str]]) -> Server:
+def _with_one_server_snippet(
+    server: Server, winner: tuple[str, str], losers: set[tuple[str, str]]
+) -> Server:
     """The server without the server-snippets of `losers`, every location of an Ingress
-    defining the snippet variables."""
+    defining the snippet variables (and writing the standard headers when the winner's
+    snippet sets some)."""
+    text = next(
+        location.options.snippets.server
+        for location in server.locations
+        if location.origin is not None
+        and (location.origin.namespace, location.origin.name) == winner
+    )
+    sets_headers = bool(proxy_headers_set(text or ""))
     locations = []
     for location in server.locations:
         origin, snippets = location.origin, location.options.snippets
@@ -274,7 +288,12 @@ def _with_one_server_snippet(server: Server, losers: set[tuple[str, str]]) -> Se
             locations.append(location)
             continue
         lost = (origin.namespace, origin.name) in losers
-        changed = replace(snippets, server=None if lost else snippets.server, variables=True)
+        changed = replace(
+            snippets,
+            server=None if lost else snippets.server,
+            variables=True,
+            server_headers=sets_headers,
+        )
         options = replace(location.options, snippets=changed)
         locations.append(replace(location, options=options))
     return replace(server, locations=tuple(locations))
