@@ -31,6 +31,7 @@ from ingress2nginx.annotations.values import (
     size,
     words,
 )
+from ingress2nginx.compressing import mime_types
 from ingress2nginx.errors import shown
 from ingress2nginx.settings import GlobalConfig
 
@@ -69,6 +70,17 @@ def _protocols(value: str) -> tuple[str, ...]:
     if not protocols or unknown:
         raise AnnotationValueError(f"must be some of {', '.join(TLS_PROTOCOLS)}")
     return protocols
+
+
+_PATH_PREFIX = re.compile(r"/[A-Za-z0-9._~%/:@!$&'()*+=-]{0,1023}\Z")
+
+
+def _path_prefixes(value: str) -> tuple[str, ...]:
+    """Comma-separated URL path prefixes (no-auth-locations); empty items are skipped."""
+    found = tuple(item.strip() for item in value.split(",") if item.strip())
+    if not all(_PATH_PREFIX.match(item) for item in found):
+        raise AnnotationValueError("must be URL paths starting with /, comma-separated")
+    return found
 
 
 def _pattern(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
@@ -127,6 +139,11 @@ OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "log-format-escape-json": ("log_format_escape_json", parse_bool),
     "log-format-escape-none": ("log_format_escape_none", parse_bool),
     "allow-cross-namespace-resources": ("allow_cross_namespace_resources", parse_bool),
+    "use-gzip": ("use_gzip", parse_bool),
+    "gzip-level": ("gzip_level", integer(1, 9)),
+    "gzip-min-length": ("gzip_min_length", integer(0, 2**31 - 1)),
+    "gzip-types": ("gzip_types", mime_types),
+    "no-auth-locations": ("no_auth_locations", _path_prefixes),
     "limit-req-status-code": ("limit_req_status_code", integer(400, 599)),
     "limit-conn-status-code": ("limit_conn_status_code", integer(400, 599)),
 }

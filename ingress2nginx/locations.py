@@ -21,8 +21,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ingress2nginx.annotations import IngressOptions
+from ingress2nginx.annotations.auth import BasicAuthOptions
+from ingress2nginx.annotations.external_auth import ExternalAuthOptions
 from ingress2nginx.model import (
     Action,
     ErrorPages,
@@ -87,10 +90,13 @@ class Redirects:
 
 
 def layout(
-    claims: Iterable[Claim], fallback: Location, redirects: Redirects
+    claims: Iterable[Claim],
+    fallback: Location,
+    redirects: Redirects,
+    no_auth: tuple[str, ...] = (),
 ) -> tuple[Location, ...]:
     """Every location of one host, in output order; `fallback` answers ``/`` when no claim
-    does."""
+    does. Paths starting with one of `no_auth` ask for no authentication."""
     claims = list(claims)
     regex_host = any(claim.regex for claim in claims)
     found: dict[tuple[Match, str], Location] = {}
@@ -104,15 +110,31 @@ def layout(
                 claim.action,
                 claim.origin,
                 redirects.wanted(claim.options, claim.path),
-                claim.options,
+                _authenticated(claim, no_auth),
                 claim.ingress_path,
                 claim.error_pages,
                 StandIn(*claim.service) if claim.standing_in else None,
+                claim.service,
             )
     found.setdefault((Match.PREFIX, "/"), fallback)
     if not regex_host:
         _shield_from_auto_redirect(found)
     return tuple(sorted(found.values(), key=lambda location: location.sort_key))
+
+
+def _authenticated(claim: Claim, no_auth: tuple[str, ...]) -> IngressOptions:
+    """The claim's options, without basic and external auth when its path (as the Ingress
+    wrote it) starts with one of `no_auth` (no-auth-locations, as ingress-nginx compares).
+    A denied setting stays denied: the path still answers 503 rather than opening."""
+    options = claim.options
+    if not claim.ingress_path.startswith(no_auth):
+        return options
+    changes: dict[str, Any] = {}
+    if options.auth.denied is None and options.auth != BasicAuthOptions():
+        changes["auth"] = BasicAuthOptions()
+    if options.external_auth.denied is None and options.external_auth.plan is not None:
+        changes["external_auth"] = ExternalAuthOptions()
+    return replace(options, **changes) if changes else options
 
 
 def _forms(claim: Claim, regex_host: bool) -> list[tuple[Match, str]]:

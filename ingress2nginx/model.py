@@ -164,6 +164,8 @@ class Location:
     """custom-http-errors: statuses rendered by an error backend."""
     stand_in: StandIn | None = None
     """Set when `action` is the default-backend annotation's Service standing in."""
+    service: tuple[str, str] = ("", "")
+    """The rule's Service name and port (number or name) as the Ingress wrote them."""
 
     @property
     def proxies(self) -> bool:

@@ -27,8 +27,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--allow-snippet-annotations",
         action="store_true",
-        help="insert configuration-, server- and stream-snippet annotations (raw nginx text),"
-        " for Ingresses in the namespaces named by --snippet-namespace only",
+        help="insert configuration-, server-, auth- and stream-snippet annotations (raw nginx"
+        " text), for Ingresses in the namespaces named by --snippet-namespace only",
     )
     group.add_argument(
         "--snippet-namespace",

@@ -18,7 +18,7 @@ from typing import Any
 
 import jinja2
 
-from ingress2nginx import __version__, forwarding
+from ingress2nginx import __version__, compressing, forwarding
 from ingress2nginx.annotations.balancing import upstream_directive
 from ingress2nginx.annotations.passthrough import https_listen as passthrough_listen
 from ingress2nginx.annotations.passthrough import modules as stream_modules
@@ -180,6 +180,7 @@ def _main_view(config: Config, settings: Settings) -> dict[str, Any]:
         "proxy": _proxy_view(settings.config, standard_headers(settings)),
         "extra": http_directives(config, settings),
         "forwarding": render_lines(forwarding.http_directives(settings), 1),
+        "gzip": render_lines(compressing.http_directives(settings.config), 1) or None,
         "tls": _tls_view(settings) if config.https else None,
         "status": _status_view(settings),
         "modules": stream_modules(config, settings),

@@ -332,6 +332,7 @@ class Router:
         return self.built.get(ServerInputs(
             name, names, name == CATCH_ALL, claims, self._fallback(host), usable,
             host.app_root, tuple(host.options), self.config.ssl_redirect,
+            self.config.no_auth_locations,
         ))  # fmt: skip
 
     def _aliases(self, name: str, host: Host, taken: set[str]) -> tuple[str, ...]:

@@ -26,6 +26,29 @@ DEFAULT_LOG_FORMAT = (
 )
 """ingress-nginx's upstreaminfo format, less the Lua-only upstream names."""
 
+GZIP_TYPES: tuple[str, ...] = (
+    "application/atom+xml",
+    "application/javascript",
+    "application/x-javascript",
+    "application/json",
+    "application/rss+xml",
+    "application/vnd.ms-fontobject",
+    "application/x-font-ttf",
+    "application/x-web-app-manifest+json",
+    "application/xhtml+xml",
+    "application/xml",
+    "font/opentype",
+    "image/svg+xml",
+    "image/x-icon",
+    "text/css",
+    "text/javascript",
+    "text/plain",
+    "text/x-component",
+)
+"""ingress-nginx's ``gzip-types`` (text/html is always compressed)."""
+
+ACME_CHALLENGE_PATH = "/.well-known/acme-challenge"
+
 INGRESS_NGINX_CIPHERS = (
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
@@ -112,6 +135,17 @@ class GlobalConfig:
     """``limit-req-status-code``: status of requests refused by limit-rps/-rpm."""
     limit_conn_status_code: int = 503
     """``limit-conn-status-code``: status of requests refused by limit-connections."""
+    use_gzip: bool = False
+    """``use-gzip``: compress responses of `gzip_types` (compressing.py)."""
+    gzip_level: int = 1
+    """``gzip-level``: 1 (fastest) to 9."""
+    gzip_min_length: int = 256
+    """``gzip-min-length``: smaller responses are sent as they are, in bytes."""
+    gzip_types: tuple[str, ...] = GZIP_TYPES
+    """``gzip-types``: MIME types compressed besides text/html; ``*`` for all."""
+    no_auth_locations: tuple[str, ...] = (ACME_CHALLENGE_PATH,)
+    """``no-auth-locations``: Ingress paths starting with one of these ask for no
+    authentication (auth-url, auth-type basic), as in ingress-nginx."""
     allow_cross_namespace_resources: bool = False
     """``allow-cross-namespace-resources``: annotations may name Secrets of other namespaces
     (auth-secret, proxy-ssl-secret, auth-tls-secret)."""

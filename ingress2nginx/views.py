@@ -7,7 +7,9 @@ redirect, the directives the annotations add, and how the request reaches the ba
 
 nginx inherits ``proxy_set_header`` from the http block only into locations that set none of
 their own, so a location that must change one header (upstream-vhost, x-forwarded-prefix)
-gets the whole standard set, with its changes, from `STANDARD_HEADERS`. ``add_header`` is
+gets the whole standard set, with its changes, from `STANDARD_HEADERS`; so does a location
+whose configuration-snippet sets a header (less the ones the snippet sets), or whose server's
+server-snippet does, as ingress-nginx writes them in every location. ``add_header`` is
 inherited the same way: a location adding a response header of its own (CORS) repeats the
 server's (HSTS), from `server_response_headers`.
 """
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from ingress2nginx import forwarding
 from ingress2nginx.annotations import FEATURES
 from ingress2nginx.annotations.proxy import protocol
+from ingress2nginx.annotations.snippets import headers_set_by_snippet
 from ingress2nginx.directives import Directive, directive, render_lines
 from ingress2nginx.model import (
     Action,
@@ -252,18 +255,25 @@ def _extra(
             found += hooks.location(location, settings)
         if hooks.headers is not None:
             overrides.update(hooks.headers(location))
+    own = headers_set_by_snippet(location)
     if pass_directive == "grpc_pass":
         found += [
             header
             for header in header_directives(overrides, "grpc_set_header", settings)
             if header.args[0] not in HOP_BY_HOP
         ]
-    elif overrides:
-        found += header_directives(overrides, settings=settings)
+    elif overrides or own or location.options.snippets.server_headers:
+        found += [
+            header
+            for header in header_directives(overrides, settings=settings)
+            if header.args[0].lower() not in own
+        ]
     if server_headers and any(item.name == "add_header" for item in found):
         found = [*server_headers, *found]
     # `set` first: a `rewrite ... break` ends the rewrite phase, skipping any `set` after it.
-    found = sorted(found, key=lambda item: item.name != "set")
+    # Two features setting the same variable to the same value (custom-http-errors and the
+    # snippet variables) write it once.
+    found = sorted(dict.fromkeys(found), key=lambda item: item.name != "set")
     return render_lines(found, LOCATION_DEPTH) if found else None
 
 

@@ -3,14 +3,18 @@ external auth through auth_request, HTTPS backends checked against a CA from a S
 client certificates checked against a CA from a Secret.
 
 Whatever is wrong with an authentication setting denies the Ingress's paths (503); it never
-lets a request through, nor hands the paths to another Ingress.
+lets a request through, nor hands the paths to another Ingress. Paths listed by the global
+no-auth-locations (ACME challenges by default) ask for no authentication, as in ingress-nginx.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 from auth_helpers import (
     AuthService,
     CertificateAuthority,
@@ -513,3 +517,82 @@ def test_a_broken_auth_tls_setting_denies_the_whole_host(client_tls_site: tuple[
         assert tls_get(https, target, "broken.test").status == 503
         assert site.get(target, host="broken.test").status == 503
     assert "Secret default/no-such-secret is not in the input" in site.messages
+
+
+# --------------------------------------------------------------------------- no-auth-locations
+
+ACME = "/.well-known/acme-challenge"
+
+
+def exempt_objects(verify: str) -> list[dict[str, object]]:
+    return [
+        secret("staff", {"auth": htpasswd()}),
+        ingress(
+            "basic",
+            rules=[
+                rule(
+                    "basic.test",
+                    path("/", to("app")),
+                    path(ACME, to("app")),
+                    path("/public", to("app")),
+                )
+            ],
+            annotations=annotated(auth_type="basic", auth_secret="staff"),
+        ),
+        ingress(
+            "external",
+            rules=[
+                rule(
+                    "ext.test",
+                    path("/", to("app")),
+                    path(f"{ACME}/token", to("app")),
+                    path("/public", to("app")),
+                )
+            ],
+            annotations=annotated(auth_url=verify),
+        ),
+        ingress(
+            "denied",
+            rules=[rule("denied.test", path(ACME, to("app")))],
+            annotations=annotated(auth_type="basic", auth_secret="nowhere"),
+        ),
+    ]
+
+
+@contextlib.contextmanager
+def exempt_site(
+    nginx_binary: str, auth_service: AuthService, tmp_path: Path, options: dict[str, str]
+) -> Iterator[Site]:
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(options))
+    with started_backends("app") as echo:
+        objects = [*exempt_objects(f"{auth_service.url}/verify"), *echo_service(echo["app"])]
+        with serving_readable(objects, "--config", str(config), binary=nginx_binary) as served:
+            yield served
+
+
+def test_acme_challenges_ask_no_authentication_by_default(
+    nginx_binary: str, auth_service: AuthService, tmp_path: Path
+) -> None:
+    with exempt_site(nginx_binary, auth_service, tmp_path, {}) as site:
+        for host in ("basic.test", "ext.test"):
+            assert site.get("/", host=host).status == 401
+            assert site.get("/public", host=host).status == 401
+            answer = site.get(f"{ACME}/token", host=host)
+            assert (answer.status, answer.backend) == (200, "app"), host
+        auth_service.requests.clear()
+        site.get(f"{ACME}/token", host="ext.test")
+        assert auth_service.requests == []  # the auth service is not even asked
+        denied = site.get(ACME, host="denied.test")  # a broken setting never opens a path
+        assert (denied.status, denied.backend) == (503, None)
+
+
+def test_no_auth_locations_lists_the_exempt_path_prefixes(
+    nginx_binary: str, auth_service: AuthService, tmp_path: Path
+) -> None:
+    with exempt_site(nginx_binary, auth_service, tmp_path, {"no-auth-locations": "/pub"}) as site:
+        for host in ("basic.test", "ext.test"):
+            assert site.get(f"{ACME}/token", host=host).status == 401  # the list replaces it
+            answer = site.get("/public/page", host=host)
+            assert (answer.status, answer.backend) == (200, "app"), host
+            assert site.get("/", host=host).status == 401

@@ -36,6 +36,7 @@ from ingress2nginx.annotations import (
     refusals,
     rewrite,
     secured,
+    snippet_variables,
     snippets,
 )
 from ingress2nginx.annotations.access import AccessOptions
@@ -146,6 +147,7 @@ FEATURES: tuple[Hooks, ...] = (
     affinity.HOOKS,
     mirror.HOOKS,
     passthrough.HOOKS,
+    snippet_variables.HOOKS,
     snippets.HOOKS,
 )
 """Every feature's hooks, in the order their directives are written (CORS before rewrite: its

@@ -16,7 +16,8 @@ With auth-cache-key, answers are cached in a zone at http level whose files go u
 --runtime-dir (without it, nothing is cached and a warning says so).
 
 Not done: auth-keepalive* (ingress-nginx needs Lua for it: ``auth_request`` does not reuse
-upstream keepalive connections), auth-proxy-set-headers (a ConfigMap), auth-snippet.
+upstream keepalive connections), auth-proxy-set-headers (a ConfigMap). An auth-snippet
+(snippets.py, when snippets are allowed) goes in the internal location, after the headers.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from ingress2nginx.annotations.external_auth_values import (
     url_or_path,
 )
 from ingress2nginx.annotations.secured import Lookup, field_names
+from ingress2nginx.annotations.snippets import Verbatim, auth_snippet
 from ingress2nginx.annotations.values import choice, parse_bool
 from ingress2nginx.directives import Directive, block, directive
 from ingress2nginx.quoting import Token, compose, expanded, literal, trusted
@@ -227,16 +229,15 @@ def proxy_headers(location: Location) -> dict[str, Token]:
 
 def server_directives(server: Server, settings: Settings) -> list[Directive]:
     """The internal auth location (and sign-in location) of each Ingress using auth-url."""
-    plans: dict[str, ExternalAuth] = {}
+    plans: dict[str, tuple[ExternalAuth, Verbatim | None]] = {}
     for location in server.locations:
         plan = location.options.external_auth.plan
         if plan is not None and location.proxies:  # a location nginx answers asks no auth
-            plans.setdefault(plan.name, plan)
+            plans.setdefault(plan.name, (plan, auth_snippet(location)))
     found: list[Directive] = []
-    for plan in (plans[name] for name in sorted(plans)):
-        found.append(
-            block("location", [trusted("="), literal(plan.path)], _auth_location(plan, server))
-        )
+    for plan, snippet in (plans[name] for name in sorted(plans)):
+        body = _auth_location(plan, server, snippet)
+        found.append(block("location", [trusted("="), literal(plan.path)], body))
         if plan.signin is not None:
             found.append(
                 block(
@@ -248,7 +249,9 @@ def server_directives(server: Server, settings: Settings) -> list[Directive]:
     return found
 
 
-def _auth_location(plan: ExternalAuth, server: Server) -> list[Directive]:
+def _auth_location(
+    plan: ExternalAuth, server: Server, snippet: Verbatim | None = None
+) -> list[Directive]:
     def header(name: str, value: Token) -> Directive:
         return directive("proxy_set_header", trusted(name), value)
 
@@ -282,6 +285,7 @@ def _auth_location(plan: ExternalAuth, server: Server) -> list[Directive]:
         header("X-Real-IP", trusted("$remote_addr")),
         header("X-Forwarded-For", trusted("$remote_addr")),
         header("X-Auth-Request-Redirect", redirect),
+        *([snippet] if snippet is not None else []),
         directive("proxy_http_version", trusted("1.1")),
         directive("proxy_ssl_server_name", trusted("on")),
         directive("set", trusted("$external_auth_url"), plan.url.token()),

@@ -11,11 +11,10 @@ from ingress2nginx.annotations.base import Annotation, refused
 _NO_MODULE = "needs a module stock nginx does not ship"
 _SNIPPET = (
     "raw nginx text is refused here even with --allow-snippet-annotations (which allows"
-    " configuration-, server- and stream-snippet only)"
+    " configuration-, server-, auth- and stream-snippet only)"
 )
 
 ANNOTATIONS: tuple[Annotation, ...] = (
-    refused("auth-snippet", "Raw nginx directives in the external auth location.", _SNIPPET),
     refused("modsecurity-snippet", "ModSecurity rules.", _SNIPPET),
     refused("enable-modsecurity", "Enable the ModSecurity WAF.", f"ModSecurity {_NO_MODULE}"),
     refused("enable-owasp-core-rules", "Enable the OWASP core rule set.",

@@ -1,4 +1,4 @@
-"""configuration-snippet, server-snippet, stream-snippet: raw nginx text, off by default.
+"""configuration-, server-, auth- and stream-snippet: raw nginx text, off by default.
 
 A snippet is nginx configuration written by whoever may edit the Ingress, inserted verbatim:
 that is its whole point, and why it is refused unless the person running ingress2nginx says
@@ -8,24 +8,28 @@ and not as a sandbox (docs/snippets.md): it is refused when it holds a control c
 than tab and line feed (CR, NUL, Unicode line breaks), when its braces or quotes do not balance
 or its last statement is unfinished (it could close the block it is in, or swallow the
 directive after it), or when it loads code or other configuration (`FORBIDDEN_DIRECTIVES`,
-names containing ``lua``, ``perl*``, ``js_*``, any ``engine:`` argument). It is not a sandbox:
+names containing ``lua``, ``perl*``, ``js_*``, any ``engine:`` argument; snippet_checks.py
+reads it as nginx does). It is not a sandbox:
 a trusted snippet can still read and write files nginx can reach (``root``, ``alias``,
 ``access_log``), as docs/snippets.md says. A refused snippet is a warning naming the Ingress;
 the Ingress is served without it.
 
 Where they go, as in ingress-nginx: a configuration-snippet in every location of the
 Ingress, a server-snippet in the server of each of its hosts (the oldest Ingress's wins when
-several Ingresses set one for a host), a stream-snippet in the ``stream`` block.
+several Ingresses set one for a host), an auth-snippet in the internal location of its
+auth-url (external_auth.py; ignored without auth-url), a stream-snippet in the ``stream``
+block. The variables ingress-nginx defines for snippets (``$namespace``, ``$service_name``...)
+are set where they can be read: snippet_variables.py.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ingress2nginx.annotations.base import Annotation, Hooks, partly
+from ingress2nginx.annotations.snippet_checks import proxy_headers_set, snippet_problem
 from ingress2nginx.directives import INDENT, Directive
 from ingress2nginx.errors import ObjectRef, Problem, Severity
 from ingress2nginx.quoting import comment
@@ -36,11 +40,6 @@ if TYPE_CHECKING:
     from ingress2nginx.objects import Manifest
     from ingress2nginx.settings import Settings
 
-FORBIDDEN_DIRECTIVES = frozenset({"load_module", "include", "ssl_engine"})
-"""Directives a snippet may not use, besides names containing lua and perl*/js_* names."""
-_FORBIDDEN_PATTERN = re.compile(r".*lua|perl|js_")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-"""Every control character but tab and line feed, and Unicode line/paragraph separators."""
 _GATE = "--allow-snippet-annotations"
 
 
@@ -54,6 +53,15 @@ class SnippetOptions:
     """``server-snippet``: text inside the server of each host of the Ingress."""
     stream: str | None = None
     """``stream-snippet``: text inside the ``stream`` block."""
+    auth: str | None = None
+    """``auth-snippet``: text inside the internal location of the Ingress's auth-url."""
+    variables: bool = False
+    """Set by `settle_server_snippets`, not by an annotation: the location is in a server
+    with a server-snippet, so it defines the snippet variables (snippet_variables.py)."""
+    server_headers: bool = False
+    """Set by `settle_server_snippets`: the server's server-snippet sets request headers, so
+    the location writes the standard ones itself (views.py) and, as in ingress-nginx, whose
+    locations all write them, does not inherit the snippet's."""
 
 
 def snippet_text(value: str) -> str:
@@ -74,13 +82,17 @@ ANNOTATIONS: tuple[Annotation, ...] = (
            " (the oldest Ingress's wins).", _SNIPPET_GATE, "snippets.server", snippet_text),
     partly("stream-snippet", "Raw nginx directives in the stream block (needs the stream"
            " module: --stream-module).", _SNIPPET_GATE, "snippets.stream", snippet_text),
+    partly("auth-snippet", "Raw nginx directives in the internal location of auth-url (ignored"
+           " without auth-url).", _SNIPPET_GATE, "snippets.auth", snippet_text),
 )  # fmt: skip
 
 _FIELDS = (
     ("configuration", "configuration-snippet"),
     ("server", "server-snippet"),
     ("stream", "stream-snippet"),
+    ("auth", "auth-snippet"),
 )
+_NEEDS_AUTH_URL = "ignored: auth-snippet goes in the auth-url location, and there is no auth-url"
 
 
 # --------------------------------------------------------------------------- admission
@@ -94,25 +106,21 @@ def admit(
     if snippets == SnippetOptions():
         return options, []
     problems: list[Problem] = []
-    kept: dict[str, str | None] = {}
+    kept: dict[str, Any] = {}  # attribute -> None
     for attribute, name in _FIELDS:
         text = getattr(snippets, attribute)
         if text is None:
             continue
         reason = _gate_problem(ingress.namespace, settings) or snippet_problem(text)
+        if reason is not None:
+            reason = f"refused: {reason}; ignored"
+        elif attribute == "auth" and options.external_auth.url is None:
+            reason = _NEEDS_AUTH_URL
         if reason is None:
             continue
         kept[attribute] = None
         where = f"metadata.annotations[nginx.ingress.kubernetes.io/{name}]"
-        problems.append(
-            Problem(
-                Severity.WARNING,
-                ingress.ref,
-                where,
-                f"refused: {reason}; ignored",
-                "snippet-refused",
-            )
-        )
+        problems.append(Problem(Severity.WARNING, ingress.ref, where, reason, "snippet-refused"))
     if not kept:
         return options, problems
     return replace(options, snippets=replace(snippets, **kept)), problems
@@ -124,142 +132,6 @@ def _gate_problem(namespace: str, settings: Settings) -> str | None:
     if namespace not in settings.snippet_namespaces:
         return f"namespace {namespace} is not named by --snippet-namespace"
     return None
-
-
-# --------------------------------------------------------------------------- checking
-
-
-@dataclass(frozen=True, slots=True)
-class _Word:
-    """A token as nginx reads it: its value after unescaping, and where its line is."""
-
-    value: str
-    structural: str
-    """``;``, ``{`` or ``}`` for those, empty for a word."""
-
-
-def snippet_problem(text: str) -> str | None:
-    """Why `text` may not be inserted into nginx.conf, or None."""
-    bad = _CONTROL.search(text)
-    if bad is not None:
-        return f"the snippet holds the control character U+{ord(bad.group()):04X}"
-    try:
-        words = list(_words(text))
-    except ValueError as error:
-        return str(error)
-    return _structure_problem(words)
-
-
-def _structure_problem(words: Sequence[_Word]) -> str | None:
-    depth = 0
-    statement: list[str] = []
-    for word in words:
-        if not word.structural:
-            statement.append(word.value)
-            continue
-        if word.structural == "}":
-            if statement:
-                return "unexpected } inside a statement"
-            depth -= 1
-            if depth < 0:
-                return "a } closes a block the snippet did not open"
-            continue
-        if not statement:
-            return f"a {word.structural} without a directive name"
-        problem = _directive_problem(statement[0]) or _argument_problem(statement[1:])
-        if problem:
-            return problem
-        depth += word.structural == "{"
-        statement = []
-    if statement:
-        return "the last statement is not finished with ; or }"
-    if depth:
-        return "a { is never closed"
-    return None
-
-
-def _directive_problem(name: str) -> str | None:
-    lowered = name.lower()
-    if lowered in FORBIDDEN_DIRECTIVES or _FORBIDDEN_PATTERN.match(lowered):
-        return f"the directive {lowered!r} is not allowed in snippets"
-    return None
-
-
-def _argument_problem(arguments: Sequence[str]) -> str | None:
-    """An ``engine:`` argument (``ssl_certificate_key engine:/path/x.so:key``) makes OpenSSL
-    load a shared object when nginx reads the config: refused like ssl_engine, in any
-    directive."""
-    for argument in arguments:
-        if argument.strip().lower().startswith("engine:"):
-            return "an engine: argument (it loads an OpenSSL engine) is not allowed in snippets"
-    return None
-
-
-def _words(text: str) -> Iterator[_Word]:
-    """nginx's tokenizer (ngx_conf_read_token): words, quoted strings, ``;``, ``{``, ``}``,
-    ``#`` comments to the end of the line. ValueError for an unterminated quote."""
-    index, end = 0, len(text)
-    while index < end:
-        char = text[index]
-        if char in " \t\n":
-            index += 1
-        elif char == "#":
-            newline = text.find("\n", index)
-            index = end if newline < 0 else newline
-        elif char in ";{}":
-            yield _Word(char, char)
-            index += 1
-        elif char in "\"'":
-            value, index = _quoted(text, index)
-            yield _Word(value, "")
-        else:
-            value, index = _bare(text, index)
-            yield _Word(value, "")
-
-
-def _quoted(text: str, start: int) -> tuple[str, int]:
-    quote, index, value = text[start], start + 1, []
-    while index < len(text):
-        char = text[index]
-        if char == "\\" and index + 1 < len(text):
-            value.append(_unescape(text[index + 1]))
-            index += 2
-            continue
-        if char == quote:
-            following = text[index + 1 : index + 2]
-            if following == ")":  # nginx drops it: if ($x = "y")
-                return "".join(value), index + 2
-            if following and following not in " \t\n;{":
-                raise ValueError("a quoted string is followed by more text without a space")
-            return "".join(value), index + 1
-        value.append(char)
-        index += 1
-    raise ValueError("a quoted string is never closed")
-
-
-def _bare(text: str, start: int) -> tuple[str, int]:
-    index, value, variable = start, [], False
-    while index < len(text):
-        char = text[index]
-        if char == "{" and variable:
-            value.append(char)
-            index += 1
-            continue
-        variable = char == "$"
-        if char == "\\" and index + 1 < len(text):
-            value.append(_unescape(text[index + 1]))
-            index += 2
-            continue
-        if char in " \t\n;{":
-            break
-        value.append(char)
-        index += 1
-    return "".join(value), index
-
-
-def _unescape(char: str) -> str:
-    """What nginx makes of a backslash and `char`: only \\" \\' \\\\ \\t \\r \\n are escapes."""
-    return {"t": "\t", "r": "\r", "n": "\n", '"': '"', "'": "'", "\\": "\\"}.get(char, "\\" + char)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -322,6 +194,23 @@ def location_directives(location: Location, settings: Settings) -> list[Verbatim
     return [_verbatim("configuration-snippet", f"{origin.namespace}/{origin.name}", text)]
 
 
+def headers_set_by_snippet(location: Location) -> frozenset[str]:
+    """Request headers (lowercased) the location's configuration-snippet sets itself: the
+    location then repeats the standard ones (views.py), which ingress-nginx writes in every
+    location, so a snippet adding one header does not drop the others."""
+    text = location.options.snippets.configuration
+    return proxy_headers_set(text) if text is not None else frozenset()
+
+
+def auth_snippet(location: Location) -> Verbatim | None:
+    """The auth-snippet of the location's Ingress, for its auth-url location."""
+    text = location.options.snippets.auth
+    if text is None or location.origin is None:
+        return None
+    origin = location.origin
+    return _verbatim("auth-snippet", f"{origin.namespace}/{origin.name}", text)
+
+
 def server_directives(server: Server, settings: Settings) -> list[Verbatim]:
     """The server-snippet of the host (settled to one Ingress by `settle_server_snippets`)."""
     found: dict[str, Verbatim] = {}
@@ -345,7 +234,8 @@ def stream_lines(snippets: Iterable[tuple[str, str]], depth: int) -> list[str]:
 def settle_server_snippets(
     servers: Sequence[Server], oldest_first: Sequence[tuple[str, str]], problems: list[Problem]
 ) -> tuple[Server, ...]:
-    """One server-snippet per host: the oldest Ingress's; the others are dropped, warned."""
+    """One server-snippet per host: the oldest Ingress's; the others are dropped, warned.
+    Every location of a server with a server-snippet defines the snippet variables."""
     rank = {key: index for index, key in enumerate(oldest_first)}
     settled = []
     for server in servers:
@@ -357,12 +247,12 @@ def settle_server_snippets(
             },
             key=lambda key: rank.get(key, len(rank)),
         )
-        if len(owners) < 2:
+        if not owners:
             settled.append(server)
             continue
         for namespace, name in owners[1:]:
             problems.append(_server_snippet_conflict(namespace, name, server.host, owners[0]))
-        settled.append(_without_server_snippets(server, set(owners[1:])))
+        settled.append(_with_one_server_snippet(server, owners[0], set(owners[1:])))
     return tuple(settled)
 
 
@@ -378,20 +268,35 @@ def _server_snippet_conflict(
     )
 
 
-def _without_server_snippets(server: Server, losers: set[tuple[str, str]]) -> Server:
-    locations = tuple(
-        replace(
-            location,
-            options=replace(
-                location.options, snippets=replace(location.options.snippets, server=None)
-            ),
-        )
-        if location.origin is not None
-        and (location.origin.namespace, location.origin.name) in losers
-        else location
+def _with_one_server_snippet(
+    server: Server, winner: tuple[str, str], losers: set[tuple[str, str]]
+) -> Server:
+    """The server without the server-snippets of `losers`, every location of an Ingress
+    defining the snippet variables (and writing the standard headers when the winner's
+    snippet sets some)."""
+    text = next(
+        location.options.snippets.server
         for location in server.locations
+        if location.origin is not None
+        and (location.origin.namespace, location.origin.name) == winner
     )
-    return replace(server, locations=locations)
+    sets_headers = bool(proxy_headers_set(text or ""))
+    locations = []
+    for location in server.locations:
+        origin, snippets = location.origin, location.options.snippets
+        if origin is None:
+            locations.append(location)
+            continue
+        lost = (origin.namespace, origin.name) in losers
+        changed = replace(
+            snippets,
+            server=None if lost else snippets.server,
+            variables=True,
+            server_headers=sets_headers,
+        )
+        options = replace(location.options, snippets=changed)
+        locations.append(replace(location, options=options))
+    return replace(server, locations=tuple(locations))
 
 
 HOOKS = Hooks(location=location_directives, server=server_directives, admit=admit)
