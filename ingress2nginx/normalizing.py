@@ -141,6 +141,7 @@ class Translator:
                 if options.snippets.stream is not None
             ),
             secret_files=secret_files(servers),
+            worker_group=settings.worker_group,
         )
         return Translation(config, tuple(problems), tuple(ingress for ingress, _ in accepted))
 
