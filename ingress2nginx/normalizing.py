@@ -29,10 +29,15 @@ from ingress2nginx.backends import Backends, ResolutionsMemo
 from ingress2nginx.certificates import Certificates, SecretMemo
 from ingress2nginx.classifying import select_served
 from ingress2nginx.endpoints import EndpointsMemo
-from ingress2nginx.errors import Problem, Severity
+from ingress2nginx.errors import Problem, Severity, shown
 from ingress2nginx.model import Action, Config, ProxyToAddress, Split
 from ingress2nginx.objects import Inventory, Manifest, ManifestMemo
-from ingress2nginx.paths import IMPLEMENTATION_SPECIFIC, path_problem, regex_path_problem
+from ingress2nginx.paths import (
+    IMPLEMENTATION_SPECIFIC,
+    path_problem,
+    regex_path_problem,
+    regex_sign,
+)
 from ingress2nginx.routing import ClaimKeyMemo, ClaimMemo, Router
 from ingress2nginx.securing import TLSHosts
 from ingress2nginx.servers import ServerMemo
@@ -201,6 +206,13 @@ def _path_problems(ingress: Manifest, options: IngressOptions) -> list[Problem]:
             reason = f"not a usable regex (use-regex): {reason}" if reason else None
         else:
             reason = path_problem(path, IMPLEMENTATION_SPECIFIC) if path else None
+            sign = regex_sign(path) if reason else None
+            if sign is not None:
+                reason = (
+                    f"looks like a regular expression ({shown(sign)}), which an"
+                    " ImplementationSpecific path is only in an Ingress with the annotation"
+                    ' nginx.ingress.kubernetes.io/use-regex: "true"'
+                )
         if reason:
             found.append(Problem(Severity.ERROR, ingress.ref, where, reason, "invalid-path"))
     return found
