@@ -28,6 +28,7 @@ from ingress2nginx.annotations.snippets import settle_server_snippets
 from ingress2nginx.backends import Backends, ResolutionsMemo
 from ingress2nginx.certificates import Certificates, SecretMemo
 from ingress2nginx.classifying import select_served
+from ingress2nginx.converting import V1_FIELD_CODE
 from ingress2nginx.endpoints import EndpointsMemo
 from ingress2nginx.errors import Problem, Severity, shown
 from ingress2nginx.model import Action, Config, ProxyToAddress, Split
@@ -172,6 +173,9 @@ def _accept(
 ) -> IngressOptions | None:
     """Validate one Ingress and read its annotations (less what the command line does not
     allow it); an invalid one is reported and left out, alone (None)."""
+    for fatal, field, reason in ingress.legacy_fields:
+        severity = Severity.ERROR if fatal else Severity.WARNING
+        problems.append(Problem(severity, ingress.ref, field, reason, V1_FIELD_CODE))
     found = validate_ingress(ingress)
     if found:
         problems.extend(found)

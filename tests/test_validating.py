@@ -1015,3 +1015,11 @@ def test_a_regex_implementation_specific_path_without_use_regex_names_the_annota
         'looks like a regular expression ("[0-9]"), which an ImplementationSpecific path is only'
         ' in an Ingress with the annotation nginx.ingress.kubernetes.io/use-regex: "true"'
     ]
+
+
+def test_a_v1_backend_written_with_v1beta1_fields_says_so() -> None:
+    body = changed((*PATH0, "backend"), {"serviceName": "web", "servicePort": 80})
+    (problem,) = validate_ingress(manifest(body))
+    assert (problem.field, problem.code) == (f"{F_PATH0}.backend", "invalid-backend")
+    assert problem.reason.startswith("must set service: serviceName and servicePort are")
+    assert "service: {name: NAME, port: {number: N}}" in problem.reason
