@@ -55,10 +55,15 @@ def write_atomically(
     With `group`, the file is given that group (before `mode` is set and it is moved in place).
 
     When the target is a single-file bind mount, where rename fails with EBUSY or EXDEV,
-    fall back to rewriting it in place. Without `sync`, the data is not flushed to disk
+    fall back to rewriting it in place; a device or FIFO (``-o /dev/null``) is written to,
+    never replaced. Without `sync`, the data is not flushed to disk
     here: the caller syncs the folder once after writing many files (`_sync_folder`).
     """
     path = Path(path)
+    if _is_special(path):  # -o /dev/null, a FIFO: written to, never replaced by a file
+        with open(path, "w", encoding="utf-8") as target:
+            target.write(text)
+        return
     directory = path.parent
     descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:
@@ -80,6 +85,15 @@ def write_atomically(
     finally:
         if os.path.exists(temp_name):
             os.unlink(temp_name)
+
+
+def _is_special(path: Path) -> bool:
+    """Whether `path` exists and is neither a regular file nor a folder (a device, a FIFO)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def write_certificates(config: Config, cert_dir: Path) -> None:

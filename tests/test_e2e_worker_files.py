@@ -6,6 +6,7 @@ user read from /proc."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import grp
 import os
 import pwd
@@ -19,7 +20,16 @@ from pathlib import Path
 import pytest
 from auth_helpers import basic_credentials, secret, sha_hash
 from e2e import echo_service, ingress, path, render, rule, started_backends, to
-from harness import LOOPBACK, Nginx, _child_pids, free_port, make_prefix, request
+from harness import (
+    LOOPBACK,
+    Nginx,
+    NginxRunner,
+    _child_pids,
+    free_port,
+    make_prefix,
+    request,
+)
+from watchrun import running_sidecar, write_manifests
 
 from ingress2nginx import workers
 
@@ -56,8 +66,18 @@ def rendered_for_root(*args: str) -> Iterator[tuple[Path, int, str]]:
         shutil.rmtree(prefix, ignore_errors=True)
 
 
-def worker_ids(nginx: Nginx) -> set[tuple[int, int]]:
-    """(uid, gid) of each worker of a running nginx, from /proc."""
+def worker_ids(nginx: Nginx, expected: tuple[int, int]) -> set[tuple[int, int]]:
+    """(uid, gid) of each worker of a running nginx, from /proc, once they all show
+    `expected` or after 5 s (a worker forked by a root master switches user just after)."""
+    deadline = time.monotonic() + 5
+    while True:
+        found = _worker_ids(nginx)
+        if found == {expected} or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
+
+
+def _worker_ids(nginx: Nginx) -> set[tuple[int, int]]:
     assert nginx._process is not None
     found = set()
     for pid in _child_pids(nginx._process.pid):
@@ -74,8 +94,12 @@ def mode_and_group(file: Path) -> tuple[int, int, int]:
 
 
 def assert_basic_auth_works(port: int) -> None:
+    assert_basic_auth_works_with(port, CREDENTIALS)
+
+
+def assert_basic_auth_works_with(port: int, credentials: dict[str, str]) -> None:
     assert request(port, "/", host="basic.test").status == 401
-    answer = request(port, "/", host="basic.test", headers=CREDENTIALS)
+    answer = request(port, "/", host="basic.test", headers=credentials)
     assert (answer.status, answer.backend) == (200, "app")
 
 
@@ -94,7 +118,8 @@ def test_nginx_started_as_root_reads_the_htpasswd_with_its_default_workers(
         assert mode_and_group(certs) == (0o710, 0, expected.pw_gid)
         assert mode_and_group(certs / "default-server.key") == (0o600, 0, 0)
         with Nginx(config, [port], prefix=prefix, binary=nginx_binary) as nginx:
-            assert worker_ids(nginx) == {(expected.pw_uid, expected.pw_gid)}
+            ids = (expected.pw_uid, expected.pw_gid)
+            assert worker_ids(nginx, ids) == {ids}
             assert_basic_auth_works(port)
 
 
@@ -109,7 +134,8 @@ def test_nginx_user_writes_the_user_directive_and_gives_the_files_to_its_group(
         htpasswd = prefix / "certs" / "auth-file-default_staff.htpasswd"
         assert mode_and_group(htpasswd) == (0o640, 0, www.pw_gid)
         with Nginx(config, [port], prefix=prefix, binary=nginx_binary) as nginx:
-            assert worker_ids(nginx) == {(www.pw_uid, www.pw_gid)}
+            ids = (www.pw_uid, www.pw_gid)
+            assert worker_ids(nginx, ids) == {ids}
             assert_basic_auth_works(port)
 
 
@@ -205,3 +231,39 @@ def test_the_user_directive_names_the_primary_group_explicitly() -> None:
 
 def test_run_unprivileged_without_the_option_no_directive_and_no_group() -> None:
     assert workers.default_workers(1000) == workers.Workers(None, None)
+
+
+@needs_root
+@pytest.mark.nginx
+def test_watch_as_root_keeps_the_htpasswd_readable_by_the_workers_across_changes(
+    nginx_runner: NginxRunner, tmp_path: Path
+) -> None:
+    def users(password: str) -> dict[str, object]:
+        return secret("staff", {"auth": f"alice:{sha_hash(password)}\n"})
+
+    with started_backends("app") as echo:
+        plain = objects(echo["app"])
+        site_ingress = copy.deepcopy(plain[0])
+        del site_ingress["spec"]["tls"]  # type: ignore[attr-defined]  # no HTTPS: the other write
+        with running_sidecar(nginx_runner, tmp_path) as site:
+            write_manifests(site.folder / "app.yaml", [site_ingress, users("alice-pass"),
+                                                        *plain[2:]])  # fmt: skip
+            site.wait_for(lambda: request(site.http_port, "/", host="basic.test").status == 401,
+                          "basic auth")  # fmt: skip
+            assert_basic_auth_works(site.http_port)
+            write_manifests(site.folder / "app.yaml", [site_ingress, users("new-pass"),
+                                                        *plain[2:]])  # fmt: skip
+            renewed = basic_credentials("alice", "new-pass")
+            site.wait_for(
+                lambda: (
+                    request(site.http_port, "/", host="basic.test", headers=renewed).status == 200
+                ),
+                "the new password",
+            )
+            assert (
+                request(site.http_port, "/", host="basic.test", headers=CREDENTIALS).status == 401
+            )
+            htpasswd = site.prefix / "certs" / "auth-file-default_staff.htpasswd"
+            site.wait_for(lambda: mode_and_group(htpasswd)[0] == 0o640, "no other mode")
+            assert site.stays(lambda: mode_and_group(htpasswd)[0] == 0o640, 0.5)
+            assert_basic_auth_works_with(site.http_port, renewed)
