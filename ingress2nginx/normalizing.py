@@ -173,12 +173,10 @@ def _accept(
 ) -> IngressOptions | None:
     """Validate one Ingress and read its annotations (less what the command line does not
     allow it); an invalid one is reported and left out, alone (None)."""
-    for fatal, field, reason in ingress.legacy_fields:
-        severity = Severity.ERROR if fatal else Severity.WARNING
-        problems.append(Problem(severity, ingress.ref, field, reason, V1_FIELD_CODE))
+    explained = _report_legacy_fields(ingress, problems)
     found = validate_ingress(ingress)
     if found:
-        problems.extend(found)
+        problems.extend(p for p in found if (p.field, p.code) not in explained)
     else:
         options, annotation_problems = read_options(ingress)
         problems.extend(annotation_problems)
@@ -198,6 +196,18 @@ def _accept(
         )
     )
     return None
+
+
+def _report_legacy_fields(ingress: Manifest, problems: list[Problem]) -> set[tuple[str, str]]:
+    """Report the v1 fields a legacy Ingress's conversion dropped; the (field, code) of the
+    validation problems they already explain (a backend left without a Service)."""
+    explained = set()
+    for fatal, field, reason in ingress.legacy_fields:
+        severity = Severity.ERROR if fatal else Severity.WARNING
+        problems.append(Problem(severity, ingress.ref, field, reason, V1_FIELD_CODE))
+        if fatal:
+            explained.add((field.removesuffix(".service"), "invalid-backend"))
+    return explained
 
 
 def _path_problems(ingress: Manifest, options: IngressOptions) -> list[Problem]:

@@ -35,6 +35,8 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
+from ingress2nginx.applying import find_nginx
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?\Z")
 """A user or group name as useradd and groupadd accept it (and nginx writes as one word)."""
 
@@ -115,8 +117,6 @@ def default_workers(euid: int) -> Workers:
 def compiled_user() -> tuple[str, str | None]:
     """The worker user and group the nginx on PATH was built with (``nginx -V``), or
     `NGINX_DEFAULT_USER` and None (its primary group) when it names none or is not found."""
-    from ingress2nginx.applying import find_nginx
-
     binary = find_nginx()
     if binary is None:
         return NGINX_DEFAULT_USER, None
