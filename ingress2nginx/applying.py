@@ -5,11 +5,12 @@ config. Certificates, and the files annotations need from Secrets (htpasswd file
 bundles), go under --cert-dir (folder 0700, files 0600) before the config that names them;
 files no longer referenced are removed. The files nginx's workers open at each request
 (htpasswd) are given the workers' group instead, mode 0640, in a folder of mode 0710 with that
-group, when the config names one (`Config.worker_group`, workers.py). Those are thousands of
-small files at scale: each is still replaced atomically, but instead of one fsync per file
-(most of a cold render's time) the folder is synced once after all of them, so the renames
-are durable; their data is left to the kernel's writeback. A file a crash left short differs
-from its Secret, so the next run writes it again before any config that names it.
+group, when the config names one (`Config.worker_group`, workers.py) and has such files.
+Those are thousands of small files at scale: each is still replaced atomically, but instead of
+one fsync per file (most of a cold render's time) the folder is synced once after all of
+them, so the renames are durable; their data is left to the kernel's writeback. A file a
+crash left short differs from its Secret, so the next run writes it again before any config
+that names it.
 
 Validation runs the real ``nginx -t`` on a copy when nginx is installed, and otherwise checks
 the structure with crossplane, the parser nginx's own tooling uses.
@@ -109,7 +110,7 @@ def write_certificates(config: Config, cert_dir: Path) -> None:
             if cert_dir.is_dir() and _remove_stale_pairs(cert_dir, set()):
                 _sync_folder(cert_dir)  # an earlier config's keys are not left behind
             return
-        _private_dir(cert_dir, config.worker_group)
+        _private_dir(cert_dir, _folder_group(config.secret_files, config.worker_group))
         wanted: set[str] = set()
         written = False
         for certificate in config.certificates:
@@ -150,7 +151,7 @@ def write_secret_files(
         return
     try:
         if files:
-            _private_dir(cert_dir, worker_group)
+            _private_dir(cert_dir, _folder_group(files, worker_group))
         written = False
         for file in files:
             written = _write_secret_file(cert_dir / file.name, file, worker_group) or written
@@ -210,6 +211,13 @@ def make_runtime_dir(path: Path | None) -> None:
         raise OutputWriteError(
             f"cannot make the runtime folder {path}: {error.strerror or error}"
         ) from error
+
+
+def _folder_group(files: Iterable[SecretFile], worker_group: int | None) -> int | None:
+    """The group --cert-dir is opened to: the workers', only when they read a file in it."""
+    if any(file.name.startswith(READ_BY_WORKERS) for file in files):
+        return worker_group
+    return None
 
 
 def _private_dir(path: Path, worker_group: int | None = None) -> None:
