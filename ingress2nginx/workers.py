@@ -126,9 +126,14 @@ def compiled_user() -> tuple[str, str | None]:
         )
     except (OSError, subprocess.TimeoutExpired):
         return NGINX_DEFAULT_USER, None
-    arguments = result.stderr + result.stdout
-    user = re.search(r"--user=(\S+)", arguments)
-    group = re.search(r"--group=(\S+)", arguments)
+    return user_from_build(result.stderr + result.stdout)
+
+
+def user_from_build(version_text: str) -> tuple[str, str | None]:
+    """The ``--user=`` and ``--group=`` of ``nginx -V``'s configure arguments; nginx's own
+    default (`NGINX_DEFAULT_USER`, its primary group) for what they do not name."""
+    user = re.search(r"--user=(\S+)", version_text)
+    group = re.search(r"--group=(\S+)", version_text)
     return (
         user.group(1) if user else NGINX_DEFAULT_USER,
         group.group(1) if group else None,

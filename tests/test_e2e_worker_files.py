@@ -267,3 +267,10 @@ def test_watch_as_root_keeps_the_htpasswd_readable_by_the_workers_across_changes
             site.wait_for(lambda: mode_and_group(htpasswd)[0] == 0o640, "no other mode")
             assert site.stays(lambda: mode_and_group(htpasswd)[0] == 0o640, 0.5)
             assert_basic_auth_works_with(site.http_port, renewed)
+
+
+def test_the_default_worker_user_is_read_from_nginx_build_arguments() -> None:
+    official = "configure arguments: --prefix=/etc/nginx --user=nginx --group=nginx --with-http_ssl"
+    assert workers.user_from_build(official) == ("nginx", "nginx")
+    debian = "configure arguments: --with-cc-opt='-g -O2' --prefix=/usr/share/nginx"
+    assert workers.user_from_build(debian) == ("nobody", None)
