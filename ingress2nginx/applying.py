@@ -3,11 +3,14 @@
 Writing is atomic (a temp file beside the target, fsync, rename) so nginx never reads half a
 config. Certificates, and the files annotations need from Secrets (htpasswd files, CA
 bundles), go under --cert-dir (folder 0700, files 0600) before the config that names them;
-files no longer referenced are removed. Those are thousands of small files at scale: each is
-still replaced atomically, but instead of one fsync per file (most of a cold render's time)
-the folder is synced once after all of them, so the renames are durable; their data is left
-to the kernel's writeback. A file a crash left short differs from its Secret, so the next
-run writes it again before any config that names it.
+files no longer referenced are removed. The files nginx's workers open at each request
+(htpasswd) are given the workers' group instead, mode 0640, in a folder of mode 0710 with that
+group, when the config names one (`Config.worker_group`, workers.py) and has such files.
+Those are thousands of small files at scale: each is still replaced atomically, but instead of
+one fsync per file (most of a cold render's time) the folder is synced once after all of
+them, so the renames are durable; their data is left to the kernel's writeback. A file a
+crash left short differs from its Secret, so the next run writes it again before any config
+that names it.
 
 Validation runs the real ``nginx -t`` on a copy when nginx is installed, and otherwise checks
 the structure with crossplane, the parser nginx's own tooling uses.
@@ -20,6 +23,7 @@ import datetime
 import errno
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterable
@@ -36,7 +40,7 @@ from ingress2nginx.certificates import (
 from ingress2nginx.errors import OutputValidationError, OutputWriteError
 from ingress2nginx.model import Config
 from ingress2nginx.secret_files import PREFIXES as ANNOTATION_FILE_PREFIXES
-from ingress2nginx.secret_files import SecretFile
+from ingress2nginx.secret_files import READ_BY_WORKERS, SecretFile
 
 NGINX_TIMEOUT_SECONDS = 60
 WRITE_CHUNK_CHARACTERS = 1 << 20
@@ -44,14 +48,23 @@ WRITE_CHUNK_CHARACTERS = 1 << 20
 be one more 14 MB copy at the moment the process holds the most."""
 
 
-def write_atomically(path: Path, text: str, mode: int = 0o644, *, sync: bool = True) -> None:
+def write_atomically(
+    path: Path, text: str, mode: int = 0o644, *, sync: bool = True, group: int | None = None
+) -> None:
     """Replace `path` with `text` so readers see the old or the new file, never a mix.
 
+    With `group`, the file is given that group (before `mode` is set and it is moved in place).
+
     When the target is a single-file bind mount, where rename fails with EBUSY or EXDEV,
-    fall back to rewriting it in place. Without `sync`, the data is not flushed to disk
+    fall back to rewriting it in place; a device or FIFO (``-o /dev/null``) is written to,
+    never replaced. Without `sync`, the data is not flushed to disk
     here: the caller syncs the folder once after writing many files (`_sync_folder`).
     """
     path = Path(path)
+    if _is_special(path):  # -o /dev/null, a FIFO: written to, never replaced by a file
+        with open(path, "w", encoding="utf-8") as target:
+            target.write(text)
+        return
     directory = path.parent
     descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:
@@ -61,6 +74,8 @@ def write_atomically(path: Path, text: str, mode: int = 0o644, *, sync: bool = T
             temp.flush()
             if sync:
                 os.fsync(temp.fileno())
+        if group is not None:
+            os.chown(temp_name, -1, group)
         os.chmod(temp_name, mode)
         try:
             os.replace(temp_name, path)
@@ -73,6 +88,15 @@ def write_atomically(path: Path, text: str, mode: int = 0o644, *, sync: bool = T
             os.unlink(temp_name)
 
 
+def _is_special(path: Path) -> bool:
+    """Whether `path` exists and is neither a regular file nor a folder (a device, a FIFO)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def write_certificates(config: Config, cert_dir: Path) -> None:
     """Write the certificates `config` uses, and the default one when it listens for HTTPS.
 
@@ -80,13 +104,13 @@ def write_certificates(config: Config, cert_dir: Path) -> None:
     Secrets no longer used are deleted. Only files named by this program are ever touched.
     The files annotations need (`Config.secret_files`) are written first.
     """
-    write_secret_files(config.secret_files, cert_dir)
+    write_secret_files(config.secret_files, cert_dir, config.worker_group)
     try:
         if not config.https and not config.certificates:
             if cert_dir.is_dir() and _remove_stale_pairs(cert_dir, set()):
                 _sync_folder(cert_dir)  # an earlier config's keys are not left behind
             return
-        _private_dir(cert_dir)
+        _private_dir(cert_dir, _folder_group(config.secret_files, config.worker_group))
         wanted: set[str] = set()
         written = False
         for certificate in config.certificates:
@@ -116,21 +140,21 @@ def _remove_stale_pairs(cert_dir: Path, wanted: set[str]) -> bool:
     return removed
 
 
-def write_secret_files(files: Iterable[SecretFile], cert_dir: Path) -> None:
-    """Write the files from Secrets named by annotations (mode 0600, folder 0700); delete
-    those no longer used (only names with a prefix of `secret_files.PREFIXES`)."""
+def write_secret_files(
+    files: Iterable[SecretFile], cert_dir: Path, worker_group: int | None = None
+) -> None:
+    """Write the files from Secrets named by annotations (mode 0600, folder 0700; with
+    `worker_group`, those workers read mode 0640 with that group, folder 0710); delete those
+    no longer used (only names with a prefix of `secret_files.PREFIXES`)."""
     files = list(files)
     if not files and not cert_dir.is_dir():
         return
     try:
         if files:
-            _private_dir(cert_dir)
+            _private_dir(cert_dir, _folder_group(files, worker_group))
         written = False
         for file in files:
-            target = cert_dir / file.name
-            if not (target.exists() and target.read_bytes() == file.content):
-                write_atomically(target, file.content.decode("ascii"), mode=0o600, sync=False)
-                written = True
+            written = _write_secret_file(cert_dir / file.name, file, worker_group) or written
         wanted = {file.name for file in files}
         for prefix in ANNOTATION_FILE_PREFIXES:
             for stale in cert_dir.glob(f"{prefix}*"):
@@ -144,6 +168,24 @@ def write_secret_files(files: Iterable[SecretFile], cert_dir: Path) -> None:
             f"cannot write files to {cert_dir}: {error.strerror or error}"
             " (set --cert-dir to a writable folder)"
         ) from error
+
+
+def _write_secret_file(target: Path, file: SecretFile, worker_group: int | None) -> bool:
+    """Write one file unless it is there already with the right content, group and mode;
+    whether it was written."""
+    group = worker_group if file.name.startswith(READ_BY_WORKERS) else None
+    mode = 0o600 if group is None else 0o640
+    try:
+        found = target.stat()
+    except FileNotFoundError:
+        found = None
+    if found is not None and target.read_bytes() == file.content:
+        if stat.S_IMODE(found.st_mode) != mode or (group is not None and found.st_gid != group):
+            os.chown(target, -1, found.st_gid if group is None else group)
+            os.chmod(target, mode)
+        return False
+    write_atomically(target, file.content.decode("ascii"), mode=mode, sync=False, group=group)
+    return True
 
 
 def secret_files_on_disk(cert_dir: Path) -> list[SecretFile]:
@@ -171,10 +213,23 @@ def make_runtime_dir(path: Path | None) -> None:
         ) from error
 
 
-def _private_dir(path: Path) -> None:
+def _folder_group(files: Iterable[SecretFile], worker_group: int | None) -> int | None:
+    """The group --cert-dir is opened to: the workers', only when they read a file in it."""
+    if any(file.name.startswith(READ_BY_WORKERS) for file in files):
+        return worker_group
+    return None
+
+
+def _private_dir(path: Path, worker_group: int | None = None) -> None:
+    """The folder, made when missing: 0700, or 0710 with `worker_group` (workers may open
+    the files they read by name, not list the folder)."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o700)
+    mode = 0o700 if worker_group is None else 0o710
+    found = path.stat()
+    if worker_group is not None and found.st_gid != worker_group:
+        os.chown(path, -1, worker_group)
+    if stat.S_IMODE(found.st_mode) != mode:
+        path.chmod(mode)
 
 
 def _write_pair(

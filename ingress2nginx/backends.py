@@ -53,6 +53,8 @@ class Resolution:
     trouble: str
     """A reason to report against the Ingress that uses it; empty when all is well."""
     severity: Severity = Severity.WARNING
+    code: str = "backend"
+    """The problem code of `trouble`."""
 
 
 Effect = Upstream | Problem
@@ -117,7 +119,9 @@ class Backends:
         resolution = self._cached(ingress.namespace, name, port_key, cluster_ip)
         if resolution.trouble:
             problems.append(
-                Problem(resolution.severity, ingress.ref, field, resolution.trouble, "backend")
+                Problem(
+                    resolution.severity, ingress.ref, field, resolution.trouble, resolution.code
+                )
             )
         wanted = requested(options)
         if wanted is None:
@@ -169,7 +173,8 @@ class Backends:
                 return _unavailable(
                     label, f"service {label}: a port given by name needs the Service in the input"
                 )
-            return Resolution(ProxyToAddress(self._dns_name(namespace, name, port), label), "")
+            action = ProxyToAddress(self._dns_name(namespace, name, port), label)
+            return Resolution(action, self._missing(namespace, name), code="missing-service")
         sources = self._endpoint_sources(service)
         remembered = self._resolutions.get(service, lambda _: {})
         found = remembered.get((port, cluster_ip))
@@ -184,6 +189,17 @@ class Backends:
             effects = tuple(self._recordings.pop())
         remembered[(port, cluster_ip)] = Resolved(resolution, sources, effects)
         return resolution
+
+    def _missing(self, namespace: str, name: str) -> str:
+        """Why a Service the input lacks is worth a warning: only when the input holds other
+        Services (with none at all, Services are read as living in the cluster, found by
+        DNS); empty otherwise."""
+        if not self._inventory.services:
+            return ""
+        return (
+            f"service {namespace}/{name} is not in the input, which holds other Services:"
+            " its name is resolved by DNS at request time (left out, or misspelt?)"
+        )
 
     def _endpoint_sources(self, service: Manifest) -> tuple[Manifest, ...]:
         """The endpoint objects `_ready_endpoints` reads for `service`."""

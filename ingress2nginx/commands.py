@@ -39,6 +39,7 @@ from ingress2nginx.migrating import migration_report
 from ingress2nginx.normalizing import Translation, normalize
 from ingress2nginx.objects import Inventory, Manifest
 from ingress2nginx.options import load_from_cluster
+from ingress2nginx.other_controllers import foreign_problems
 from ingress2nginx.rendering import Renderer
 from ingress2nginx.reporting import as_json, fails, github_lines, text_lines, wants_colour
 from ingress2nginx.settings import Settings
@@ -169,6 +170,7 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
         *load_problems,
         *translation.problems,
         *lint(inventory, translation.config, args.warn_expiry),
+        *foreign_problems(translation.served),
     ]
     threshold = Severity.ERROR if args.fail_on == "error" else Severity.WARNING
     failed = fails(problems, threshold)

@@ -13,6 +13,10 @@ conversion and defaulting for both legacy versions (they are identical):
 - everything else (``ingressClassName``, ``tls``, ``rules[].host``, metadata, status) is
   carried over unchanged.
 
+A legacy Ingress written with v1 fields (``service:`` backends, ``spec.defaultBackend``: a
+common half-done migration) is converted the same way, fields dropped; `v1_fields` names each
+one so the messages point at the cause, not only at the backend left without a Service.
+
 The input is never mutated; the result shares every unchanged sub-object with it, so
 conversion costs a few small dicts per Ingress rather than a deep copy. Malformed input (a
 ``rules`` that is not a list, say) is carried over as is for validation to report.
@@ -122,3 +126,54 @@ def _service_port(port: object) -> dict[str, Any]:
     if isinstance(port, str):
         return {"name": port}
     return {"number": port}
+
+
+V1_FIELD_CODE = "v1-field-in-legacy-ingress"
+"""Problem code of what `v1_fields` finds."""
+
+
+def v1_fields(body: Mapping[str, Any]) -> tuple[tuple[bool, str, str], ...]:
+    """(fatal, field path, reason) for each ``networking.k8s.io/v1`` field a legacy Ingress
+    holds, which conversion drops as the API server does. Fatal when it leaves a backend
+    without a Service (validation then rejects the Ingress)."""
+    version = body.get("apiVersion")
+    spec = body.get("spec")
+    if version not in LEGACY_INGRESS_VERSIONS or not isinstance(spec, Mapping):
+        return ()
+    found = []
+    if spec.get("defaultBackend") is not None:
+        reason = (
+            f"is a networking.k8s.io/v1 field, dropped in apiVersion {version}: write"
+            " spec.backend with serviceName and servicePort, or change apiVersion to"
+            " networking.k8s.io/v1 (the default backend is not served meanwhile)"
+        )
+        found.append((False, "spec.defaultBackend", reason))
+    for field, backend in _legacy_backends(spec):
+        if isinstance(backend, Mapping) and backend.get("service") is not None:
+            fatal = backend.get("serviceName") in (None, "")
+            found.append((fatal, f"{field}.service", _service_reason(version, fatal)))
+    return tuple(found)
+
+
+def _service_reason(version: str, fatal: bool) -> str:
+    if not fatal:
+        return (f"is a networking.k8s.io/v1 field, ignored in apiVersion {version}: the backend"
+                " is its serviceName and servicePort")  # fmt: skip
+    return (
+        f"is a networking.k8s.io/v1 field, dropped in apiVersion {version}, where a backend"
+        " is serviceName and servicePort: write those, or change apiVersion to"
+        " networking.k8s.io/v1"
+    )
+
+
+def _legacy_backends(spec: Mapping[str, Any]) -> list[tuple[str, object]]:
+    found: list[tuple[str, object]] = [("spec.backend", spec.get("backend"))]
+    rules = spec.get("rules")
+    for index, rule in enumerate(rules if isinstance(rules, list) else []):
+        http = rule.get("http") if isinstance(rule, Mapping) else None
+        paths = http.get("paths") if isinstance(http, Mapping) else None
+        for path_index, path in enumerate(paths if isinstance(paths, list) else []):
+            if isinstance(path, Mapping):
+                field = f"spec.rules[{index}].http.paths[{path_index}].backend"
+                found.append((field, path.get("backend")))
+    return found

@@ -1,21 +1,20 @@
-"""What ``check`` finds beyond what rendering reports: paths that can never answer, Services
-missing from the input, certificates about to expire.
+"""What ``check`` finds beyond what rendering reports: paths that can never answer,
+certificates about to expire.
 
 Rendering already reports rejected Ingresses (with field paths), conflicts and who won,
-unknown and unsupported annotations, missing Service ports and unusable Secrets; these checks
-need the whole picture, so they run on the finished model.
+unknown and unsupported annotations, Services and Service ports missing from the input and
+unusable Secrets; these checks need the whole picture, so they run on the finished model.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
 
 from cryptography import x509
 
 from ingress2nginx.errors import ObjectRef, Problem, Severity
 from ingress2nginx.explaining import shadowed
-from ingress2nginx.model import Config, Location, Origin, ProxyToAddress, Split
+from ingress2nginx.model import Config, Origin
 from ingress2nginx.objects import Inventory
 
 
@@ -29,7 +28,6 @@ def lint(
     now = now or datetime.datetime.now(datetime.UTC)
     return [
         *shadowed_paths(config),
-        *missing_services(inventory, config),
         *expiring_certificates(config, now + datetime.timedelta(days=warn_expiry_days)),
     ]
 
@@ -53,25 +51,6 @@ def shadowed_paths(config: Config) -> list[Problem]:
     return found
 
 
-def missing_services(inventory: Inventory, config: Config) -> list[Problem]:
-    """Backends naming a Service the input does not hold (only when it holds some: input
-    with no Service at all is read as "Services live in the cluster", resolved by DNS)."""
-    if not inventory.services:
-        return []
-    found: dict[tuple[Origin, str], Problem] = {}
-    for location in _locations(config):
-        for target in _addresses(location):
-            namespace, _, rest = target.service.partition("/")
-            name = rest.split(":")[0]
-            if (namespace, name) in inventory.services or location.origin is None:
-                continue
-            reason = f"service {namespace}/{name} is not in the input (resolved by DNS)"
-            key = (location.origin, reason)
-            found.setdefault(key, _problem(location.origin, f"{location.origin.field}.backend",
-                                           reason, "missing-service"))  # fmt: skip
-    return list(found.values())
-
-
 def expiring_certificates(config: Config, deadline: datetime.datetime) -> list[Problem]:
     """Certificates in use that expire before `deadline`."""
     found = []
@@ -85,18 +64,6 @@ def expiring_certificates(config: Config, deadline: datetime.datetime) -> list[P
             found.append(Problem(Severity.WARNING, ObjectRef("Secret", namespace, name), "data",
                                  reason, "certificate-expiry"))  # fmt: skip
     return found
-
-
-def _locations(config: Config) -> Iterable[Location]:
-    for server in config.servers:
-        yield from server.locations
-
-
-def _addresses(location: Location) -> list[ProxyToAddress]:
-    action = location.action
-    if isinstance(action, Split):
-        return [side for side in (action.main, action.canary) if isinstance(side, ProxyToAddress)]
-    return [action] if isinstance(action, ProxyToAddress) else []
 
 
 def _problem(origin: Origin, field: str, reason: str, code: str) -> Problem:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
-from ingress2nginx.converting import INGRESS_V1, to_v1_ingress
+from ingress2nginx.converting import INGRESS_V1, to_v1_ingress, v1_fields
 from ingress2nginx.errors import Problem, Severity, SourceError, shown
 from ingress2nginx.objects import CLUSTER_SCOPED, KINDS, Manifest
 from ingress2nginx.parsing import decode, lower_first, parse_documents
@@ -346,10 +346,12 @@ def _add_object(document: Mapping[str, Any], kind: str, origin: str, found: _Fou
         reason = f"{kind} whose metadata.namespace is not a string; skipped"
         found.unusable(origin, "metadata.namespace", reason, "invalid-object")
         return
-    body = document
     if kind == "Ingress" and api_version != INGRESS_V1:
-        body = to_v1_ingress(document)
-    found.manifests.append(Manifest(kind, namespace, name, body, origin))
+        converted = to_v1_ingress(document)
+        legacy = v1_fields(document)
+        found.manifests.append(Manifest(kind, namespace, name, converted, origin, legacy))
+        return
+    found.manifests.append(Manifest(kind, namespace, name, document, origin))
 
 
 def _namespace(kind: str, metadata: Mapping[str, Any]) -> str | None:

@@ -3,8 +3,9 @@
 ``ingress2nginx migration-report SOURCE... [--configmap FILE]`` prints Markdown: a summary,
 the controller ConfigMap's keys (known, unknown), then each Ingress with the annotations that
 carry over as they are, the ones that behave differently (and how), the refused ones (and
-why), and the Ingress's own problems. It reads the same registry the support matrix is
-generated from, so the two never disagree.
+why), other controllers' annotations with the nearest ingress-nginx one
+(other_controllers.py), and the Ingress's own problems. It reads the same registry the support
+matrix is generated from, so the two never disagree.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ingress2nginx.classifying import class_of
 from ingress2nginx.configuring import OPTIONS
 from ingress2nginx.errors import Problem, Severity
 from ingress2nginx.objects import Inventory, Manifest
+from ingress2nginx.other_controllers import foreign_annotations
 from ingress2nginx.settings import Settings
 
 _UNKNOWN = "unknown"
@@ -65,6 +67,8 @@ def migration_report(
         f"| served | {len(served_keys)} |",
     ]
     lines += [f"| {label} | {counts[key]} |" for key, label in _SUMMARY.items()]
+    foreign = sum(len(foreign_annotations(ingress)) for ingress in inventory.ingresses)
+    lines.append(f"| annotations of other controllers | {foreign} |")
     if configmap is not None:
         lines += ["", *_configmap_section(configmap)]
     lines += ["", "## Ingresses"]
@@ -154,9 +158,16 @@ def _ingress_section(
         lines += ["", "| annotation | value | | note |", "|---|---|---|---|"]
         for name, value, verdict, note in verdicts:
             lines.append(f"| `{name}` | {_code(value)} | {_LABELS[verdict]} | {_cell(note)} |")
+    foreign = foreign_annotations(ingress)
+    if foreign:
+        lines += ["", "| other controller's annotation | value | nearest ingress-nginx one |",
+                  "|---|---|---|"]  # fmt: skip
+        for found in foreign:
+            value = _code(ingress.annotations[found.key])
+            lines.append(f"| `{_cell(found.key)}` | {value} | {_cell(found.advice)} |")
     if own:
         lines += [""] + [f"- {problem.severity}: {_cell(_text(problem))}" for problem in own]
-    if not verdicts and not own:
+    if not verdicts and not own and not foreign:
         lines += ["", "Nothing to change: no ingress-nginx annotations, no problems."]
     return lines
 

@@ -327,3 +327,6 @@ class Config:
     secret_files: tuple[SecretFile, ...] = ()
     """Files from Secrets named by annotations (htpasswd, CA bundles, client certificates),
     to write under --cert-dir; by name."""
+    worker_group: int | None = None
+    """Group id given the files nginx's workers read at each request (`Settings.worker_group`),
+    so that writing them needs no settings."""

@@ -28,11 +28,17 @@ from ingress2nginx.annotations.snippets import settle_server_snippets
 from ingress2nginx.backends import Backends, ResolutionsMemo
 from ingress2nginx.certificates import Certificates, SecretMemo
 from ingress2nginx.classifying import select_served
+from ingress2nginx.converting import V1_FIELD_CODE
 from ingress2nginx.endpoints import EndpointsMemo
-from ingress2nginx.errors import Problem, Severity
+from ingress2nginx.errors import Problem, Severity, shown
 from ingress2nginx.model import Action, Config, ProxyToAddress, Split
 from ingress2nginx.objects import Inventory, Manifest, ManifestMemo
-from ingress2nginx.paths import IMPLEMENTATION_SPECIFIC, path_problem, regex_path_problem
+from ingress2nginx.paths import (
+    IMPLEMENTATION_SPECIFIC,
+    path_problem,
+    regex_path_problem,
+    regex_sign,
+)
 from ingress2nginx.routing import ClaimKeyMemo, ClaimMemo, Router
 from ingress2nginx.securing import TLSHosts
 from ingress2nginx.servers import ServerMemo
@@ -141,6 +147,7 @@ class Translator:
                 if options.snippets.stream is not None
             ),
             secret_files=secret_files(servers),
+            worker_group=settings.worker_group,
         )
         return Translation(config, tuple(problems), tuple(ingress for ingress, _ in accepted))
 
@@ -168,8 +175,9 @@ def _accept(
     allow it); an invalid one is reported and left out, alone (None). Its annotations are read
     even when its spec is invalid, so that every finding is reported at once, not only the
     first that rejected it."""
+    explained = _report_legacy_fields(ingress, problems)
     found = validate_ingress(ingress)
-    problems.extend(found)
+    problems.extend(p for p in found if (p.field, p.code) not in explained)
     options, annotation_problems = read_options(ingress)  # annotations only: safe on any spec
     problems.extend(annotation_problems)
     if not found:
@@ -191,6 +199,18 @@ def _accept(
     return None
 
 
+def _report_legacy_fields(ingress: Manifest, problems: list[Problem]) -> set[tuple[str, str]]:
+    """Report the v1 fields a legacy Ingress's conversion dropped; the (field, code) of the
+    validation problems they already explain (a backend left without a Service)."""
+    explained = set()
+    for fatal, field, reason in ingress.legacy_fields:
+        severity = Severity.ERROR if fatal else Severity.WARNING
+        problems.append(Problem(severity, ingress.ref, field, reason, V1_FIELD_CODE))
+        if fatal:
+            explained.add((field.removesuffix(".service"), "invalid-backend"))
+    return explained
+
+
 def _path_problems(ingress: Manifest, options: IngressOptions) -> list[Problem]:
     """ImplementationSpecific paths must be valid regexes in Ingresses that use them as such
     (use-regex, rewrite-target), and valid literal paths in the others."""
@@ -201,6 +221,13 @@ def _path_problems(ingress: Manifest, options: IngressOptions) -> list[Problem]:
             reason = f"not a usable regex (use-regex): {reason}" if reason else None
         else:
             reason = path_problem(path, IMPLEMENTATION_SPECIFIC) if path else None
+            sign = regex_sign(path) if reason else None
+            if sign is not None:
+                reason = (
+                    f"looks like a regular expression ({shown(sign)}), which an"
+                    " ImplementationSpecific path is only in an Ingress with the annotation"
+                    ' nginx.ingress.kubernetes.io/use-regex: "true"'
+                )
         if reason:
             found.append(Problem(Severity.ERROR, ingress.ref, where, reason, "invalid-path"))
     return found

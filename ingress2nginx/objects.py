@@ -43,6 +43,9 @@ class Manifest:
     """The whole object as plain JSON-like data; Ingresses converted to networking.k8s.io/v1."""
     origin: str
     """Where it came from, for messages: ``path:line`` or ``cluster``."""
+    legacy_fields: tuple[tuple[bool, str, str], ...] = ()
+    """A legacy Ingress's ``networking.k8s.io/v1`` fields, dropped by its conversion:
+    (fatal, field path, reason) from `converting.v1_fields`, reported with the Ingress."""
     _ref: ObjectRef | None = field(default=None, init=False, repr=False)
     _age: tuple[datetime, str, str] | None = field(default=None, init=False, repr=False)
     """`ref` and `age_key`, worked out once: watch mode's every pass sorts and names every

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingress2nginx import privileges
+from ingress2nginx import privileges, workers
 from ingress2nginx.argtypes import port, version
 from ingress2nginx.configuring import load_global_config
 from ingress2nginx.grammar import is_dns1123_label, is_dns1123_subdomain
@@ -131,6 +131,7 @@ def shared_options() -> argparse.ArgumentParser:
         help="DNS server for Service names (repeatable; default: /etc/resolv.conf)",
     )
     privileges.add_options(shared)
+    workers.add_options(shared)
     shared.add_argument(
         "-q", "--quiet", action="store_true", help="print only warnings and errors, not notes"
     )
@@ -210,6 +211,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         nginx_version=args.nginx_version,
         config=_global_config(args.config),
         **privileges.settings_fields(args),
+        **workers.settings_fields(args),
     )
 
 

@@ -62,7 +62,29 @@ def path_problem(path: str, path_type: str) -> str | None:
         return f"pathType must be one of {', '.join(PATH_TYPES)}"
     if path == "" and path_type == IMPLEMENTATION_SPECIFIC:
         return None
+    sign = regex_sign(path)
+    if sign is not None and path_type != IMPLEMENTATION_SPECIFIC:
+        return (
+            f"looks like a regular expression ({shown(sign)}), but pathType {path_type} matches"
+            " the path as written: use pathType ImplementationSpecific with the annotation"
+            ' nginx.ingress.kubernetes.io/use-regex: "true"'
+        )
     return _literal_path_problem(path)
+
+
+_REGEX_SIGNS: Final = re.compile(
+    r"\.[*+?]|[)\]][*+?]|\(\?|\\[dDwWsS.]|\[[^\]/]*\]|\{[0-9]{1,3}(,[0-9]{0,3})?\}|\||\A\^"
+    r"|\$(?=[)|]|\Z)"
+)
+"""What a regular expression has and a URL path written by hand never does: ``.*``, ``.+``,
+``(...)?``, ``(?:``, ``\\d``, a class ``[0-9]``, a quantifier ``{2}``, ``|``, a leading ``^``,
+a ``$`` at the end. Not a ``?`` alone: ``/search?q=1`` is a query string, told apart."""
+
+
+def regex_sign(path: str) -> str | None:
+    """The first piece of `path` that shows it was meant as a regular expression, or None."""
+    found = _REGEX_SIGNS.search(path)
+    return found.group() if found else None
 
 
 def location_path(path: str) -> str:

@@ -364,7 +364,7 @@ class ApplyPipeline:
             if config.https or config.certificates:
                 write_certificates(config, self.cert_dir)
                 return
-            write_secret_files(config.secret_files, self.cert_dir)
+            write_secret_files(config.secret_files, self.cert_dir, config.worker_group)
             for stale in _certificates_on_disk(self.cert_dir):
                 for suffix in (".crt", ".key"):
                     (self.cert_dir / f"{stale.name}{suffix}").unlink(missing_ok=True)

@@ -166,6 +166,9 @@ def _main_view(config: Config, settings: Settings) -> dict[str, Any]:
     names = [name for server in config.servers for name in server.server_names]
     return {
         "pid": literal(str(runtime / "nginx.pid")) if runtime else None,
+        "user": tuple(literal(name) for name in settings.nginx_user)
+        if settings.nginx_user
+        else None,
         "temp_paths": [
             (trusted(f"{kind}_temp_path"), literal(str(runtime / kind))) for kind in TEMP_PATHS
         ]

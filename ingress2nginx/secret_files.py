@@ -35,11 +35,15 @@ CA_BUNDLE = "ca-"
 CLIENT_CERTIFICATE = "client-"
 PREFIXES = (HTPASSWD_FILE, HTPASSWD_MAP, CA_BUNDLE, CLIENT_CERTIFICATE)
 """Name prefixes of the files written here; the only ones ever deleted as stale."""
+READ_BY_WORKERS = (HTPASSWD_FILE, HTPASSWD_MAP)
+"""Prefixes of the files nginx's workers open at each request (``auth_basic_user_file``), not
+once in the master at load: they must be readable by the workers' user (workers.py)."""
 
 
 @dataclass(frozen=True, slots=True)
 class SecretFile:
-    """One file to write under --cert-dir (mode 0600)."""
+    """One file to write under --cert-dir (mode 0600; 0640 for `READ_BY_WORKERS`, given the
+    workers' group, when nginx's master runs as root)."""
 
     name: str
     """File name (no folder), from `file_name`."""

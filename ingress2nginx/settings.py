@@ -207,6 +207,11 @@ class Settings:
     output has a ``stream`` block; None where nginx has it built in."""
     config: GlobalConfig = field(default_factory=GlobalConfig)
     """ingress-nginx ConfigMap options (``--config FILE``)."""
+    nginx_user: tuple[str, str] | None = None
+    """(user, group) of the ``user`` directive (``--nginx-user``); None writes none."""
+    worker_group: int | None = None
+    """Group id given the files nginx's workers read at each request (htpasswd, mode 0640);
+    None leaves them 0600 and ours (workers.py)."""
     status_port: int | None = None
     """Watch mode only: the loopback port where nginx answers which config it runs (see
     reloading.py); None (every other command) leaves that server out of the output."""

@@ -57,6 +57,10 @@ _SAFE_KEY = re.compile(r"[A-Za-z0-9._/-]{1,253}")
 
 
 _NO_RULES: Final = "either spec.defaultBackend or spec.rules must be specified"
+_LEGACY_BACKEND: Final = (
+    ": serviceName and servicePort are networking.k8s.io/v1beta1 fields; in"
+    " networking.k8s.io/v1 a backend is service: {name: NAME, port: {number: N}}"
+)
 _SUBDOMAIN_REASON: Final = (
     "must be a DNS-1123 subdomain: at most 253 lowercase letters, digits, '-' and '.', "
     "starting and ending with a letter or digit"
@@ -299,7 +303,9 @@ def _check_backend(report: _Report, path: str, raw: object) -> None:
     if service is not None and resource is not None:
         report.add(path, "must set exactly one of service and resource", "invalid-backend")
     elif service is None and resource is None:
-        report.add(path, "must set service", "invalid-backend")
+        legacy = "serviceName" in backend or "servicePort" in backend
+        reason = "must set service" + (_LEGACY_BACKEND if legacy else "")
+        report.add(path, reason, "invalid-backend")
     if resource is not None:
         report.add(f"{path}.resource", "resource backends are not supported", "invalid-backend")
     if service is not None:

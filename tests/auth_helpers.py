@@ -1,10 +1,10 @@
 """Helpers for the authentication end-to-end tests: a CA, an HTTPS echo backend, an auth
-service, Secrets, password hashes, and serving a config whose --cert-dir nginx workers read.
+service, Secrets, password hashes, and serving a config over HTTP and HTTPS.
 
 nginx reads ``auth_basic_user_file`` in its worker processes at each request. Run as root
-(as in CI containers), nginx's workers run as ``nobody`` and cannot read the 0600 files
-ingress2nginx writes; a deployment runs nginx as the user that writes --cert-dir, and
-`serving_readable` does the equivalent by handing the folder to ``nobody``.
+(as in CI containers), nginx's workers run as ``nobody``; ingress2nginx, run as root too,
+gives those files to the workers' group by itself (workers.py), so nothing here touches the
+files it wrote.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import datetime
 import hashlib
 import http.client
 import json
-import os
-import pwd
 import shutil
 import socket
 import ssl
@@ -278,16 +276,6 @@ def crypt_hash(password: str, salt: str) -> str | None:
 # --------------------------------------------------------------------------- serving
 
 
-def _hand_to_workers(folder: Path) -> None:
-    """Give `folder` and its files to ``nobody``, the user nginx's workers run as under
-    root, as a deployment runs nginx as the user that writes --cert-dir."""
-    if os.geteuid() != 0 or not folder.exists():
-        return
-    nobody = pwd.getpwnam("nobody")
-    for path in [folder, *folder.iterdir()]:
-        os.chown(path, nobody.pw_uid, nobody.pw_gid)
-
-
 @contextlib.contextmanager
 def serving_readable(
     objects: Iterable[Obj],
@@ -296,8 +284,7 @@ def serving_readable(
     expected_code: int = 0,
     https_port: int | None = None,
 ) -> Iterator[Site]:
-    """As ``e2e.serving``, with --cert-dir readable by nginx's workers (and HTTPS on
-    `https_port` when given)."""
+    """As ``e2e.serving``, and HTTPS on `https_port` when given."""
     prefix = make_prefix()
     port = free_port()
     try:
@@ -307,7 +294,6 @@ def serving_readable(
         rendered = render(objects, *listen, "--runtime-dir", str(prefix), *args)
         if rendered.code != expected_code:
             pytest.fail(f"render exited {rendered.code}:\n{rendered.messages}", pytrace=False)
-        _hand_to_workers(prefix / "certs")
         ports = [port] if https_port is None else [port, https_port]
         with Nginx(rendered.config, ports, prefix=prefix, binary=binary) as nginx:
             yield Site(port, rendered, nginx)

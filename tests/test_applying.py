@@ -7,12 +7,13 @@ unchanged files cost none.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
 
 import ingress2nginx.applying
-from ingress2nginx.applying import write_certificates
+from ingress2nginx.applying import write_atomically, write_certificates
 from ingress2nginx.model import CertificateFile, Config
 
 
@@ -80,3 +81,15 @@ def test_a_config_without_https_removes_the_keys_an_earlier_one_wrote(tmp_path: 
 def test_a_config_without_https_creates_no_certificate_folder(tmp_path: Path) -> None:
     write_certificates(Config((), (), (), False), tmp_path / "certs")
     assert not (tmp_path / "certs").exists()
+
+
+def test_a_fifo_or_device_output_is_written_to_not_replaced(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        write_atomically(fifo, "events {}\n")
+        assert os.read(reader, 100) == b"events {}\n"
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)

@@ -16,7 +16,7 @@ PURE = {
     "objects", "model", "errors", "settings", "quoting", "directives", "grammar", "paths",
     "validating", "classifying", "normalizing", "routing", "locations", "backends", "securing",
     "certificates", "views", "forwarding", "explaining", "linting", "migrating", "reporting",
-    "endpoints", "servers",
+    "endpoints", "servers", "other_controllers",
 }  # fmt: skip
 """Stages that must stay functions of their input (rendering.py reads templates, so it is
 not listed; annotations/ modules are checked as a group below)."""

@@ -100,6 +100,28 @@ def test_check_reports_services_missing_from_the_input(tmp_path: Path) -> None:
     assert "service default/web is not" not in result.messages
 
 
+def test_render_warns_once_about_a_service_missing_from_input_that_holds_others(
+    tmp_path: Path,
+) -> None:
+    objects = [*clean(), ingress("api", rules=[rule("api.test", path("/", to("api")),
+                                                    path("/v2", to("api")))]),
+               service("web")]  # fmt: skip
+    source = write(tmp_path, objects)
+    warning = (
+        "warning: ingress default/api: spec.rules[0].http.paths[{}].backend: service default/api"
+        " is not in the input, which holds other Services: its name is resolved by DNS at"
+        " request time (left out, or misspelt?)"
+    )
+    for command in (["render", source], ["check", source]):
+        lines = run_cli(command).messages.splitlines()
+        assert [line for line in lines if "default/api is not" in line] == [
+            warning.format(0),
+            warning.format(1),
+        ], command
+    alone = write(tmp_path, clean(), "alone.yaml")  # no Service at all: they live in the cluster
+    assert "not in the input" not in run_cli(["render", alone]).messages
+
+
 def test_check_warns_about_certificates_expiring_soon(tmp_path: Path) -> None:
     web = ingress("web", rules=[rule("web.test", path("/", to("web")))])
     web["spec"]["tls"] = [{"hosts": ["web.test"], "secretName": "web-tls"}]  # type: ignore[index]

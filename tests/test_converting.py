@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from golden_cases import run_cli
 
-from ingress2nginx.converting import to_v1_ingress
+from ingress2nginx.converting import to_v1_ingress, v1_fields
 
 LEGACY_VERSIONS = ["networking.k8s.io/v1beta1", "extensions/v1beta1"]
 
@@ -152,3 +155,52 @@ def test_a_v1_ingress_comes_back_unchanged() -> None:
     body = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "spec": {"backend": 1}}
 
     assert to_v1_ingress(body) == body
+
+
+V1_BACKEND = {"service": {"name": "web", "port": {"number": 80}}}
+
+
+@pytest.mark.parametrize("api_version", LEGACY_VERSIONS)
+def test_v1_fields_in_a_legacy_ingress_are_named_with_their_effect(api_version: str) -> None:
+    body = legacy_ingress(
+        api_version,
+        defaultBackend=V1_BACKEND,
+        rules=[http_rule({"path": "/", "backend": V1_BACKEND},
+                         {"path": "/b", "backend": {**V1_BACKEND, "serviceName": "web",
+                                                    "servicePort": 80}})],
+    )  # fmt: skip
+    found = v1_fields(body)
+    assert [(fatal, field) for fatal, field, _ in found] == [
+        (False, "spec.defaultBackend"),
+        (True, "spec.rules[0].http.paths[0].backend.service"),
+        (False, "spec.rules[0].http.paths[1].backend.service"),
+    ]
+    assert all("networking.k8s.io/v1 field, " in reason and api_version in reason
+               for _, _, reason in found)  # fmt: skip
+    assert "serviceName and servicePort" in found[1][2]
+
+
+def test_a_legacy_ingress_written_for_its_version_has_no_v1_fields() -> None:
+    backend = {"serviceName": "web", "servicePort": 80}
+    body = legacy_ingress(LEGACY_VERSIONS[0], backend=backend,
+                          rules=[http_rule({"path": "/", "backend": backend})])  # fmt: skip
+    assert v1_fields(body) == ()
+    assert v1_fields({**body, "apiVersion": "networking.k8s.io/v1"}) == ()
+
+
+def test_check_names_the_v1_field_before_the_backend_left_without_a_service(
+    tmp_path: Path,
+) -> None:
+    body = legacy_ingress(LEGACY_VERSIONS[0], ingressClassName="nginx",
+                          rules=[http_rule({"path": "/", "backend": V1_BACKEND})])  # fmt: skip
+    source = tmp_path / "legacy.yaml"
+    source.write_text(yaml.safe_dump(body))
+    done = run_cli(["check", str(source)])
+    lines = done.messages.splitlines()
+    assert lines[0] == (
+        "error: ingress shop/web: spec.rules[0].http.paths[0].backend.service: is a"
+        " networking.k8s.io/v1 field, dropped in apiVersion networking.k8s.io/v1beta1, where a"
+        " backend is serviceName and servicePort: write those, or change apiVersion to"
+        " networking.k8s.io/v1"
+    )
+    assert "rejected" in done.messages and done.code == 1

@@ -19,8 +19,10 @@ from ingress2nginx.grammar import (
     is_qualified_name,
     refused_characters,
 )
-from ingress2nginx.objects import Manifest
+from ingress2nginx.normalizing import normalize
+from ingress2nginx.objects import Inventory, Manifest
 from ingress2nginx.paths import PATH_MAX_LENGTH, location_path, path_problem, regex_path_problem
+from ingress2nginx.settings import Settings
 from ingress2nginx.validating import validate_ingress
 
 Key = str | int
@@ -980,3 +982,44 @@ def test_an_accepted_host_is_a_lowercase_ascii_name(host: str) -> None:
     if host_problem(host) is None:
         assert host.isascii() and host == host.lower()
         assert all(char.isalnum() or char in "-.*" for char in host)
+
+
+REGEX_LOOKING = ["/api/(.*)", "/v2/.+", "/api(/|$)(.*)", "/v[0-9]+/users", "/x{2}", "/\\d+",
+                 "/api/.*?", "/(?:a|b)", "/price$"]  # fmt: skip
+
+
+@pytest.mark.parametrize("path_type", ["Exact", "Prefix"])
+@pytest.mark.parametrize("path", REGEX_LOOKING)
+def test_a_regex_under_exact_or_prefix_is_refused_for_its_path_type(
+    path: str, path_type: str
+) -> None:
+    problem = path_problem(path, path_type)
+    assert problem is not None and problem.startswith("looks like a regular expression")
+    assert f"pathType {path_type} matches the path as written" in problem
+    assert "use-regex" in problem and "query string" not in problem
+
+
+@pytest.mark.parametrize("path", ["/search?q=1", "/wiki/Foo_(bar)", "/c++", "/a$b"])
+def test_what_only_resembles_a_regex_keeps_its_own_reason(path: str) -> None:
+    problem = path_problem(path, "Exact")
+    assert problem is None or "regular expression" not in problem
+    if "?" in path:
+        assert problem is not None and "query string" in problem
+
+
+def test_a_regex_implementation_specific_path_without_use_regex_names_the_annotation() -> None:
+    body = changed((*PATH2, "path"), "/v[0-9]+/users")
+    problems = normalize(Inventory.build([manifest(body)]), Settings()).problems
+    reasons = [problem.reason for problem in problems if problem.code == "invalid-path"]
+    assert reasons == [
+        'looks like a regular expression ("[0-9]"), which an ImplementationSpecific path is only'
+        ' in an Ingress with the annotation nginx.ingress.kubernetes.io/use-regex: "true"'
+    ]
+
+
+def test_a_v1_backend_written_with_v1beta1_fields_says_so() -> None:
+    body = changed((*PATH0, "backend"), {"serviceName": "web", "servicePort": 80})
+    (problem,) = validate_ingress(manifest(body))
+    assert (problem.field, problem.code) == (f"{F_PATH0}.backend", "invalid-backend")
+    assert problem.reason.startswith("must set service: serviceName and servicePort are")
+    assert "service: {name: NAME, port: {number: N}}" in problem.reason
