@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingress2nginx.annotations.snippets import snippet_problem
+from ingress2nginx.annotations.snippet_checks import continued_lines
+from ingress2nginx.annotations.snippets import Verbatim, snippet_problem
 
 
 @pytest.mark.parametrize(
@@ -62,3 +63,23 @@ def test_snippets_that_could_escape_or_run_code_are_refused(snippet: str, reason
     problem = snippet_problem(snippet)
     assert problem is not None
     assert reason in problem
+
+
+@pytest.mark.parametrize(
+    ("snippet", "continued"),
+    [
+        ('return 200 "line one\nline two";', {1}),
+        ('add_header X \\\n" ; return 200 $x; #', {1}),  # an escaped line feed
+        ('add_header X y;\n# a "quote in a comment\nreturn 204;', set()),
+        ("if ($a) {\n    return 403;\n}", set()),
+    ],
+)
+def test_lines_that_begin_inside_a_token_are_not_indented(
+    snippet: str, continued: set[int]
+) -> None:
+    """Indentation before such a line would become part of the token: after an escaped line
+    feed, a quote that nginx read inside a word would open a string swallowing the config."""
+    assert continued_lines(snippet) == continued
+    lines = Verbatim("", heading="configuration-snippet of a/b", text=snippet).lines(2)[1:]
+    for number, line in enumerate(lines):
+        assert line.startswith(" ") != (number in continued or not line.strip())

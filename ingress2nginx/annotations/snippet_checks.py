@@ -27,6 +27,9 @@ class _Word:
     value: str
     structural: str
     """``;``, ``{`` or ``}`` for those, empty for a word."""
+    start: int = 0
+    end: int = 0
+    """Where the token stands in the snippet's text (``text[start:end]``)."""
 
 
 def snippet_problem(text: str) -> str | None:
@@ -98,14 +101,16 @@ def _words(text: str) -> Iterator[_Word]:
             newline = text.find("\n", index)
             index = end if newline < 0 else newline
         elif char in ";{}":
-            yield _Word(char, char)
+            yield _Word(char, char, index, index + 1)
             index += 1
         elif char in "\"'":
+            start = index
             value, index = _quoted(text, index)
-            yield _Word(value, "")
+            yield _Word(value, "", start, index)
         else:
+            start = index
             value, index = _bare(text, index)
-            yield _Word(value, "")
+            yield _Word(value, "", start, index)
 
 
 def _quoted(text: str, start: int) -> tuple[str, int]:
@@ -151,6 +156,23 @@ def _bare(text: str, start: int) -> tuple[str, int]:
 def _unescape(char: str) -> str:
     """What nginx makes of a backslash and `char`: only \\" \\' \\\\ \\t \\r \\n are escapes."""
     return {"t": "\t", "r": "\r", "n": "\n", '"': '"', "'": "'", "\\": "\\"}.get(char, "\\" + char)
+
+
+def continued_lines(text: str) -> frozenset[int]:
+    """The lines (0-based) of `text` that begin inside a token: the line feed before them is
+    part of a quoted string or escaped by a backslash, so indenting them would change what
+    nginx reads. Empty for a snippet `snippet_problem` refuses."""
+    try:
+        words = [word for word in _words(text) if not word.structural]
+    except ValueError:
+        return frozenset()
+    found: set[int] = set()
+    for word in words:
+        newline = text.find("\n", word.start, word.end)
+        while newline >= 0:
+            found.add(text.count("\n", 0, newline) + 1)
+            newline = text.find("\n", newline + 1, word.end)
+    return frozenset(found)
 
 
 def proxy_headers_set(text: str) -> frozenset[str]:

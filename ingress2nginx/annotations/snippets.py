@@ -29,7 +29,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ingress2nginx.annotations.base import Annotation, Hooks, partly
-from ingress2nginx.annotations.snippet_checks import proxy_headers_set, snippet_problem
+from ingress2nginx.annotations.snippet_checks import (
+    continued_lines,
+    proxy_headers_set,
+    snippet_problem,
+)
 from ingress2nginx.directives import INDENT, Directive
 from ingress2nginx.errors import ObjectRef, Problem, Severity
 from ingress2nginx.quoting import comment
@@ -148,37 +152,14 @@ class Verbatim(Directive):
     text: str = ""
 
     def lines(self, depth: int) -> list[str]:
-        """The heading and the snippet, each line indented unless it continues a string."""
+        """The heading and the snippet, each line indented unless it begins inside a token (a
+        quoted string, or after an escaped line feed), where indentation would be content."""
         indent = INDENT * depth
         found = [f"{indent}# {comment(self.heading)}"]
-        for line, inside_string in _lines_with_state(self.text):
-            found.append(line if inside_string or not line.strip() else indent + line)
+        continued = continued_lines(self.text)
+        for number, line in enumerate(self.text.split("\n")):
+            found.append(line if number in continued or not line.strip() else indent + line)
         return found
-
-
-def _lines_with_state(text: str) -> Iterable[tuple[str, bool]]:
-    """Each line, and whether it starts inside a quoted string (its indentation is content)."""
-    inside: str | None = None
-    for line in text.split("\n"):
-        yield line, inside is not None
-        inside = _quote_state_after(line, inside)
-
-
-def _quote_state_after(line: str, inside: str | None) -> str | None:
-    index = 0
-    while index < len(line):
-        char = line[index]
-        if inside is None and char == "#":
-            return None
-        if char == "\\":
-            index += 2
-            continue
-        if inside is None and char in "\"'":
-            inside = char
-        elif char == inside:
-            inside = None
-        index += 1
-    return inside
 
 
 def _verbatim(kind: str, ingress: str, text: str) -> Verbatim:
