@@ -18,8 +18,8 @@ import yaml
 
 from ingress2nginx import exit_codes
 from ingress2nginx.applying import (
+    find_nginx,
     make_runtime_dir,
-    validate,
     write_atomically,
     write_certificates,
 )
@@ -29,9 +29,10 @@ from ingress2nginx.explaining import explain_request
 from ingress2nginx.linting import lint
 from ingress2nginx.loading import LoadResult, load_sources
 from ingress2nginx.migrating import migration_report
-from ingress2nginx.normalizing import Translation, normalize
+from ingress2nginx.normalizing import Translation, Translator, normalize
 from ingress2nginx.objects import Inventory, Manifest
 from ingress2nginx.options import load_from_cluster
+from ingress2nginx.refusals import render_validated
 from ingress2nginx.rendering import Renderer
 from ingress2nginx.reporting import as_json, fails, github_lines, text_lines, wants_colour
 from ingress2nginx.settings import Settings
@@ -82,23 +83,35 @@ def report(problems: Sequence[Problem], quiet: bool) -> None:
 
 def run_render(args: argparse.Namespace, settings: Settings) -> int:
     """``render``: write nginx.conf for the Ingresses to stdout or -o FILE (or compare)."""
-    translation, load_problems, _ = translate(args, settings)
+    translation, load_problems, inventory = translate(args, settings)
     report([*load_problems, *translation.problems], args.quiet)
-    text = Renderer(settings).render(translation.config)
+    renderer = Renderer(settings)
+    text = renderer.render(translation.config)
     if args.diff or args.check:
         return _compare(text, args.diff or args.check, show=bool(args.diff))
     make_runtime_dir(settings.runtime_dir)
     write_certificates(translation.config, settings.cert_dir)
+    refused: list[Problem] = []
     if args.validate:
-        validator = validate(text)
+        translator = Translator(settings)
+        text, translation, refused = render_validated(
+            inventory, translation, text, translator, renderer
+        )
+        report(refused, args.quiet)
+        write_certificates(translation.config, settings.cert_dir)
         if not args.quiet:
-            print(f"note: the config passed {validator}", file=sys.stderr)
+            print(f"note: the config passed {validator_name()}", file=sys.stderr)
     if args.output:
         write_output(args.output, text)
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
-    return exit_codes.SOURCE if load_problems else exit_codes.OK
+    return exit_codes.SOURCE if load_problems or refused else exit_codes.OK
+
+
+def validator_name() -> str:
+    """What ``render --validate`` checks with: ``nginx -t``, else crossplane."""
+    return "nginx -t" if find_nginx() else "crossplane"
 
 
 def write_output(path: Path, text: str) -> None:
