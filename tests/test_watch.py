@@ -211,7 +211,7 @@ def test_an_ingress_the_validator_refuses_is_left_out_and_never_installed(
         write_manifests(folder / "app.yaml", [site_of("fixed.test", "blue")])
         site.wait_for(lambda: site.served_by("/", "fixed.test") == "blue", "the fixed file")
         site.wait_for_metric("ingress2nginx_refused_ingresses", 0)
-        assert site.metric(RELOADS) == 1
+        site.wait_for_metric(RELOADS, 1)
 
 
 def test_a_configmap_volume_data_swap_is_applied(
