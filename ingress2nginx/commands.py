@@ -106,7 +106,9 @@ def run_render(args: argparse.Namespace, settings: Settings) -> int:
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
-    return exit_codes.SOURCE if load_problems or refused else exit_codes.OK
+    if refused:
+        return exit_codes.INPUT_LEFT_OUT
+    return exit_codes.SOURCE if load_problems else exit_codes.OK
 
 
 def validator_name() -> str:

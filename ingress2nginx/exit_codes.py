@@ -10,9 +10,13 @@ PROBLEMS = 1
 USAGE = 2
 """A bad command line or --config value."""
 SOURCE = 3
-"""A source could not be read or parsed (the config from the rest was still written)."""
+"""Some input was left out and the config from the rest was still written: a source could not
+be read or parsed, or (``render --validate``) nginx refused the config with some Ingresses."""
+INPUT_LEFT_OUT = SOURCE
+"""The name ``render --validate`` uses for 3: nginx refused some Ingresses, left out."""
 INVALID_OUTPUT = 4
-"""The rendered config failed validation; nothing was written."""
+"""The rendered config failed validation, no Ingress was found responsible; nothing was
+written."""
 WATCH_START = 5
 """``watch`` could not start (its metrics port is taken)."""
 OUTPUT = 6
@@ -23,8 +27,10 @@ HELP = """exit codes:
   0  done; problems, if any, were printed on stderr (rejected Ingresses included)
   1  check found problems; render --check/--diff: the config would change
   2  usage error
-  3  a source could not be read or parsed (the rest was still rendered)
-  4  the rendered config failed validation (nothing was written)
+  3  some input was left out, the rest was still rendered: a source could not be read
+     or parsed, or (render --validate) nginx refused some Ingresses (named on stderr)
+  4  the rendered config failed validation, no Ingress was found responsible (nothing
+     was written)
   5  watch could not start (its metrics port is taken); it exits 0 on SIGTERM/SIGINT
   6  the output (or a certificate or auth file) could not be written
 """
