@@ -61,13 +61,17 @@ class Notice:
 
 
 def fingerprint(manifest: Manifest) -> str:
-    """What tells two versions of an object apart: its resourceVersion from the API, else a
-    digest of its body (files)."""
-    version = manifest.metadata.get("resourceVersion")
-    if isinstance(version, str) and version:
-        return f"rv:{version}"
-    body = json.dumps(manifest.body, sort_keys=True, default=str)
-    return hashlib.sha256(body.encode()).hexdigest()
+    """What an Ingress asks for (its spec and annotations), as a digest: two versions that
+    differ only in status, resourceVersion or labels have the same one, so publishing a status
+    never makes a rejected edit count twice, or a refused one be tried again."""
+    wanted = {"spec": manifest.body.get("spec"), "annotations": dict(manifest.annotations)}
+    text = json.dumps(wanted, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def differs(first: Manifest, second: Manifest) -> bool:
+    """Whether two versions of an Ingress ask for different things."""
+    return first is not second and fingerprint(first) != fingerprint(second)
 
 
 class LastGood:
@@ -104,7 +108,7 @@ class LastGood:
                 ingresses.append(ingress)
                 continue
             kept = self.versions.get(ingress.key)
-            if kept is not None and kept.body != ingress.body:
+            if kept is not None and differs(kept, ingress):
                 ingresses.append(kept)
         ingresses.sort(key=lambda manifest: manifest.age_key)
         return dataclasses.replace(inventory, ingresses=ingresses)
@@ -124,7 +128,7 @@ class LastGood:
         kept = self.versions.get(ingress.key)
         fate = (
             "its last good version is still served"
-            if kept is not None and kept.body != ingress.body
+            if kept is not None and differs(kept, ingress)
             else "left out (every other Ingress is still served)"
         )
         reason = f"nginx refused the config with it: {self.refused[ingress.key].reason}; {fate}"
@@ -137,7 +141,7 @@ class LastGood:
         changed = [
             ingress.key
             for ingress in translation.served
-            if (kept := self.versions.get(ingress.key)) is None or kept.body != ingress.body
+            if (kept := self.versions.get(ingress.key)) is None or differs(kept, ingress)
         ]
         return [changed, served]
 
@@ -174,6 +178,8 @@ def notices(
 ) -> list[Notice]:
     """What to tell about each Ingress rejected, held at its last good version or refused by
     nginx, with the problems that explain it (field and reason)."""
+    if not any(problem.severity >= Severity.ERROR for problem in problems):
+        return []
     current = {ingress.ref: ingress for ingress in inventory.ingresses}
     by_ref: dict[Any, list[Problem]] = {}
     for problem in problems:

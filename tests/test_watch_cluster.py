@@ -36,6 +36,10 @@ def test_watch_from_the_cluster_follows_api_changes_with_one_reload_each(
             assert site.metric("ingress2nginx_config_in_sync") == 1
 
 
+def status_writes(api: KubeApi) -> list[object]:
+    return [w for w in api.writes() if w.path.endswith("/ingresses/app/status")]
+
+
 def granted(rules: list[dict[str, Any]], method: str, api_path: str) -> bool:
     """Whether an RBAC rule allows a write: the verb of `method` on the resource of the path
     (``/api/v1/namespaces/NS/events``, ``.../ingresses/NAME/status``)."""
@@ -61,7 +65,9 @@ def test_a_rejected_api_edit_keeps_the_last_good_version_and_posts_one_event_on_
     with started_backends("blue", "green") as echo, KubeApi() as api:
         api.apply(*echo_service(echo["blue"]), *echo_service(echo["green"]), app("blue"))
         cluster = ("--from-cluster", "--kubeconfig", str(api.kubeconfig(tmp_path)))
-        with running_sidecar(nginx_runner, tmp_path, *cluster, sources=[]) as site:
+        publishing = ("--publish-status-address", "192.0.2.10")
+        with running_sidecar(nginx_runner, tmp_path, *cluster, *publishing, sources=[]) as site:
+            site.wait_for(lambda: status_writes(api), "the first status")
             with steady_load(site, "app.test", "blue") as load:
                 api.apply(app("green", route="no-slash"))
                 site.wait_for(lambda: api.objects("Event"), "the Event")
@@ -83,6 +89,9 @@ def test_a_rejected_api_edit_keeps_the_last_good_version_and_posts_one_event_on_
             api.apply(ingress("other", rules=[rule("other.test", path("/", to("green")))]))
             site.wait_for(lambda: site.served_by("/", "other.test") == "green", "a later pass")
             assert len(api.objects("Event")) == 1  # one Event per rejected edit, not per pass
+            # the held Ingress's status is published on its current version, once: not again
+            # and again from its last good version (each write a new version, a new Event)
+            assert site.stays(lambda: len(status_writes(api)) <= 2, 1.0), status_writes(api)
 
             api.apply(app("green"))
             site.wait_for(lambda: site.served_by("/", "app.test") == "green", "the fix")
