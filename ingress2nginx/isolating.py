@@ -64,12 +64,15 @@ class Budget:
 
     runs: int = MAX_RUNS
     seconds: float = MAX_SECONDS
+    cancelled: Callable[[], bool] = lambda: False
+    """Whether to stop now (the watcher is stopping)."""
     used: int = 0
     started: float = field(default_factory=time.monotonic)
 
     def spend(self) -> None:
         """Count one trial; `OutOfBudget` when none is left."""
-        if self.used >= self.runs or time.monotonic() - self.started > self.seconds:
+        spent = self.used >= self.runs or time.monotonic() - self.started > self.seconds
+        if spent or self.cancelled():
             raise OutOfBudget
         self.used += 1
 

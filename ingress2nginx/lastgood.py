@@ -47,6 +47,8 @@ class Refusal:
 
     fingerprint: str
     reason: str
+    dropped: bool = False
+    """Left out even though it has a last good version: nginx refused that one too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +96,15 @@ class LastGood:
             if ingress is None or fingerprint(ingress) != self.refused[key].fingerprint:
                 del self.refused[key]
         problems = [self.refusal_problem(current[key]) for key in self.refused]
-        return self.without(inventory, self.refused), problems
+        dropped = [key for key, refusal in self.refused.items() if refusal.dropped]
+        return self.without(inventory, self.refused, dropped), problems
 
-    def without(self, inventory: Inventory, keys: Iterable[Key]) -> Inventory:
+    def without(
+        self, inventory: Inventory, keys: Iterable[Key], drop: Iterable[Key] = ()
+    ) -> Inventory:
         """`inventory` with the Ingresses of `keys` at their last good version (when it
-        differs from the current one), else left out."""
-        keys = set(keys)
+        differs from the current one and is not in `drop`), else left out."""
+        keys, dropped = set(keys), set(drop)
         if not keys:
             return inventory
         ingresses: list[Manifest] = []
@@ -108,30 +113,42 @@ class LastGood:
                 ingresses.append(ingress)
                 continue
             kept = self.versions.get(ingress.key)
-            if kept is not None and differs(kept, ingress):
+            if kept is not None and ingress.key not in dropped and differs(kept, ingress):
                 ingresses.append(kept)
         ingresses.sort(key=lambda manifest: manifest.age_key)
         return dataclasses.replace(inventory, ingresses=ingresses)
 
-    def refuse(self, inventory: Inventory, culprits: Mapping[Key, str]) -> list[Problem]:
-        """Remember the versions nginx refused; the problems naming them."""
+    def refuse(
+        self, inventory: Inventory, culprits: Mapping[Key, str], applied: Translation
+    ) -> list[Problem]:
+        """Remember the versions nginx refused (`applied` is the config without them); the
+        problems naming them."""
         current = {ingress.key: ingress for ingress in inventory.ingresses}
+        served = {ingress.key for ingress in applied.served}
         problems = []
         for key, reason in culprits.items():
             ingress = current.get(key)
             if ingress is not None:
-                self.refused[key] = Refusal(fingerprint(ingress), reason)
+                dropped = key not in served
+                self.refused[key] = Refusal(fingerprint(ingress), reason, dropped)
                 problems.append(self.refusal_problem(ingress))
         return problems
 
+    def refused_versions(self, keys: Iterable[Key], translation: Translation) -> list[Key]:
+        """Of `keys`, those `translation` already serves at their last good version (leaving
+        one of them out means dropping it)."""
+        served = {ingress.key: ingress for ingress in translation.served}
+        return [key for key in keys if (kept := self.versions.get(key)) is not None
+                and served.get(key) is kept]  # fmt: skip
+
     def refusal_problem(self, ingress: Manifest) -> Problem:
-        kept = self.versions.get(ingress.key)
+        kept, refusal = self.versions.get(ingress.key), self.refused[ingress.key]
         fate = (
             "its last good version is still served"
-            if kept is not None and differs(kept, ingress)
+            if kept is not None and not refusal.dropped and differs(kept, ingress)
             else "left out (every other Ingress is still served)"
         )
-        reason = f"nginx refused the config with it: {self.refused[ingress.key].reason}; {fate}"
+        reason = f"nginx refused the config with it: {refusal.reason}; {fate}"
         return Problem(Severity.ERROR, ingress.ref, "", reason, REFUSED_CODE)
 
     def suspects(self, translation: Translation) -> list[list[Key]]:
@@ -154,9 +171,8 @@ class LastGood:
         keys = {ingress.key for ingress in translation.held}
         served = {ingress.key: ingress for ingress in translation.served}
         for ingress in inventory.ingresses:
-            if ingress.key in self.refused and served.get(ingress.key) is self.versions.get(
-                ingress.key
-            ):
+            kept = self.versions.get(ingress.key)
+            if ingress.key in self.refused and kept is not None and served.get(ingress.key) is kept:
                 keys.add(ingress.key)
         return sorted(keys)
 

@@ -10,12 +10,13 @@ with ``nginx -t`` in a scratch prefix; an Ingress left out is simply not rendere
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ingress2nginx.applying import validate
 from ingress2nginx.errors import OutputValidationError, Problem, Severity
-from ingress2nginx.isolating import Isolation, Key, Outcome, isolate, nginx_words
+from ingress2nginx.isolating import Budget, Isolation, Key, Outcome, isolate, nginx_words
 from ingress2nginx.lastgood import REFUSED_CODE, LastGood
 from ingress2nginx.normalizing import Translation, Translator
 from ingress2nginx.objects import Inventory
@@ -42,20 +43,24 @@ def isolate_for_watch(
     memory: LastGood,
     render: Callable[[Inventory], tuple[Translation, DesiredConfig]],
     pipeline: ApplyPipeline,
+    stop: threading.Event,
 ) -> Isolated | None:
     """Watch mode: the config nginx would accept without the culprits (at their last good
-    version, else left out), or None when they were not found within the budget."""
+    version, unless that is the version refused, else left out), or None when they were not
+    found within the budget (or `stop` was set: the watcher is stopping)."""
     made: dict[frozenset[Key], tuple[Translation, DesiredConfig]] = {}
 
     def trial(excluded: frozenset[Key]) -> Outcome:
-        trial_translation, desired = render(memory.without(inventory, excluded))
+        dropped = memory.refused_versions(excluded, translation)
+        trial_translation, desired = render(memory.without(inventory, excluded, dropped))
         reason = pipeline.check(desired)
         if reason is None:
             made.clear()
             made[excluded] = (trial_translation, desired)
         return Outcome(reason, desired.text)
 
-    found = isolate(Outcome(refusal, failed.text), trial, memory.suspects(translation))
+    budget = Budget(cancelled=stop.is_set)
+    found = isolate(Outcome(refusal, failed.text), trial, memory.suspects(translation), budget)
     return _isolated(found, made)
 
 

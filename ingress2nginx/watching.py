@@ -258,9 +258,11 @@ class Watcher:
         with self.collector.paused():
             isolated = isolate_for_watch(
                 refusal, desired, inventory, translation, self.last_good, self._render,
-                self.pipeline,
+                self.pipeline, self._stopping,
             )  # fmt: skip
         if isolated is None:
+            if self._stopping.is_set():
+                return None
             log.error(
                 "no Ingress found responsible within the isolation budget"
                 f" ({MAX_RUNS} validations, {MAX_SECONDS:g} s)",
@@ -274,7 +276,7 @@ class Watcher:
             extra=fields(ingresses=",".join(f"{ns}/{name}" for ns, name in isolated.culprits),
                          validations=isolated.runs),
         )  # fmt: skip
-        problems = self.last_good.refuse(inventory, isolated.culprits)
+        problems = self.last_good.refuse(inventory, isolated.culprits, isolated.translation)
         return isolated.translation, isolated.desired, problems
 
     def _report(
