@@ -169,6 +169,8 @@ class LastGood:
     def held(self, translation: Translation, inventory: Inventory) -> list[Key]:
         """The Ingresses served at their last good version instead of their current one."""
         keys = {ingress.key for ingress in translation.held}
+        if not self.refused:
+            return sorted(keys)
         served = {ingress.key: ingress for ingress in translation.served}
         for ingress in inventory.ingresses:
             kept = self.versions.get(ingress.key)
