@@ -103,3 +103,26 @@ def test_a_rejected_api_edit_keeps_the_last_good_version_and_posts_one_event_on_
         ]
         writes = api.writes()
         assert writes and all(granted(rules, w.method, w.path) for w in writes), writes
+
+
+def test_an_ingress_nginx_refuses_from_the_api_gets_an_event_with_nginxs_message(
+    nginx_runner: NginxRunner, tmp_path: Path
+) -> None:
+    refused = ingress("snip", rules=[rule("snip.test", path("/", to("blue")))])
+    refused["metadata"]["annotations"] = {
+        "nginx.ingress.kubernetes.io/configuration-snippet": "bogus_directive on;"
+    }
+    with started_backends("blue") as echo, KubeApi() as api:
+        api.apply(*echo_service(echo["blue"]), ingress("app", rules=[rule("app.test", path(
+            "/", to("blue")))]))  # fmt: skip
+        cluster = ("--from-cluster", "--kubeconfig", str(api.kubeconfig(tmp_path)))
+        snippets = ("--allow-snippet-annotations", "--snippet-namespace", "default")
+        with running_sidecar(nginx_runner, tmp_path, *cluster, *snippets, sources=[]) as site:
+            api.apply(refused)
+            site.wait_for(lambda: api.objects("Event"), "the Event")
+            (event,) = api.objects("Event")
+            assert event["involvedObject"]["name"] == "snip"
+            assert event["reason"] == "NginxRefused"
+            assert 'unknown directive "bogus_directive"' in event["message"]
+            assert site.served_by("/", "app.test") == "blue"
+            assert site.served_by("/", "snip.test") is None

@@ -180,3 +180,21 @@ def test_a_refusal_no_ingress_explains_installs_nothing_until_it_passes(
         broken.unlink()
         site.wait_for(lambda: site.served_by("/", "app.test") == "green", "the retry")
         site.wait_for_metric("ingress2nginx_config_in_sync", 1)
+
+
+def test_a_refused_snippet_present_at_start_is_left_out_of_the_first_config(
+    nginx_runner: NginxRunner, tmp_path: Path, backends: dict[str, EchoBackend]
+) -> None:
+    start(tmp_path / "manifests", backends)
+    refused = ingress("snip", rules=[rule("snip.test", path("/", to("green")))])
+    refused["metadata"]["annotations"] = {
+        "nginx.ingress.kubernetes.io/configuration-snippet": "bogus_directive on;"
+    }
+    write_manifests(tmp_path / "manifests" / "snip.yaml", [refused])
+    with running_sidecar(nginx_runner, tmp_path, *SNIPPETS) as site:  # waits for readiness
+        assert site.served_by("/", "app.test") == "blue"
+        assert site.served_by("/", "snip.test") is None
+        (found,) = problems(site, "refused-by-nginx")
+        assert "ingress default/snip" in found["message"] and "left out" in found["message"]
+        assert site.metric("ingress2nginx_refused_ingresses") == 1
+        assert "ingress2nginx_ingress_held_at_last_good" not in " ".join(site.metrics())
