@@ -268,7 +268,7 @@ class ApplyPipeline:
         """The last config confirmed live (None before the first)."""
         self._last_good_text = _read_text(self.output)
         self._checked: str | None = None
-        """The identity `check` last passed: installed without validating it again."""
+        """The text `check` last passed: installed without validating it again."""
 
     def apply(self, desired: DesiredConfig, stop: threading.Event | None = None) -> ApplyOutcome:
         """Make nginx run `desired` (see the module docstring); never raises `ApplyError`."""
@@ -299,7 +299,7 @@ class ApplyPipeline:
                 " reloads (keep the bundled one's 'status' block, or pass --status-port 0)",
             )
         self._write_certificates(desired.config)
-        self._install(desired, stop)
+        self._install(desired.text, stop)
         told = self.reloader.reload()
         if self.confirmer is not None:
             self.confirmer.wait_for(desired.identity, stop)
@@ -338,25 +338,25 @@ class ApplyPipeline:
     def check(self, desired: DesiredConfig) -> str | None:
         """Validate `desired` as `apply` would, installing nothing (its certificates are
         written, as for an apply): None when it passes, else the validator's reason. An
-        `apply` of the same identity right after does not validate it again."""
+        `apply` of the same text right after does not validate it again."""
         try:
             self._write_certificates(desired.config)
             with self._temp_file(desired.text) as temp:
                 self._validate(temp)
         except ApplyError as error:
             return error.reason
-        self._checked = desired.identity
+        self._checked = desired.text
         return None
 
-    def _install(self, desired: DesiredConfig, stop: threading.Event) -> None:
+    def _install(self, text: str, stop: threading.Event) -> None:
         """Write a temp file beside the output, validate it, then move it into place."""
-        with self._temp_file(desired.text) as temp:
-            if desired.identity != self._checked:
+        with self._temp_file(text) as temp:
+            if text != self._checked:
                 self._validate(temp)
             if stop.is_set():
                 raise ApplyError(Step.INSTALL, "abandoned: the watcher is stopping")
             try:
-                _replace(temp, self.output, desired.text)
+                _replace(temp, self.output, text)
             except OSError as error:
                 raise ApplyError(Step.INSTALL, f"cannot write {self.output}: {error}") from error
 

@@ -33,7 +33,7 @@ def backends() -> Iterator[dict[str, EchoBackend]]:
 
 def app(backend: str, host: str = "app.test", route: str = "/", **annotations: str) -> Any:
     found = ingress("app", rules=[rule(host, path(route, to(backend)))])
-    if annotations:
+    if annotations:  # snake_case names: configuration_snippet
         found["metadata"]["annotations"] = {
             f"nginx.ingress.kubernetes.io/{key.replace('_', '-')}": value
             for key, value in annotations.items()
@@ -52,12 +52,22 @@ def start(folder: Path, echo: dict[str, EchoBackend]) -> None:
     write_manifests(folder / "app.yaml", [app("blue")])
 
 
+def regex_app(backend: str, route: str) -> Any:
+    """An ImplementationSpecific path read as a regex (use-regex): a value that must reject
+    when it is not one."""
+    found = ingress(
+        "app", rules=[rule("app.test", path(route, to(backend), "ImplementationSpecific"))]
+    )
+    found["metadata"]["annotations"] = {"nginx.ingress.kubernetes.io/use-regex": "true"}
+    return found
+
+
 BAD_EDITS = {
     "bad host": (app("green", host="App_Test"), "spec.rules[0].host"),
     "path without a leading slash": (app("green", route="no-slash"), "path"),
-    "rejecting annotation value": (
-        app("green", proxy_body_size="lots"),
-        "metadata.annotations[nginx.ingress.kubernetes.io/proxy-body-size]",
+    "use-regex path that is no regex": (
+        regex_app("green", "/(v1"),
+        "spec.rules[0].http.paths[0].path",
     ),
 }
 
