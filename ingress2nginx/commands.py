@@ -32,10 +32,10 @@ from ingress2nginx.migrating import migration_report
 from ingress2nginx.normalizing import Translation, Translator, normalize
 from ingress2nginx.objects import Inventory, Manifest
 from ingress2nginx.options import load_from_cluster
-from ingress2nginx.refusals import render_validated
 from ingress2nginx.rendering import Renderer
 from ingress2nginx.reporting import as_json, fails, github_lines, text_lines, wants_colour
 from ingress2nginx.settings import Settings
+from ingress2nginx.trials import render_validated
 
 SLOW_SECONDS = 1.0
 """Loading that takes longer than this gets a progress line on terminals."""

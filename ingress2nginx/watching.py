@@ -52,7 +52,6 @@ from ingress2nginx.loading import LoadResult
 from ingress2nginx.logs import fields
 from ingress2nginx.normalizing import HELD_CODE, Translation, Translator
 from ingress2nginx.objects import Inventory
-from ingress2nginx.refusals import isolate_for_watch
 from ingress2nginx.reloading import (
     ApplyOutcome,
     ApplyPipeline,
@@ -66,6 +65,7 @@ from ingress2nginx.reloading import (
 )
 from ingress2nginx.rendering import Renderer
 from ingress2nginx.settings import Settings
+from ingress2nginx.trials import isolate_for_watch
 from ingress2nginx.validators import CommandValidator, NginxValidator, StructureValidator, Validator
 
 log = logging.getLogger("ingress2nginx.watch")
@@ -153,13 +153,13 @@ class Watcher:
         self.renderer = Renderer(settings)
         self.collector = PassCollector()
         self.debouncer = Debouncer(options.debounce, options.max_delay)
-        self._stopping = threading.Event()
-        self._backoff = Backoff()
-        self._reported: set[str] = set()
         self.last_good = LastGood()
         """The Ingress versions nginx last ran, and the ones it refused (lastgood.py)."""
         self.notify = notify
         """Told, each pass, of the Ingresses rejected or refused (cluster Events listen)."""
+        self._stopping = threading.Event()
+        self._backoff = Backoff()
+        self._reported: set[str] = set()
 
     def stop(self) -> None:
         """Ask the loop to end; safe from any thread and from signal handlers."""
@@ -219,7 +219,7 @@ class Watcher:
             return False
         self.metrics.render_duration.observe(time.perf_counter() - started)
         self.metrics.renders.inc()
-        self._report([*loaded.problems, *refused, *translation.problems], translation, inventory)
+        self._tell([*loaded.problems, *refused, *translation.problems], translation, inventory)
         try:
             outcome = self.pipeline.apply(desired, self._stopping)
             if outcome.failed_step is Step.VALIDATE and not self._stopping.is_set():
@@ -227,7 +227,7 @@ class Watcher:
                 if isolated is not None:
                     translation, desired, found = isolated
                     problems = [*loaded.problems, *refused, *found, *translation.problems]
-                    self._report(problems, translation, inventory)
+                    self._tell(problems, translation, inventory)
                     outcome = self.pipeline.apply(desired, self._stopping)
         except Exception:
             log.exception("apply failed unexpectedly (a bug)", extra=fields(trigger=trigger))
@@ -240,6 +240,35 @@ class Watcher:
                 self.after_apply(translation, loaded)
         return outcome.ok
 
+    def _report(self, problems: Sequence[Problem], translation: Translation) -> None:
+        """Log problems not logged by the previous pass (resyncs would repeat them all)."""
+        rejected = sum(p.code in ("rejected", HELD_CODE) for p in problems)
+        self.metrics.rejected_ingresses.set(rejected)
+        self.metrics.source_errors.set(sum(p.code == "malformed-source" for p in problems))
+        self.metrics.served_ingresses.set(len(translation.served))
+        current = {str(problem) for problem in problems}
+        lowest = Severity.WARNING if self.options.quiet else Severity.INFO
+        for problem in problems:
+            text = str(problem)
+            if text in self._reported or problem.severity < lowest:
+                continue
+            level = _LOG_LEVELS.get(problem.severity, logging.INFO)
+            log.log(level, text, extra=fields(event="problem", code=problem.code))
+        self._reported = current
+
+    def _tell(
+        self, problems: Sequence[Problem], translation: Translation, inventory: Inventory
+    ) -> None:
+        """Report the pass (`_report`), and the Ingresses rejected, held at their last good
+        version or refused: in the metrics, and to `notify` (cluster Events)."""
+        self._report(problems, translation)
+        self.metrics.refused_ingresses.set(len(self.last_good.refused))
+        self.metrics.set_held(self.last_good.held(translation, inventory))
+        told = notices(problems, translation, inventory)
+        self.metrics.rejected_edits.inc(self.last_good.new_rejections(told))
+        if self.notify is not None:
+            self.notify(told)
+
     def _render(self, inventory: Inventory) -> tuple[Translation, DesiredConfig]:
         """Translate (an Ingress whose edit is rejected at its last good version) and render."""
         translation = self.translator.translate(inventory, self.last_good.versions)
@@ -249,7 +278,7 @@ class Watcher:
     def _isolate(
         self, refusal: str, desired: DesiredConfig, inventory: Inventory, translation: Translation
     ) -> tuple[Translation, DesiredConfig, list[Problem]] | None:
-        """The validator refused the config: find the Ingresses responsible (refusals.py);
+        """The validator refused the config: find the Ingresses responsible (trials.py);
         the config without them (each at its last good version when it has one), or None."""
         log.warning(
             "the validator refused the new config; looking for the Ingresses responsible",
@@ -278,31 +307,6 @@ class Watcher:
         )  # fmt: skip
         problems = self.last_good.refuse(inventory, isolated.culprits, isolated.translation)
         return isolated.translation, isolated.desired, problems
-
-    def _report(
-        self, problems: Sequence[Problem], translation: Translation, inventory: Inventory
-    ) -> None:
-        """Log problems not logged by the previous pass (resyncs would repeat them all); set
-        the gauges; tell the operator about rejected and refused Ingresses."""
-        rejected = sum(p.code in ("rejected", HELD_CODE) for p in problems)
-        self.metrics.rejected_ingresses.set(rejected)
-        self.metrics.source_errors.set(sum(p.code == "malformed-source" for p in problems))
-        self.metrics.served_ingresses.set(len(translation.served))
-        self.metrics.refused_ingresses.set(len(self.last_good.refused))
-        self.metrics.set_held(self.last_good.held(translation, inventory))
-        told = notices(problems, translation, inventory)
-        self.metrics.rejected_edits.inc(self.last_good.new_rejections(told))
-        if self.notify is not None:
-            self.notify(told)
-        current = {str(problem) for problem in problems}
-        lowest = Severity.WARNING if self.options.quiet else Severity.INFO
-        for problem in problems:
-            text = str(problem)
-            if text in self._reported or problem.severity < lowest:
-                continue
-            level = _LOG_LEVELS.get(problem.severity, logging.INFO)
-            log.log(level, text, extra=fields(event="problem", code=problem.code))
-        self._reported = current
 
     def _record(self, outcome: ApplyOutcome, trigger: str) -> None:
         identity = outcome.identity[:12]

@@ -21,10 +21,10 @@ PURE = {
 """Stages that must stay functions of their input (rendering.py reads templates, so it is
 not listed; annotations/ modules are checked as a group below)."""
 
-IO_MODULES = {
+IO_MODULES = {"cluster_events", "trials",
     "applying", "reloading", "validators", "watching", "filewatching", "health", "sidecar",
     "commands", "cli", "cluster_connecting", "cluster_loading", "cluster_watching",
-    "cluster_caching", "cluster_publishing", "cluster_events", "loading", "refusals",
+    "cluster_caching", "cluster_publishing", "loading",
 }  # fmt: skip
 IO_LIBRARIES = {"subprocess", "socket", "watchdog", "kubernetes", "urllib3", "prometheus_client"}
 

@@ -1,6 +1,7 @@
-"""When the validator refuses a rendered config: find the Ingresses responsible and apply the rest.
+"""The trial configs isolating.py asks for when the validator refuses one: rendered, validated.
 
-isolating.py holds the search; this module gives it its trials, for the two places that
+When the validator refuses a rendered config, the Ingresses responsible are found and the rest
+applied. isolating.py holds the search; this module gives it its trials, for the two places that
 validate: watch mode (each trial is rendered with the long-lived translator and renderer and
 checked by the apply pipeline's validator, beside the output; an Ingress left out gets its last
 good version when it has one, lastgood.py) and ``render --validate`` (each trial is checked
