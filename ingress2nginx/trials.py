@@ -11,18 +11,35 @@ with ``nginx -t`` in a scratch prefix; an Ingress left out is simply not rendere
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ingress2nginx.applying import validate
 from ingress2nginx.errors import OutputValidationError, Problem, Severity
-from ingress2nginx.isolating import Budget, Isolation, Key, Outcome, isolate, nginx_words
+from ingress2nginx.isolating import (
+    MAX_RUNS,
+    MAX_SECONDS,
+    Budget,
+    Isolation,
+    Key,
+    Outcome,
+    isolate,
+    nginx_words,
+)
 from ingress2nginx.lastgood import REFUSED_CODE, LastGood
+from ingress2nginx.logs import fields
 from ingress2nginx.normalizing import Translation, Translator
 from ingress2nginx.objects import Inventory
 from ingress2nginx.reloading import ApplyPipeline, DesiredConfig
 from ingress2nginx.rendering import Renderer
+
+if TYPE_CHECKING:  # only watch mode passes one: render need not import prometheus-client
+    from ingress2nginx.health import Metrics
+
+log = logging.getLogger("ingress2nginx.watch")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +61,17 @@ def isolate_for_watch(
     memory: LastGood,
     render: Callable[[Inventory], tuple[Translation, DesiredConfig]],
     pipeline: ApplyPipeline,
+    metrics: Metrics,
     stop: threading.Event,
-) -> Isolated | None:
-    """Watch mode: the config nginx would accept without the culprits (at their last good
-    version, unless that is the version refused, else left out), or None when they were not
-    found within the budget (or `stop` was set: the watcher is stopping)."""
+) -> tuple[Translation, DesiredConfig, list[Problem]] | None:
+    """Watch mode: the config the validator accepts without the culprits (at their last good
+    version, unless that is the version refused, else left out) and the problems naming them
+    (the refused versions are remembered in `memory`); None when they were not found within
+    the budget, or the watcher is stopping (`stop`). Logged and counted in `metrics`."""
+    log.warning(
+        "the validator refused the new config; looking for the Ingresses responsible",
+        extra=fields(reason=refusal),
+    )
     made: dict[frozenset[Key], tuple[Translation, DesiredConfig]] = {}
 
     def trial(excluded: frozenset[Key]) -> Outcome:
@@ -62,7 +85,24 @@ def isolate_for_watch(
 
     budget = Budget(cancelled=stop.is_set)
     found = isolate(Outcome(refusal, failed.text), trial, memory.suspects(translation), budget)
-    return _isolated(found, made)
+    isolated = _isolated(found, made)
+    if isolated is None:
+        if not stop.is_set():
+            log.error(
+                "no Ingress found responsible within the isolation budget"
+                f" ({MAX_RUNS} validations, {MAX_SECONDS:g} s)",
+                extra=fields(reason=refusal),
+            )
+        return None
+    metrics.validation_failures.inc()  # the first refusal (the rest is applied)
+    metrics.isolation_runs.inc(isolated.runs)
+    log.warning(
+        "left out the Ingresses the validator refused; applying the rest",
+        extra=fields(ingresses=",".join(f"{ns}/{name}" for ns, name in isolated.culprits),
+                     validations=isolated.runs),
+    )  # fmt: skip
+    problems = memory.refuse(inventory, isolated.culprits, isolated.translation)
+    return isolated.translation, isolated.desired, problems
 
 
 def _isolated(

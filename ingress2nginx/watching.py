@@ -46,7 +46,6 @@ from ingress2nginx.collecting import PassCollector
 from ingress2nginx.debouncing import Backoff, Debouncer, Wake
 from ingress2nginx.errors import Ingress2NginxError, Problem, Severity
 from ingress2nginx.health import HealthServer, Metrics
-from ingress2nginx.isolating import MAX_RUNS, MAX_SECONDS
 from ingress2nginx.lastgood import LastGood, Notice, notices
 from ingress2nginx.loading import LoadResult
 from ingress2nginx.logs import fields
@@ -278,35 +277,14 @@ class Watcher:
     def _isolate(
         self, refusal: str, desired: DesiredConfig, inventory: Inventory, translation: Translation
     ) -> tuple[Translation, DesiredConfig, list[Problem]] | None:
-        """The validator refused the config: find the Ingresses responsible (trials.py);
-        the config without them (each at its last good version when it has one), or None."""
-        log.warning(
-            "the validator refused the new config; looking for the Ingresses responsible",
-            extra=fields(reason=refusal),
-        )
+        """The validator refused the config: the config without the Ingresses responsible
+        (each at its last good version when it has one) and the problems naming them, or None
+        (trials.py)."""
         with self.collector.paused():
-            isolated = isolate_for_watch(
+            return isolate_for_watch(
                 refusal, desired, inventory, translation, self.last_good, self._render,
-                self.pipeline, self._stopping,
+                self.pipeline, self.metrics, self._stopping,
             )  # fmt: skip
-        if isolated is None:
-            if self._stopping.is_set():
-                return None
-            log.error(
-                "no Ingress found responsible within the isolation budget"
-                f" ({MAX_RUNS} validations, {MAX_SECONDS:g} s)",
-                extra=fields(reason=refusal),
-            )
-            return None
-        self.metrics.validation_failures.inc()  # the first refusal (the rest is applied)
-        self.metrics.isolation_runs.inc(isolated.runs)
-        log.warning(
-            "left out the Ingresses the validator refused; applying the rest",
-            extra=fields(ingresses=",".join(f"{ns}/{name}" for ns, name in isolated.culprits),
-                         validations=isolated.runs),
-        )  # fmt: skip
-        problems = self.last_good.refuse(inventory, isolated.culprits, isolated.translation)
-        return isolated.translation, isolated.desired, problems
 
     def _record(self, outcome: ApplyOutcome, trigger: str) -> None:
         identity = outcome.identity[:12]
