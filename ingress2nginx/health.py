@@ -96,7 +96,8 @@ class Metrics:
         )
         self.rejected_edits = Counter(
             "ingress2nginx_rejected_edits",
-            "Edits of served Ingresses rejected (invalid, or refused by nginx); each counts once.",
+            "Versions of Ingresses rejected while their last good version serves, or refused by"
+            " nginx; each counts once.",
             registry=registry,
         )
         self.refused_ingresses = Gauge(
