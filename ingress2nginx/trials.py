@@ -86,6 +86,7 @@ def isolate_for_watch(
     budget = Budget(cancelled=stop.is_set)
     found = isolate(Outcome(refusal, failed.text), trial, memory.suspects(translation), budget)
     isolated = _isolated(found, made)
+    metrics.isolation_runs.inc(budget.used)
     if isolated is None:
         if not stop.is_set():
             log.error(
@@ -95,7 +96,6 @@ def isolate_for_watch(
             )
         return None
     metrics.validation_failures.inc()  # the first refusal (the rest is applied)
-    metrics.isolation_runs.inc(isolated.runs)
     log.warning(
         "left out the Ingresses the validator refused; applying the rest",
         extra=fields(ingresses=",".join(f"{ns}/{name}" for ns, name in isolated.culprits),
