@@ -187,6 +187,7 @@ def test_a_refusal_no_ingress_explains_installs_nothing_until_it_passes(
         assert site.metric("ingress2nginx_config_in_sync") == 0
         assert site.served_by("/", "app.test") == "blue"
         assert any("isolation budget" in e["message"] for e in site.log_events())
+        assert site.metric("ingress2nginx_isolation_validations_total") >= 1
         broken.unlink()
         site.wait_for(lambda: site.served_by("/", "app.test") == "green", "the retry")
         site.wait_for_metric("ingress2nginx_config_in_sync", 1)
