@@ -132,7 +132,10 @@ class StatusPublisher:
     def after_apply(self, translation: Translation, loaded: LoadResult) -> None:
         """The watcher's hook: nginx now runs `translation`."""
         ingresses = [manifest for manifest in loaded.manifests if manifest.kind == "Ingress"]
-        self.offer(translation.served, ingresses)
+        current = {ingress.key: ingress for ingress in ingresses}
+        # an Ingress served at its last good version (lastgood.py) is published as it is now:
+        # the old version's status would be written again and again
+        self.offer([current.get(ingress.key, ingress) for ingress in translation.served], ingresses)
 
     def offer(self, served: Sequence[Manifest], ingresses: Sequence[Manifest]) -> None:
         """The Ingresses served now, and every Ingress known (to clear the others)."""

@@ -18,8 +18,8 @@ import yaml
 
 from ingress2nginx import exit_codes
 from ingress2nginx.applying import (
+    find_nginx,
     make_runtime_dir,
-    validate,
     write_atomically,
     write_certificates,
 )
@@ -36,13 +36,14 @@ from ingress2nginx.loading import (
 )
 from ingress2nginx.locating import field_line
 from ingress2nginx.migrating import migration_report
-from ingress2nginx.normalizing import Translation, normalize
+from ingress2nginx.normalizing import Translation, Translator, normalize
 from ingress2nginx.objects import Inventory, Manifest
 from ingress2nginx.options import load_from_cluster
 from ingress2nginx.other_controllers import foreign_problems
 from ingress2nginx.rendering import Renderer
 from ingress2nginx.reporting import as_json, fails, github_lines, text_lines, wants_colour
 from ingress2nginx.settings import Settings
+from ingress2nginx.trials import render_validated
 
 SLOW_SECONDS = 1.0
 """Loading that takes longer than this gets a progress line on terminals."""
@@ -120,21 +121,35 @@ def run_render(args: argparse.Namespace, settings: Settings) -> int:
         kept = f"{args.output} is left as it was" if args.output else "nothing is printed"
         print(f"error: no Ingress was loaded and a source failed: {kept}", file=sys.stderr)
         return exit_codes.SOURCE
-    text = Renderer(settings).render(translation.config)
+    renderer = Renderer(settings)
+    text = renderer.render(translation.config)
     if args.diff or args.check:
         return _compare(text, args.diff or args.check, show=bool(args.diff))
     make_runtime_dir(settings.runtime_dir)
     write_certificates(translation.config, settings.cert_dir)
+    refused: list[Problem] = []
     if args.validate:
-        validator = validate(text)
+        translator = Translator(settings)
+        text, translation, refused = render_validated(
+            inventory, translation, text, translator, renderer
+        )
+        report(refused, args.quiet)
+        write_certificates(translation.config, settings.cert_dir)
         if not args.quiet:
-            print(f"note: the config passed {validator}", file=sys.stderr)
+            print(f"note: the config passed {validator_name()}", file=sys.stderr)
     if args.output:
         write_output(args.output, text)
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
+    if refused:
+        return exit_codes.INPUT_LEFT_OUT
     return _exit_code(load_problems)
+
+
+def validator_name() -> str:
+    """What ``render --validate`` checks with: ``nginx -t``, else crossplane."""
+    return "nginx -t" if find_nginx() else "crossplane"
 
 
 def write_output(path: Path, text: str) -> None:

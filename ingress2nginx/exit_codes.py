@@ -10,10 +10,14 @@ PROBLEMS = 1
 USAGE = 2
 """A bad command line or --config value."""
 SOURCE = 3
-"""A source could not be read or parsed (a missing file, malformed YAML): the config from the
-rest was still written, unless no Ingress was loaded at all (then nothing was written)."""
+"""Some input was left out and the config from the rest was still written: a source could not
+be read or parsed (a missing file, malformed YAML), or (``render --validate``) nginx refused the
+config with some Ingresses. Nothing was written when no Ingress was loaded at all."""
+INPUT_LEFT_OUT = SOURCE
+"""The name ``render --validate`` uses for 3: nginx refused some Ingresses, left out."""
 INVALID_OUTPUT = 4
-"""The rendered config failed validation; nothing was written."""
+"""The rendered config failed validation, no Ingress was found responsible; nothing was
+written."""
 WATCH_START = 5
 """``watch`` could not start (its metrics port is taken)."""
 OUTPUT = 6
@@ -28,9 +32,11 @@ HELP = """exit codes:
   0    done; problems, if any, were printed on stderr (rejected Ingresses included)
   1    check found problems; render --check/--diff: the config would change
   2    usage error
-  3    a source could not be read or parsed; the rest was still rendered, but nothing is
-       written when no Ingress loaded at all
-  4    the rendered config failed validation (nothing was written)
+  3    some input was left out, the rest was still rendered: a source could not be read
+       or parsed, or (render --validate) nginx refused some Ingresses (named on stderr);
+       nothing is written when no Ingress loaded at all
+  4    the rendered config failed validation, no Ingress was found responsible (nothing
+       was written)
   5    watch could not start (its metrics port is taken); it exits 0 on SIGTERM/SIGINT
   6    the output (or a certificate or auth file) could not be written
   141  the output was cut short (its reader, such as head, went away)

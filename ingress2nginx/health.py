@@ -93,6 +93,30 @@ class Metrics:
             "Documents or files that could not be parsed in the last load.",
             registry=registry,
         )
+        self.held = Gauge(
+            "ingress2nginx_ingress_held_at_last_good",
+            "1 for each Ingress served at its last good version: its current version was"
+            " rejected, or nginx refused the config with it.",
+            ["namespace", "name"],
+            registry=registry,
+        )
+        self.rejected_edits = Counter(
+            "ingress2nginx_rejected_edits",
+            "Versions of Ingresses rejected while their last good version serves, or refused by"
+            " nginx; each counts once.",
+            registry=registry,
+        )
+        self.refused_ingresses = Gauge(
+            "ingress2nginx_refused_ingresses",
+            "Ingresses left out, or kept at their last good version, because nginx refused"
+            " the config with them.",
+            registry=registry,
+        )
+        self.isolation_runs = Counter(
+            "ingress2nginx_isolation_validations",
+            "Configs validated to find the Ingresses nginx refused.",
+            registry=registry,
+        )
         self.render_duration = Histogram(
             "ingress2nginx_render_duration_seconds",
             "Time to load the sources, translate and render one config.",
@@ -111,6 +135,12 @@ class Metrics:
         self.in_sync.set(1)
         self.last_success.set(time.time())
         self._ready.set()
+
+    def set_held(self, keys: list[tuple[str, str]]) -> None:
+        """The Ingresses served at their last good version now (one series each)."""
+        self.held.clear()
+        for namespace, name in keys:
+            self.held.labels(namespace=namespace, name=name).set(1)
 
     def exposition(self) -> bytes:
         """The metrics in Prometheus' text format."""

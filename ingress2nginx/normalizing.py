@@ -16,6 +16,7 @@ gives.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ingress2nginx.annotations import IngressOptions, admit, read_options
@@ -53,7 +54,11 @@ class Translation:
     config: Config
     problems: tuple[Problem, ...]
     served: tuple[Manifest, ...]
-    """The Ingresses rendered (of our class and valid), oldest first."""
+    """The Ingresses rendered (of our class and valid), oldest first; for a held one (see
+    `held`), its last good version."""
+    held: tuple[Manifest, ...] = ()
+    """Ingresses whose current version is rejected while their last good version (from the
+    translation's `fallback`) is rendered instead: the rejected versions, oldest first."""
 
     @property
     def worst(self) -> Severity | None:
@@ -68,6 +73,10 @@ def normalize(inventory: Inventory, settings: Settings) -> Translation:
 
 Acceptance = tuple[IngressOptions | None, tuple[Problem, ...]]
 """An Ingress's options (None when it is rejected) and the problems found on the way."""
+
+Fallback = Mapping[tuple[str, str], Manifest]
+"""Per Ingress (namespace, name): the version to render when the current one is rejected
+(watch mode's last good versions, lastgood.py)."""
 
 
 class Translator:
@@ -93,10 +102,12 @@ class Translator:
         self.servers = ServerMemo(remember)
         """Per host: the server built, with what it was built from."""
 
-    def translate(self, inventory: Inventory) -> Translation:
-        """Translate an inventory into the nginx model (routing semantics, validation)."""
+    def translate(self, inventory: Inventory, fallback: Fallback | None = None) -> Translation:
+        """Translate an inventory into the nginx model (routing semantics, validation); an
+        Ingress whose current version is rejected is rendered as its `fallback` version when
+        it has one (accepted), and listed in `Translation.held`."""
         try:
-            return self._translate(inventory)
+            return self._translate(inventory, fallback or {})
         finally:
             self.servers.forget_unused()
             memos = (self.accepted, self.endpoints, self.resolutions, self.secrets, self.claim_keys,
@@ -104,14 +115,16 @@ class Translator:
             for memo in memos:
                 memo.forget_unused()
 
-    def _translate(self, inventory: Inventory) -> Translation:
+    def _translate(self, inventory: Inventory, fallback: Fallback) -> Translation:
         settings = self.settings
         problems = list(inventory.problems)
         selected = select_served(inventory.ingresses, inventory.ingress_classes, settings, problems)
+        held: list[Manifest] = []
         accepted = [
             (ingress, resolve_references(ingress, options, inventory.secrets, settings, problems))
-            for ingress in selected
-            if (options := self._accept(ingress, problems))
+            for current in selected
+            for ingress, options in [self._accept_or_fall_back(current, fallback, problems, held)]
+            if options is not None
         ]
         requests = {ingress.ref: options for ingress, options in accepted}
         backends = Backends(inventory, settings, requests, self.endpoints, self.resolutions)
@@ -149,17 +162,39 @@ class Translator:
             secret_files=secret_files(servers),
             worker_group=settings.worker_group,
         )
-        return Translation(config, tuple(problems), tuple(ingress for ingress, _ in accepted))
+        served = tuple(ingress for ingress, _ in accepted)
+        return Translation(config, tuple(problems), served, tuple(held))
 
-    def _accept(self, ingress: Manifest, problems: list[Problem]) -> IngressOptions | None:
+    def _accept_or_fall_back(
+        self, ingress: Manifest, fallback: Fallback, problems: list[Problem], held: list[Manifest]
+    ) -> tuple[Manifest, IngressOptions | None]:
+        """The version of `ingress` to render and its options (None: rejected)."""
         options, found = self.accepted.get(ingress, self._acceptance)
-        problems.extend(found)
-        return options
+        last_good = fallback.get(ingress.key)
+        if options is not None or last_good is None or last_good is ingress:
+            problems.extend(found)
+            return ingress, options
+        kept, _ = self.accepted.get(last_good, self._acceptance)
+        if kept is None:
+            problems.extend(found)
+            return ingress, None
+        problems.extend(p for p in found if p.code != "rejected")
+        problems.append(Problem(Severity.ERROR, ingress.ref, "", HELD_REASON, HELD_CODE))
+        held.append(ingress)
+        return last_good, kept
 
     def _acceptance(self, ingress: Manifest) -> Acceptance:
         found: list[Problem] = []
         options = _accept(ingress, found, self.settings)
         return options, tuple(found)
+
+
+HELD_CODE = "kept-last-good"
+"""`Problem.code` of an Ingress whose rejected edit is not applied (its last good version is)."""
+HELD_REASON = (
+    "edit rejected: not applied; its last good version is still served (fix or delete the"
+    " Ingress to clear this)"
+)
 
 
 def _resolves_at_request_time(action: Action) -> bool:

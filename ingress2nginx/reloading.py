@@ -43,6 +43,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -274,6 +275,8 @@ class ApplyPipeline:
         self.applied: DesiredConfig | None = None
         """The last config confirmed live (None before the first)."""
         self._last_good_text = _read_text(self.output)
+        self._checked: str | None = None
+        """The text `check` last passed: installed without validating it again."""
 
     def apply(self, desired: DesiredConfig, stop: threading.Event | None = None) -> ApplyOutcome:
         """Make nginx run `desired` (see the module docstring); never raises `ApplyError`."""
@@ -369,8 +372,34 @@ class ApplyPipeline:
                 for suffix in (".crt", ".key"):
                     (self.cert_dir / f"{stale.name}{suffix}").unlink(missing_ok=True)
 
+    def check(self, desired: DesiredConfig) -> str | None:
+        """Validate `desired` as `apply` would, installing nothing (its certificates are
+        written, as for an apply): None when it passes, else the validator's reason. An
+        `apply` of the same text right after does not validate it again."""
+        try:
+            self._write_certificates(desired.config)
+            with self._temp_file(desired.text) as temp:
+                self._validate(temp)
+        except ApplyError as error:
+            return error.reason
+        self._checked = desired.text
+        return None
+
     def _install(self, text: str, stop: threading.Event) -> None:
         """Write a temp file beside the output, validate it, then move it into place."""
+        with self._temp_file(text) as temp:
+            if text != self._checked:
+                self._validate(temp)
+            if stop.is_set():
+                raise ApplyError(Step.INSTALL, "abandoned: the watcher is stopping")
+            try:
+                _replace(temp, self.output, text)
+            except OSError as error:
+                raise ApplyError(Step.INSTALL, f"cannot write {self.output}: {error}") from error
+
+    @contextlib.contextmanager
+    def _temp_file(self, text: str) -> Iterator[Path]:
+        """`text` in a temp file beside the output (mode 0644), removed afterwards."""
         try:
             descriptor, name = tempfile.mkstemp(
                 prefix=f".{self.output.name}.", suffix=".tmp", dir=self.output.parent
@@ -379,24 +408,25 @@ class ApplyPipeline:
             raise ApplyError(Step.INSTALL, f"cannot write beside {self.output}: {error}") from error
         temp = Path(name)
         try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-                stream.write(text)
-                stream.flush()
-                os.fsync(stream.fileno())
-            temp.chmod(0o644)
             try:
-                self.validator.check(temp)
-            except OutputValidationError as error:
-                message = str(error).replace(str(temp), str(self.output))
-                raise ApplyError(Step.VALIDATE, message) from error
-            if stop.is_set():
-                raise ApplyError(Step.INSTALL, "abandoned: the watcher is stopping")
-            _replace(temp, self.output, text)
-        except OSError as error:
-            raise ApplyError(Step.INSTALL, f"cannot write {self.output}: {error}") from error
+                with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+                    stream.write(text)
+                    stream.flush()
+                    os.fsync(stream.fileno())
+                temp.chmod(0o644)
+            except OSError as error:
+                raise ApplyError(Step.INSTALL, f"cannot write {self.output}: {error}") from error
+            yield temp
         finally:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
+
+    def _validate(self, temp: Path) -> None:
+        try:
+            self.validator.check(temp)
+        except OutputValidationError as error:
+            message = str(error).replace(str(temp), str(self.output))
+            raise ApplyError(Step.VALIDATE, message) from error
 
     def _restore_last_good(self) -> str:
         """Put the last good text back on disk; returns a note for the failure's reason."""

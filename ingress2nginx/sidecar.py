@@ -8,6 +8,7 @@ status); this module only turns the command line into those pieces.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import re
 import sys
@@ -23,6 +24,7 @@ from ingress2nginx.options import absolute, cluster_options_from, host_or_ip
 from ingress2nginx.settings import Settings
 
 if TYPE_CHECKING:
+    from ingress2nginx.cluster_events import EventRecorder
     from ingress2nginx.cluster_publishing import StatusPublisher
 
 DEFAULT_STATUS_PORT = 10246
@@ -167,6 +169,15 @@ def status_publisher(args: argparse.Namespace) -> StatusPublisher | None:
     return StatusPublisher(connect(args.kubeconfig), options)
 
 
+def event_recorder(args: argparse.Namespace) -> EventRecorder:
+    """The poster of Events on rejected and refused Ingresses (cluster_events.py)."""
+    from ingress2nginx.cluster_connecting import connect
+    from ingress2nginx.cluster_events import EventRecorder
+    from ingress2nginx.cluster_publishing import default_identity
+
+    return EventRecorder(connect(args.kubeconfig), default_identity())
+
+
 def _watch_usage_error(args: argparse.Namespace) -> str | None:
     """Why these watch options cannot work together, or None."""
     if not args.sources and not getattr(args, "from_cluster", False):
@@ -226,7 +237,7 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
         empty_source_grace=args.empty_source_grace,
     )
     source: Source = FileSource(args.sources)
-    publisher = None
+    publisher, recorder = None, None
     if getattr(args, "from_cluster", False):
         from ingress2nginx.cluster_caching import ClusterSource
         from ingress2nginx.cluster_watching import WatchTiming
@@ -234,14 +245,18 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
         timing = WatchTiming(secret_refresh=args.secret_refresh)
         source = ClusterSource(cluster_options_from(args), settings, timing=timing)
         publisher = status_publisher(args)
+        recorder = event_recorder(args)
     try:
-        if publisher is None:
-            return serve(source, settings, options)
-        publisher.start()
-        try:
-            return serve(source, settings, options, publisher.after_apply)
-        finally:
-            publisher.stop()
+        with contextlib.ExitStack() as running:
+            if publisher is not None:
+                publisher.start()
+                running.callback(publisher.stop)
+            if recorder is not None:
+                recorder.start()
+                running.callback(recorder.stop)
+            after_apply = publisher.after_apply if publisher is not None else None
+            notify = recorder.notify if recorder is not None else None
+            return serve(source, settings, options, after_apply, notify)
     except WatchStartError as error:
         print(f"error: {error}", file=sys.stderr)
         return exit_codes.WATCH_START

@@ -43,18 +43,21 @@ from typing import Protocol
 
 from ingress2nginx.applying import find_nginx
 from ingress2nginx.collecting import PassCollector
+from ingress2nginx.debouncing import Backoff, Debouncer, Wake
 from ingress2nginx.errors import Ingress2NginxError, Problem, Severity
 from ingress2nginx.grace import DEFAULT_SECONDS as EMPTY_SOURCE_GRACE_SECONDS
 from ingress2nginx.grace import EmptySourceGrace
 from ingress2nginx.health import HealthServer, Metrics
+from ingress2nginx.lastgood import LastGood, Notice, notices
 from ingress2nginx.loading import LoadResult
 from ingress2nginx.logs import fields
-from ingress2nginx.normalizing import Translation, Translator
+from ingress2nginx.normalizing import HELD_CODE, Translation, Translator
 from ingress2nginx.objects import Inventory
 from ingress2nginx.reloading import (
     ApplyOutcome,
     ApplyPipeline,
     CommandReloader,
+    DesiredConfig,
     Reloader,
     SignalReloader,
     StatusEndpoint,
@@ -64,12 +67,12 @@ from ingress2nginx.reloading import (
 from ingress2nginx.rendering import Renderer
 from ingress2nginx.restarting import remove_leftover_temp_files
 from ingress2nginx.settings import Settings
+from ingress2nginx.trials import isolate_for_watch
 from ingress2nginx.validators import CommandValidator, NginxValidator, StructureValidator, Validator
 
 log = logging.getLogger("ingress2nginx.watch")
+__all__ = ["Backoff", "Debouncer", "Source", "Wake", "WatchOptions", "Watcher", "serve"]
 
-RETRY_FIRST_SECONDS = 0.5
-RETRY_MAX_SECONDS = 30.0
 DEFAULT_PID_FILE = Path("/run/nginx.pid")
 """The pid file of Debian's and the official image's nginx, used without --runtime-dir."""
 _LOG_LEVELS = {Severity.ERROR: logging.ERROR, Severity.WARNING: logging.WARNING}
@@ -77,6 +80,10 @@ _LOG_LEVELS = {Severity.ERROR: logging.ERROR, Severity.WARNING: logging.WARNING}
 
 AfterApply = Callable[[Translation, LoadResult], None]
 """Called after each pass that left nginx running the sources' config."""
+
+
+Notify = Callable[[Sequence[Notice]], None]
+"""Called after each pass with what to tell about rejected and refused Ingresses."""
 
 
 class WatchStartError(Ingress2NginxError):
@@ -123,98 +130,6 @@ class WatchOptions:
     """How long a source that held objects may hold none before every host is dropped."""
 
 
-# --- debouncing ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Wake:
-    """Why `Debouncer.wait` returned: changes (a few reasons and their count), or stop."""
-
-    reasons: tuple[str, ...] = ()
-    count: int = 0
-    stopped: bool = False
-
-
-class Debouncer:
-    """Coalesces change notifications, like docker-gen's ``-wait min:max``: a burst fires once,
-    `quiet` seconds after its last change, or `max_delay` after its first, whichever is first.
-
-    `poke` and `stop` may be called from any thread (and from a signal handler: the lock is
-    reentrant); `wait` from one thread.
-    """
-
-    SAMPLE = 3
-
-    def __init__(self, quiet: float, max_delay: float) -> None:
-        self.quiet = quiet
-        self.max_delay = max(max_delay, quiet)
-        self._condition = threading.Condition(threading.RLock())
-        self._first: float | None = None
-        self._last = 0.0
-        self._reasons: list[str] = []
-        self._count = 0
-        self._stopped = False
-
-    def poke(self, reason: str) -> None:
-        """Note a change."""
-        with self._condition:
-            now = time.monotonic()
-            if self._first is None:
-                self._first = now
-            self._last = now
-            self._count += 1
-            if len(self._reasons) < self.SAMPLE and reason not in self._reasons:
-                self._reasons.append(reason)
-            self._condition.notify_all()
-
-    def stop(self) -> None:
-        """Make `wait` return `Wake(stopped=True)` now and from now on."""
-        with self._condition:
-            self._stopped = True
-            self._condition.notify_all()
-
-    def wait(self, deadline: float | None = None) -> Wake:
-        """Block until a burst is complete, `deadline` (monotonic) passes, or stop.
-
-        A burst under way is waited for even past the deadline: it is due soon anyway.
-        """
-        with self._condition:
-            while not self._stopped:
-                now = time.monotonic()
-                if self._first is not None:
-                    due = min(self._last + self.quiet, self._first + self.max_delay)
-                    if now >= due:
-                        return self._take()
-                    self._condition.wait(due - now)
-                elif deadline is not None and now >= deadline:
-                    return Wake()
-                else:
-                    self._condition.wait(None if deadline is None else deadline - now)
-            return Wake(stopped=True)
-
-    def _take(self) -> Wake:
-        wake = Wake(tuple(self._reasons), self._count)
-        self._first, self._reasons, self._count = None, [], 0
-        return wake
-
-
-class Backoff:
-    """Exponential delays between retries of a failing pass."""
-
-    def __init__(self, first: float = RETRY_FIRST_SECONDS, limit: float = RETRY_MAX_SECONDS):
-        self.first, self.limit = first, limit
-        self._next = first
-
-    def next(self) -> float:
-        """The delay before the next retry; each call doubles the following one."""
-        delay, self._next = self._next, min(self.limit, self._next * 2)
-        return delay
-
-    def reset(self) -> None:
-        """Back to the first delay (after a success)."""
-        self._next = self.first
-
-
 # --- the loop --------------------------------------------------------------------------------
 
 
@@ -229,6 +144,7 @@ class Watcher:
         options: WatchOptions,
         metrics: Metrics,
         after_apply: AfterApply | None = None,
+        notify: Notify | None = None,
     ) -> None:
         self.after_apply = after_apply
         """Told of each translation nginx runs (the Ingress status publisher listens here)."""
@@ -241,6 +157,10 @@ class Watcher:
         self.renderer = Renderer(settings)
         self.collector = PassCollector()
         self.debouncer = Debouncer(options.debounce, options.max_delay)
+        self.last_good = LastGood()
+        """The Ingress versions nginx last ran, and the ones it refused (lastgood.py)."""
+        self.notify = notify
+        """Told, each pass, of the Ingresses rejected or refused (cluster Events listen)."""
         self._stopping = threading.Event()
         self._backoff = Backoff()
         self._reported: set[str] = set()
@@ -293,8 +213,8 @@ class Watcher:
                 loaded = self.source.snapshot()
                 if self._held(loaded):
                     return False
-                translation = self.translator.translate(Inventory.build(loaded.manifests))
-                text = self.renderer.render(translation.config)
+                inventory, refused = self.last_good.prepare(Inventory.build(loaded.manifests))
+                translation, desired = self._render(inventory)
         except Exception as error:
             self.metrics.render_errors.inc()
             self.metrics.in_sync.set(0)
@@ -306,16 +226,25 @@ class Watcher:
             return False
         self.metrics.render_duration.observe(time.perf_counter() - started)
         self.metrics.renders.inc()
-        self._report([*loaded.problems, *translation.problems], translation)
+        self._tell([*loaded.problems, *refused, *translation.problems], translation, inventory)
         try:
-            outcome = self.pipeline.apply(desired_config(text, translation.config), self._stopping)
+            outcome = self.pipeline.apply(desired, self._stopping)
+            if outcome.failed_step is Step.VALIDATE and not self._stopping.is_set():
+                isolated = self._isolate(outcome.reason, desired, inventory, translation)
+                if isolated is not None:
+                    translation, desired, found = isolated
+                    problems = [*loaded.problems, *refused, *found, *translation.problems]
+                    self._tell(problems, translation, inventory)
+                    outcome = self.pipeline.apply(desired, self._stopping)
         except Exception:
             log.exception("apply failed unexpectedly (a bug)", extra=fields(trigger=trigger))
             self.metrics.in_sync.set(0)
             return False
         self._record(outcome, trigger)
-        if outcome.ok and self.after_apply is not None:
-            self.after_apply(translation, loaded)
+        if outcome.ok:
+            self.last_good.applied(translation)
+            if self.after_apply is not None:
+                self.after_apply(translation, loaded)
         return outcome.ok
 
     def _held(self, loaded: LoadResult) -> bool:
@@ -328,7 +257,8 @@ class Watcher:
 
     def _report(self, problems: Sequence[Problem], translation: Translation) -> None:
         """Log problems not logged by the previous pass (resyncs would repeat them all)."""
-        self.metrics.rejected_ingresses.set(sum(p.code == "rejected" for p in problems))
+        rejected = sum(p.code in ("rejected", HELD_CODE) for p in problems)
+        self.metrics.rejected_ingresses.set(rejected)
         self.metrics.source_errors.set(sum(p.code == "malformed-source" for p in problems))
         self.metrics.served_ingresses.set(len(translation.served))
         current = {str(problem) for problem in problems}
@@ -340,6 +270,37 @@ class Watcher:
             level = _LOG_LEVELS.get(problem.severity, logging.INFO)
             log.log(level, problem.message, extra=fields(event="problem", code=problem.code))
         self._reported = current
+
+    def _tell(
+        self, problems: Sequence[Problem], translation: Translation, inventory: Inventory
+    ) -> None:
+        """Report the pass (`_report`), and the Ingresses rejected, held at their last good
+        version or refused: in the metrics, and to `notify` (cluster Events)."""
+        self._report(problems, translation)
+        self.metrics.refused_ingresses.set(len(self.last_good.refused))
+        self.metrics.set_held(self.last_good.held(translation, inventory))
+        told = notices(problems, translation, inventory)
+        self.metrics.rejected_edits.inc(self.last_good.new_rejections(told))
+        if self.notify is not None:
+            self.notify(told)
+
+    def _render(self, inventory: Inventory) -> tuple[Translation, DesiredConfig]:
+        """Translate (an Ingress whose edit is rejected at its last good version) and render."""
+        translation = self.translator.translate(inventory, self.last_good.versions)
+        text = self.renderer.render(translation.config)
+        return translation, desired_config(text, translation.config)
+
+    def _isolate(
+        self, refusal: str, desired: DesiredConfig, inventory: Inventory, translation: Translation
+    ) -> tuple[Translation, DesiredConfig, list[Problem]] | None:
+        """The validator refused the config: the config without the Ingresses responsible
+        (each at its last good version when it has one) and the problems naming them, or None
+        (trials.py)."""
+        with self.collector.paused():
+            return isolate_for_watch(
+                refusal, desired, inventory, translation, self.last_good, self._render,
+                self.pipeline, self.metrics, self._stopping,
+            )  # fmt: skip
 
     def _record(self, outcome: ApplyOutcome, trigger: str) -> None:
         identity = outcome.identity[:12]
@@ -402,6 +363,7 @@ def serve(
     settings: Settings,
     options: WatchOptions,
     after_apply: AfterApply | None = None,
+    notify: Notify | None = None,
 ) -> int:
     """Watch `source` and keep nginx in step until SIGTERM or SIGINT; returns 0 then."""
     metrics = Metrics()
@@ -415,7 +377,7 @@ def serve(
             raise WatchStartError(f"cannot serve metrics on {where}: {error}") from error
     _remove_leftovers(options.output, settings.cert_dir)
     pipeline = build_pipeline(settings, options)
-    watcher = Watcher(source, settings, pipeline, options, metrics, after_apply)
+    watcher = Watcher(source, settings, pipeline, options, metrics, after_apply, notify)
     pid_file = options.nginx_pid_file or default_pid_file(settings)
     details = fields(
         source=source.name,

@@ -13,7 +13,8 @@ so the tests exercise the same HTTP, JSON and watch protocol a cluster speaks:
 - field selectors ``metadata.name=`` and ``metadata.namespace=``;
 - writes, for the Ingress status publisher: create (``POST``), replace (``PUT``, refused with
   409 when the resourceVersion is not the current one) and merge patch (``PATCH``, also on the
-  ``status`` subresource); Leases (``coordination.k8s.io/v1``) for its leader election.
+  ``status`` subresource); Leases (``coordination.k8s.io/v1``) for its leader election; Events
+(``v1``) the watcher posts on Ingresses it rejects.
 
 A test changes the world with ``apply``/``delete``, and breaks it with ``drop_watches`` (cut
 every open watch), ``compact`` (history before now is gone: old resourceVersions answer 410),
@@ -69,6 +70,7 @@ KINDS = {
         Kind("EndpointSlice", "discovery.k8s.io/v1", "endpointslices"),
         Kind("Secret", "v1", "secrets"),
         Kind("Lease", "coordination.k8s.io/v1", "leases"),
+        Kind("Event", "v1", "events"),
     )
 }
 
@@ -194,6 +196,11 @@ class KubeApi:
         """An object as stored (a copy), or None."""
         found = self._get(KINDS[kind_name], namespace, name)
         return copy.deepcopy(found) if found is not None else None
+
+    def objects(self, kind_name: str) -> list[Obj]:
+        """Every stored object of a kind (copies), by namespace and name."""
+        with self._changed:
+            return [copy.deepcopy(obj) for _, obj in sorted(self._objects[kind_name].items())]
 
     def writes(self) -> list[Recorded]:
         """Every request that changed something (POST, PUT, PATCH)."""

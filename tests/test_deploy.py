@@ -120,7 +120,7 @@ def test_the_sidecar_listens_where_the_service_sends_traffic() -> None:
     assert targets == {80: "http", 443: "https"}
 
 
-def test_rbac_grants_only_reads_plus_ingress_status_and_the_lease() -> None:
+def test_rbac_grants_only_reads_plus_ingress_status_events_and_the_lease() -> None:
     rules = [
         (tuple(rule["apiGroups"]), tuple(rule["resources"]), tuple(rule["verbs"]))
         for document in documents(MANIFESTS / "rbac.yaml")
@@ -133,6 +133,11 @@ def test_rbac_grants_only_reads_plus_ingress_status_and_the_lease() -> None:
         for verb in verbs
         if verb not in ("get", "list", "watch")
     }
-    assert writes == {("ingresses/status", "patch"), ("leases", "create"), ("leases", "update")}
+    assert writes == {
+        ("ingresses/status", "patch"),
+        ("events", "create"),
+        ("leases", "create"),
+        ("leases", "update"),
+    }
     secrets = [verbs for _, resources, verbs in rules if "secrets" in resources]
     assert secrets == [("get",)], "Secrets are read one by one, never listed or watched"

@@ -184,7 +184,7 @@ def test_an_invalid_ingress_is_rejected_alone_and_counted(
         assert site.served_by("/", "stable.test") == "stable"
 
 
-def test_a_config_the_validator_refuses_is_never_installed_and_the_old_routing_keeps_working(
+def test_an_ingress_the_validator_refuses_is_left_out_and_never_installed(
     nginx_runner: NginxRunner, tmp_path: Path, backends: dict[str, EchoBackend]
 ) -> None:
     folder = tmp_path / "manifests"
@@ -199,18 +199,19 @@ def test_a_config_the_validator_refuses_is_never_installed_and_the_old_routing_k
         site.wait_for(
             lambda: site.metric("ingress2nginx_validation_failures_total") >= 1, "the refusal"
         )
-        assert site.output.read_text() == good
-        assert site.metric("ingress2nginx_config_in_sync") == 0
+        site.wait_for_metric("ingress2nginx_refused_ingresses", 1)
+        assert site.output.read_text() == good  # without it, the config is the one running
+        assert site.metric("ingress2nginx_config_in_sync") == 1
+        assert site.metric(RELOADS) == 0
         assert site.served_by("/", "stable.test") == "stable"
         assert site.served_by("/", "refused.test") is None
-        assert site.http_status("/readyz") == 200  # nginx still runs a good config
-        errors = [event for event in site.log_events() if event["level"] == "error"]
-        assert any(event.get("step") == "validate" for event in errors)
+        refused = [event for event in site.log_events() if event.get("code") == "refused-by-nginx"]
+        assert refused and "ingress default/refused" in refused[0]["message"]
 
         write_manifests(folder / "app.yaml", [site_of("fixed.test", "blue")])
         site.wait_for(lambda: site.served_by("/", "fixed.test") == "blue", "the fixed file")
-        site.wait_for_metric("ingress2nginx_config_in_sync", 1)
-        assert site.metric(RELOADS) == 1
+        site.wait_for_metric("ingress2nginx_refused_ingresses", 0)
+        site.wait_for_metric(RELOADS, 1)
 
 
 def test_a_configmap_volume_data_swap_is_applied(

@@ -17,12 +17,14 @@ Every wait is bounded and polls; a timeout fails the test with the sidecar's log
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -248,3 +250,51 @@ def running_sidecar(
         if site.nginx is not None:
             site.nginx.stop()
         shutil.rmtree(prefix, ignore_errors=True)
+
+
+@dataclass
+class Load:
+    """What `steady_load` saw: how many requests were answered, and every wrong answer."""
+
+    answered: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def steady_load(site: Sidecar, host: str, expected: str) -> Iterator[Load]:
+    """Request ``/`` on `host` back to back over one keep-alive connection in the background
+    (as a busy client does), counting every answer not from the `expected` backend. A
+    connection nginx closes on a reload (idle keep-alive connections of old workers) is
+    reopened and the request sent again once, as HTTP clients do for idempotent requests."""
+    load, done = Load(), threading.Event()
+
+    def answer(connection: http.client.HTTPConnection) -> str | None:
+        connection.request("GET", "/", headers={"Host": host})
+        response = connection.getresponse()
+        response.read()
+        return response.getheader("X-Echo-Backend") or f"status {response.status}"
+
+    def run() -> None:
+        connection = http.client.HTTPConnection(LOOPBACK, site.http_port, timeout=5)
+        while not done.is_set():
+            try:
+                backend = answer(connection)
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                try:
+                    backend = answer(connection)
+                except (OSError, http.client.HTTPException) as error:
+                    backend = f"error {error!r}"
+                    connection.close()
+            load.answered += 1
+            if backend != expected:
+                load.failures.append(f"{host}: {backend}")
+        connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield load
+    finally:
+        done.set()
+        thread.join(timeout=10)
