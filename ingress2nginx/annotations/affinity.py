@@ -156,11 +156,11 @@ ANNOTATIONS: tuple[Annotation, ...] = (
     supported("session-cookie-max-age", "Max-Age of the cookie in seconds.",
               "affinity.cookie_max_age", cookie_seconds),
     partly("session-cookie-expires", "Lifetime of the cookie in seconds, as Expires.",
-           "Expires (with Max-Age from session-cookie-max-age) is written by nginx's userid"
-           " module, whose cookie value is its own, where Secure is asked for or only HTTPS"
-           " reaches the location; with Secure on HTTPS requests only, or"
-           " conditional-samesite-none, it is written as Max-Age (max-age wins when set);"
-           " browsers honour either the same way.",
+           "Expires is written by nginx's userid module (its own cookie value, Max-Age from"
+           " session-cookie-max-age beside it) where Secure is fixed (session-cookie-secure, or"
+           " only HTTPS reaches the location) and SameSite is not chosen per browser;"
+           " elsewhere as Max-Age (max-age wins when set), which browsers honour the same way."
+           " Other Ingresses' locations on the Service may hash a userid cookie elsewhere.",
            "affinity.cookie_expires", cookie_seconds),
     supported("session-cookie-samesite", "SameSite of the cookie: None, Lax or Strict.",
               "affinity.cookie_samesite", same_site),
