@@ -276,4 +276,5 @@ def test_expires_is_written_by_userid_only_where_the_attributes_are_fixed(
     assert rendered.code == 0, rendered.messages
     assert ("userid on;" in rendered.config) is by_userid
     assert ("$uid_got$uid_set" in rendered.config) is by_userid
+    assert ("userid log;" in rendered.config) is by_userid
     assert written in rendered.config

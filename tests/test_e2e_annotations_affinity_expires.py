@@ -91,7 +91,12 @@ def ingresses() -> list[Obj]:
         rules=[rule("plain.expires.test", path("/", to("plain-pool")))],
         annotations=annotated(affinity="cookie", session_cookie_expires="900"),
     )
-    return [expiring, on_tls, plain]
+    follower = ingress(
+        "expiring-follower",
+        rules=[rule("follow.expires.test", path("/", to("expiring-pool")))],
+        created="2026-01-03T00:00:00Z",
+    )
+    return [expiring, on_tls, plain, follower]
 
 
 def handed_out(response: Response, name: str = "route") -> http.cookies.Morsel[str]:
@@ -193,3 +198,15 @@ def test_where_secure_follows_the_scheme_the_lifetime_is_max_age(
     over_https = request(https_port, "/", host="plain.expires.test", tls=True)
     secure = handed_out(over_https, "INGRESSCOOKIE")
     assert secure["secure"] is True
+
+
+def test_a_younger_ingress_on_the_same_service_sends_the_cookie_to_its_endpoint(
+    site: Site,
+) -> None:
+    for _ in range(6):
+        first = site.get("/app", host="expires.test")
+        headers = {"Cookie": f"route={handed_out(first).value}"}
+        answers = [site.get("/", host="follow.expires.test", headers=headers) for _ in range(3)]
+        assert {answer.backend for answer in answers} == {first.backend}
+        assert all(answer.headers.get("Set-Cookie") is None for answer in answers)
+    assert site.get("/", host="follow.expires.test").headers.get("Set-Cookie") is None

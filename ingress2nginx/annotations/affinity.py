@@ -20,7 +20,8 @@ stock nginx variable holds. nginx's userid module writes exactly that date
 attributes are the same for every request (Secure asked for, or only HTTPS reaching it, and
 no per-browser SameSite) hands out the cookie with ``userid`` instead. Its value is then
 userid's own; the hash key is userid's reading of it (``$uid_got``, or ``$uid_set`` on the
-request that creates it: the same text for the same cookie). userid writes no Max-Age, so
+request that creates it: the same text for the same cookie), and ``userid log`` at http
+level lets the other locations read it alike. userid writes no Max-Age, so
 session-cookie-max-age rides on ``userid_path``, which nginx copies as written. See
 docs/balancing.md.
 """
@@ -160,7 +161,8 @@ ANNOTATIONS: tuple[Annotation, ...] = (
            " session-cookie-max-age beside it) where Secure is fixed (session-cookie-secure, or"
            " only HTTPS reaches the location) and SameSite is not chosen per browser;"
            " elsewhere as Max-Age (max-age wins when set), which browsers honour the same way."
-           " Other Ingresses' locations on the Service may hash a userid cookie elsewhere.",
+           " With two such cookie names, or one also handed out by add_header, other"
+           " Ingresses following the Service's affinity may hash it elsewhere.",
            "affinity.cookie_expires", cookie_seconds),
     supported("session-cookie-samesite", "SameSite of the cookie: None, Lax or Strict.",
               "affinity.cookie_samesite", same_site),
@@ -297,7 +299,19 @@ def http_directives(config: Config, settings: Settings) -> list[Directive]:
         found.append(_secure_map())
     if conditional:
         found.append(_samesite_none_map())
-    return found
+    return found + _userid_reading(by_userid - {cookie for cookie, _ in issued.values()})
+
+
+def _userid_reading(only_by_userid: set[str]) -> list[Directive]:
+    """``userid log`` for the one cookie only userid hands out: every other location (of
+    Ingresses following an upstream's affinity) then reads it as userid does (``$uid_got``)
+    and hashes it as the locations that hand it out do. Not with two such cookies (one
+    ``userid_name`` per location), nor for a cookie ``add_header`` also hands out (its
+    ``$request_id`` values would be read as userid's and hashed apart)."""
+    if len(only_by_userid) != 1:
+        return []
+    (cookie,) = only_by_userid
+    return [directive("userid", trusted("log")), directive("userid_name", literal(cookie))]
 
 
 def _present(cookie: str, value: str) -> Token:
