@@ -323,7 +323,8 @@ def _key_map(cookie: str, by_userid: bool) -> Directive:
     """``$affinity_<cookie>``: the cookie's value, or this request's fresh random id. Where
     some location hands the cookie out by userid, userid's reading of it comes first: in
     those locations ``$uid_got`` (the cookie) or ``$uid_set`` (the one being handed out) is
-    ``<cookie>=<32 hex digits>``; elsewhere both are empty."""
+    ``<cookie>=<32 hex digits>``, and ``$uid_got`` everywhere ``userid log`` reads it;
+    elsewhere both are empty and the Cookie header is read."""
     value = _reference(key_variable(cookie))
     fallback = _entry(trusted("default"), trusted("$request_id"))
     if not by_userid:
