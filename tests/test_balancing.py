@@ -239,3 +239,42 @@ def test_the_oldest_ingress_asking_wins_and_the_younger_is_told() -> None:
     told = [line for line in rendered.messages.splitlines() if "default/hashed" in line]
     assert len(told) == 1, rendered.messages
     assert "balanced by least_conn, as the older ingress default/least asks" in told[0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "by_userid", "written"),
+    [
+        ({"session-cookie-secure": "true"}, True, "userid_expires 600;"),
+        (
+            {"session-cookie-secure": "true", "session-cookie-max-age": "60"},
+            True,
+            'userid_path "/; Max-Age=60";',
+        ),
+        ({}, False, "Max-Age=600; HttpOnly$affinity_secure"),
+        ({"session-cookie-secure": "true", "session-cookie-expires": "0"}, False, "Max-Age=0;"),
+        (
+            {
+                "session-cookie-secure": "true",
+                "session-cookie-samesite": "None",
+                "session-cookie-conditional-samesite-none": "true",
+            },
+            False,
+            "Max-Age=600; HttpOnly; Secure$affinity_samesite_none",
+        ),
+    ],
+)
+def test_expires_is_written_by_userid_only_where_the_attributes_are_fixed(
+    extra: dict[str, str], by_userid: bool, written: str
+) -> None:
+    asked = {"affinity": "cookie", "session-cookie-expires": "600", **extra}
+    sticky = ingress(
+        "sticky",
+        rules=[rule("a.test", path("/", to("pool")))],
+        annotations={PREFIX + name: value for name, value in asked.items()},
+    )
+    rendered = render(objects(sticky))
+    assert rendered.code == 0, rendered.messages
+    assert ("userid on;" in rendered.config) is by_userid
+    assert ("$uid_got$uid_set" in rendered.config) is by_userid
+    assert ("userid log;" in rendered.config) is by_userid
+    assert written in rendered.config

@@ -12,7 +12,17 @@ hashing moves only the sessions of the endpoints concerned (ingress-nginx's ``ba
 mode, also used for ``persistent``).
 
 The cookie is set by ``add_header ... always``; views.py repeats the server's own add_header
-lines (HSTS) in such locations, since nginx would otherwise drop them there. See
+lines (HSTS) in such locations, since nginx would otherwise drop them there.
+
+session-cookie-expires asks for an ``Expires`` date, now plus that many seconds, which no
+stock nginx variable holds. nginx's userid module writes exactly that date
+(``userid_expires``, in the format ingress-nginx's Lua writes), so a location whose cookie
+attributes are the same for every request (Secure asked for, or only HTTPS reaching it, and
+no per-browser SameSite) hands out the cookie with ``userid`` instead. Its value is then
+userid's own; the hash key is userid's reading of it (``$uid_got``, or ``$uid_set`` on the
+request that creates it: the same text for the same cookie), and ``userid log`` at http
+level lets the other locations read it alike. userid writes no Max-Age, so
+session-cookie-max-age rides on ``userid_path``, which nginx copies as written. See
 docs/balancing.md.
 """
 
@@ -111,7 +121,8 @@ class AffinityOptions:
     cookie_domain: str | None = None
     cookie_max_age: int | None = None
     cookie_expires: int | None = None
-    """Written as Max-Age when session-cookie-max-age is not set."""
+    """An Expires date by userid where the attributes allow, else Max-Age (unless max-age
+    is set)."""
     cookie_samesite: str | None = None
     conditional_samesite_none: bool = False
     cookie_secure: bool = False
@@ -146,8 +157,12 @@ ANNOTATIONS: tuple[Annotation, ...] = (
     supported("session-cookie-max-age", "Max-Age of the cookie in seconds.",
               "affinity.cookie_max_age", cookie_seconds),
     partly("session-cookie-expires", "Lifetime of the cookie in seconds, as Expires.",
-           "written as Max-Age (nginx cannot compute a date per request); every current"
-           " browser honours it, and session-cookie-max-age wins when both are set.",
+           "Expires is written by nginx's userid module (its own cookie value, Max-Age from"
+           " session-cookie-max-age beside it) where Secure is fixed (session-cookie-secure, or"
+           " only HTTPS reaches the location) and SameSite is not chosen per browser;"
+           " elsewhere as Max-Age (max-age wins when set), which browsers honour the same way."
+           " With two such cookie names, or one also handed out by add_header, other"
+           " Ingresses following the Service's affinity may hash it elsewhere.",
            "affinity.cookie_expires", cookie_seconds),
     supported("session-cookie-samesite", "SameSite of the cookie: None, Lax or Strict.",
               "affinity.cookie_samesite", same_site),
@@ -184,8 +199,45 @@ def location_directives(location: Location, settings: Settings) -> list[Directiv
     cookie = _issued_cookie(location)
     if cookie is None:
         return []
+    if _by_userid(location):
+        return _userid_directives(cookie, location)
     name = _set_cookie_variable(cookie, _attributes(location))
     return [directive("add_header", trusted("Set-Cookie"), _reference(name), trusted("always"))]
+
+
+def _by_userid(location: Location) -> bool:
+    """Whether the cookie is handed out by nginx's userid module, for its Expires date: when
+    session-cookie-expires is a lifetime and every other attribute is fixed for the location
+    (userid's are written once, not per request): Secure on every request (asked for, or
+    only HTTPS reaches the location) and SameSite not chosen per browser."""
+    options = location.options.affinity
+    if options.cookie_expires is None or options.cookie_expires <= 0:
+        return False
+    secure = options.cookie_secure or location.https_redirect
+    return secure and not _conditional(location)
+
+
+def _userid_directives(cookie: str, location: Location) -> list[Directive]:
+    """userid hands out `cookie` with Expires now plus session-cookie-expires, and the path,
+    domain and flags asked for. Max-Age follows the path: nginx writes userid_path's value
+    as given (``; path=/app; Max-Age=3600``), the only way to add an attribute to it."""
+    options = location.options.affinity
+    path = options.cookie_path or _default_path(location)
+    if options.cookie_max_age is not None:
+        path += f"; Max-Age={options.cookie_max_age}"
+    found = [
+        directive("userid", trusted("on")),
+        directive("userid_name", literal(cookie)),
+        directive("userid_expires", trusted(str(options.cookie_expires))),
+        directive("userid_path", literal(path)),
+    ]
+    if options.cookie_domain is not None:
+        found.append(directive("userid_domain", literal(options.cookie_domain)))
+    flags = [trusted("httponly"), trusted("secure")]
+    if options.cookie_samesite is not None:
+        flags.append(trusted("samesite=" + options.cookie_samesite.lower()))
+    found.append(directive("userid_flags", *flags))
+    return found
 
 
 def _attributes(location: Location) -> tuple[Token | str, ...]:
@@ -230,21 +282,36 @@ def http_directives(config: Config, settings: Settings) -> list[Directive]:
     per cookie and set of attributes handed out."""
     hashed = sorted({u.balancing.cookie for u in config.upstreams if u.balancing.cookie})
     issued: dict[str, tuple[str, tuple[Token | str, ...]]] = {}
+    by_userid: set[str] = set()
     conditional = False
     for server in config.servers:
         for location in server.locations:
             cookie = _issued_cookie(location)
-            if cookie is not None:
+            if cookie is not None and _by_userid(location):
+                by_userid.add(cookie)
+            elif cookie is not None:
                 attributes = _attributes(location)
                 issued[_set_cookie_variable(cookie, attributes)] = (cookie, attributes)
                 conditional = conditional or _conditional(location)
-    found = [_key_map(cookie) for cookie in hashed]
+    found = [_key_map(cookie, cookie in by_userid) for cookie in hashed]
     found += [_set_cookie_map(name, *issued[name]) for name in sorted(issued)]
     if issued:
         found.append(_secure_map())
     if conditional:
         found.append(_samesite_none_map())
-    return found
+    return found + _userid_reading(by_userid - {cookie for cookie, _ in issued.values()})
+
+
+def _userid_reading(only_by_userid: set[str]) -> list[Directive]:
+    """``userid log`` for the one cookie only userid hands out: every other location (of
+    Ingresses following an upstream's affinity) then reads it as userid does (``$uid_got``)
+    and hashes it as the locations that hand it out do. Not with two such cookies (one
+    ``userid_name`` per location), nor for a cookie ``add_header`` also hands out (its
+    ``$request_id`` values would be read as userid's and hashed apart)."""
+    if len(only_by_userid) != 1:
+        return []
+    (cookie,) = only_by_userid
+    return [directive("userid", trusted("log")), directive("userid_name", literal(cookie))]
 
 
 def _present(cookie: str, value: str) -> Token:
@@ -252,13 +319,24 @@ def _present(cookie: str, value: str) -> Token:
     return literal(r"~(?:^|;\s*)" + cookie.replace(".", r"\.") + "=" + value)
 
 
-def _key_map(cookie: str) -> Directive:
-    """``$affinity_<cookie>``: the cookie's value, or this request's fresh random id."""
+def _key_map(cookie: str, by_userid: bool) -> Directive:
+    """``$affinity_<cookie>``: the cookie's value, or this request's fresh random id. Where
+    some location hands the cookie out by userid, userid's reading of it comes first: in
+    those locations ``$uid_got`` (the cookie) or ``$uid_set`` (the one being handed out) is
+    ``<cookie>=<32 hex digits>``, and ``$uid_got`` everywhere ``userid log`` reads it;
+    elsewhere both are empty and the Cookie header is read."""
+    value = _reference(key_variable(cookie))
+    fallback = _entry(trusted("default"), trusted("$request_id"))
+    if not by_userid:
+        entries = [_entry(_present(cookie, "([^;]+)"), trusted("$1")), fallback]
+        return block("map", [trusted("$http_cookie"), value], entries)
+    name = cookie.replace(".", r"\.")
     entries = [
-        _entry(_present(cookie, "([^;]+)"), trusted("$1")),
-        _entry(trusted("default"), trusted("$request_id")),
+        _entry(literal(rf"~^{name}=([0-9A-F]{{32}})\|"), trusted("$1")),
+        _entry(literal(rf"~^[^|]*\|(?:|.*;\s*){name}=([^;]+)"), trusted("$1")),
+        fallback,
     ]
-    return block("map", [trusted("$http_cookie"), _reference(key_variable(cookie))], entries)
+    return block("map", [trusted('"$uid_got$uid_set|$http_cookie"'), value], entries)
 
 
 def _set_cookie_map(name: str, cookie: str, attributes: tuple[Token | str, ...]) -> Directive:
