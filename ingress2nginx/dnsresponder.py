@@ -149,7 +149,7 @@ class DnsResponder:
             return query[:2] + found
         try:
             request = DNSRecord.parse(query)
-        except Exception:  # noqa: BLE001 - dnslib raises several kinds on garbage
+        except Exception:  # dnslib raises several kinds on garbage
             return None
         if not request.questions:
             return None
