@@ -33,12 +33,10 @@ from typing import Self
 
 from dnslib import AAAA, QTYPE, RCODE, RR, SRV, A, DNSRecord
 
-from ingress2nginx.records import RecordSet, Target, address_of, target_host
+from ingress2nginx.records import DEFAULT_TTL, RecordSet, Target, address_of, target_host
 
 DEFAULT_LISTEN = ("127.0.0.1", 5353)
 """``--dns-listen`` by default: loopback, shared by the containers of the pod."""
-DEFAULT_TTL = 1
-"""Seconds an answer holds; nginx's ``resolver ... valid=`` says the same."""
 UDP_LIMIT = 512
 """Longest UDP answer without EDNS (nginx sends none); longer ones are truncated."""
 RELAY_TIMEOUT = 5.0
@@ -299,16 +297,3 @@ def relay_addresses(resolvers: Sequence[str]) -> tuple[tuple[str, int], ...]:
         host, _, port = entry.rpartition(":")
         found.append((host.strip("[]"), int(port)))
     return tuple(found)
-
-
-def parse_listen(text: str) -> tuple[str, int]:
-    """``ADDR:PORT`` (``[ip6]:PORT`` for IPv6) of ``--dns-listen``; ValueError otherwise."""
-    host, sep, port = text.rpartition(":")
-    host = host.strip("[]") if host.startswith("[") else host
-    if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise ValueError(f"--dns-listen: not ADDR:PORT: {text!r}")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"--dns-listen: not an IP address: {host!r}") from None
-    return host, int(port)

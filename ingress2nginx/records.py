@@ -53,6 +53,9 @@ class Unavailable:
         return Target(self.address, self.port)
 
 
+DEFAULT_TTL = 1
+"""Seconds an answer holds; nginx's ``resolver ... valid=`` says the same."""
+
 RecordSet = dict[str, tuple[Target, ...]]
 """SRV name (lowercase, no trailing dot) -> its targets, sorted."""
 
@@ -199,3 +202,16 @@ def inventory_records(inventory: Inventory, domain: str, unavailable: Unavailabl
     return all_records(
         services, inventory.endpoint_slices, inventory.endpoints, domain, unavailable
     )
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``ADDR:PORT`` (``[ip6]:PORT`` for IPv6) of ``--dns-listen``; ValueError otherwise."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]") if host.startswith("[") else host
+    if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"--dns-listen: not ADDR:PORT: {text!r}")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"--dns-listen: not an IP address: {host!r}") from None
+    return host, int(port)
