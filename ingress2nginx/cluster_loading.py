@@ -6,9 +6,9 @@ objects give the same nginx.conf.
 
 Read: Ingresses (``networking.k8s.io/v1``), IngressClasses, Services and EndpointSlices
 (``discovery.k8s.io/v1``), listed page by page in every namespace or in each ``--namespace``,
-EndpointSlices not at all with ``--endpoints service-dns``; and only the Secrets that served Ingresses
-name (`referenced_secrets`), each fetched by name with ``get`` so RBAC can be narrowed to
-``get`` on those names. Secret data is never logged or printed. `cluster_caching` keeps the
+EndpointSlices not at all with ``--endpoints service-dns``; and only the Secrets that served
+Ingresses name (`referenced_secrets`), each fetched by name with ``get`` so RBAC can be narrowed
+to ``get`` on those names. Secret data is never logged or printed. `cluster_caching` keeps the
 same objects current for ``watch``.
 """
 

@@ -24,10 +24,9 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
-from ingress2nginx.records import DEFAULT_TTL
 from ingress2nginx.model import ResolvedServer, Upstream
 from ingress2nginx.quoting import Token, literal
-from ingress2nginx.records import Unavailable, service_host
+from ingress2nginx.records import DEFAULT_TTL, Unavailable, service_host
 from ingress2nginx.settings import Settings
 
 ZONE_NAME = "ingress2nginx_upstreams"

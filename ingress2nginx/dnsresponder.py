@@ -29,7 +29,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Self
+from typing import Any, Self
 
 from dnslib import AAAA, QTYPE, RCODE, RR, SRV, A, DNSRecord
 
@@ -164,7 +164,7 @@ class DnsResponder:
             truncated = request.reply()
             truncated.header.tc = 1
             packed = truncated.pack()
-        return packed
+        return bytes(packed)
 
     def _reply(self, request: DNSRecord, name: str) -> DNSRecord | None:
         """The reply for a name this responder answers; None to relay it."""
@@ -206,7 +206,7 @@ class DnsResponder:
                 query, client = sock.recvfrom(65535)
             except BlockingIOError:
                 return
-            self._handle(query, UDP_LIMIT, lambda data, to=client: self._udp.sendto(data, to))
+            self._handle(query, UDP_LIMIT, _UdpReply(self._udp, client))
 
     def _accept(self, listener: socket.socket) -> None:
         conn, _ = listener.accept()
@@ -254,6 +254,20 @@ class DnsResponder:
         with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(conn)
         conn.close()
+
+
+class _UdpReply:
+    """Sends an answer back to the UDP client that asked."""
+
+    __slots__ = ("_client", "_sock")
+
+    def __init__(self, sock: socket.socket, client: tuple[Any, ...]) -> None:
+        self._sock = sock
+        self._client = client
+
+    def __call__(self, answer: bytes) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.sendto(answer, self._client)
 
 
 class _TcpReader:

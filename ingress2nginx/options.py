@@ -20,10 +20,10 @@ from ingress2nginx.grammar import is_dns1123_label, is_dns1123_subdomain
 from ingress2nginx.records import parse_listen
 from ingress2nginx.settings import (
     DEFAULT_CLUSTER_DOMAIN,
-    DEFAULT_NGINX_VERSION,
-    RESOLVE_IN_UPSTREAMS_SINCE,
     DEFAULT_INGRESS_CLASS,
+    DEFAULT_NGINX_VERSION,
     FALLBACK_CERT_DIR,
+    RESOLVE_IN_UPSTREAMS_SINCE,
     GlobalConfig,
     Settings,
 )

@@ -19,7 +19,7 @@ FALLBACK_CERT_DIR = Path("/var/lib/ingress2nginx/certs")
 HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
 """nginx 1.25.1 replaced ``listen ... http2`` by the ``http2 on;`` directive."""
 DEFAULT_NGINX_VERSION = (1, 22, 0)
-"""The syntax written without ``--nginx-version``: Debian stable's nginx, read by every later one."""
+"""The syntax written without ``--nginx-version``: Debian stable's, read by every later nginx."""
 RESOLVE_IN_UPSTREAMS_SINCE = (1, 27, 3)
 """nginx 1.27.3 brought ``server ... resolve`` (and ``service=``) to open-source upstreams."""
 
