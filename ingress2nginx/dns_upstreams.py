@@ -33,8 +33,8 @@ ZONE_NAME = "ingress2nginx_upstreams"
 """The shared memory zone every resolved upstream keeps its servers in."""
 ZONE_BASE_KIB = 1024
 ZONE_PER_UPSTREAM_KIB = 16
-"""Zone size: a base plus this much per resolved upstream (measured with nginx 1.30: an
-upstream with a few resolved servers takes under 4 KiB; the rest is room for growth)."""
+"""Zone size: a base plus this much per resolved upstream, rounded up to a power of two MiB
+(so adding an upstream rarely changes it; bench/dns_responder_bench.py measures the use)."""
 STAND_IN_ADDRESS = "127.0.0.1"
 CLUSTER_RESOLVER_VALID = "30s"
 """How long nginx keeps a cluster DNS answer (request-time names outside dns mode)."""
@@ -67,8 +67,9 @@ def zone_view(upstreams: Iterable[Upstream]) -> dict[str, Any] | None:
     count = sum(1 for upstream in upstreams if upstream.resolve is not None)
     if not count:
         return None
-    size = ZONE_BASE_KIB + ZONE_PER_UPSTREAM_KIB * count
-    return {"name": literal(ZONE_NAME), "size": literal(f"{size}k")}
+    needed = -(-(ZONE_BASE_KIB + ZONE_PER_UPSTREAM_KIB * count) // 1024)
+    size = 1 << (needed - 1).bit_length()
+    return {"name": literal(ZONE_NAME), "size": literal(f"{size}m")}
 
 
 def resolver_view(

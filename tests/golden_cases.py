@@ -66,6 +66,13 @@ def args_of(case: Path) -> list[str]:
     return [line.replace("{case}", str(case)) for line in lines]
 
 
+def needs_current_nginx(case: Path) -> bool:
+    """Whether a case renders for nginx 1.27.3 or later (dns mode: ``server ... resolve``),
+    which Debian stable's nginx cannot check."""
+    args = args_of(case)
+    return any(a == "--endpoints" and b == "dns" for a, b in zip(args, args[1:], strict=False))
+
+
 def run_cli(argv: Sequence[str], stdin_text: str | None = None) -> Rendered:
     """Run the command line in-process, capturing stdout and stderr."""
     out, err = io.StringIO(), io.StringIO()
