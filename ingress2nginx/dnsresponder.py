@@ -59,6 +59,9 @@ class DnsResponder:
         self.ttl = ttl
         self.queries = 0
         """Queries answered or relayed so far."""
+        self.asked: set[str] = set()
+        """Every name asked for, each once (a repeated question is answered from the cache
+        without being noted again)."""
         self._records: RecordSet = {}
         self._lock = threading.Lock()
         self._answers: dict[bytes, bytes] = {}
@@ -152,6 +155,7 @@ class DnsResponder:
         if not request.questions:
             return None
         name = str(request.q.qname).rstrip(".").lower()
+        self.asked.add(name)
         with self._lock:
             reply = self._reply(request, name)
             if reply is None:
@@ -174,7 +178,7 @@ class DnsResponder:
         if targets is not None:
             if qtype in (QTYPE.SRV, QTYPE.ANY):
                 for target in targets:
-                    host = target_host(target.address, self.domain)
+                    host = target_host(target.address, self.domain, target.port)
                     srv = SRV(priority=0, weight=1, port=target.port, target=host + ".")
                     reply.add_answer(RR(name + ".", QTYPE.SRV, rdata=srv, ttl=self.ttl))
             return reply

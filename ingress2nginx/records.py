@@ -22,6 +22,7 @@ one is answered from the name alone (`address_of`), whichever Service listed it.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,12 +71,14 @@ def service_host(namespace: str, service: str, domain: str) -> str:
     return f"{service}.{namespace}.svc.{domain}"
 
 
-def target_host(address: str, domain: str) -> str:
+def target_host(address: str, domain: str, port: int | None = None) -> str:
     """The host name an SRV target spells its address with: ``10-1-2-3.endpoint.<domain>``
-    (IPv6 in full, ``:`` as ``-``)."""
+    (IPv6 in full, ``:`` as ``-``), with ``p<port>.`` in front when given: nginx's consistent
+    hashing tells servers apart by name, so two endpoints on one address need two names."""
     ip = ipaddress.ip_address(address)
     text = str(ip).replace(".", "-") if ip.version == 4 else ip.exploded.replace(":", "-")
-    return f"{text}.{TARGET_LABEL}.{domain}"
+    prefix = f"p{port}." if port is not None else ""
+    return f"{prefix}{text}.{TARGET_LABEL}.{domain}"
 
 
 def address_of(host: str, domain: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -83,9 +86,12 @@ def address_of(host: str, domain: str) -> ipaddress.IPv4Address | ipaddress.IPv6
     suffix = f".{TARGET_LABEL}.{domain}"
     if not host.endswith(suffix):
         return None
-    label = host[: -len(suffix)]
-    if "." in label:
+    labels = host[: -len(suffix)].split(".")
+    if len(labels) == 2 and re.fullmatch(r"p[0-9]{1,5}", labels[0]):
+        labels = labels[1:]
+    if len(labels) != 1:
         return None
+    label = labels[0]
     text = label.replace("-", ".") if label.count("-") == 3 else label.replace("-", ":")
     return parse_ip(text)
 

@@ -146,6 +146,7 @@ def test_target_hosts_spell_their_address_and_read_back() -> None:
         assert host.endswith(".endpoint.cluster.local")
         assert str(address_of(host, DOMAIN)) == address
     assert target_host("10.1.2.3", DOMAIN) == "10-1-2-3.endpoint.cluster.local"
+    assert str(address_of(target_host("10.1.2.3", DOMAIN, 8080), DOMAIN)) == "10.1.2.3"
     assert address_of("10-1-2-3.endpoint.other.local", DOMAIN) is None
     assert address_of("a.10-1-2-3.endpoint.cluster.local", DOMAIN) is None
     assert address_of("web.shop.svc.cluster.local", DOMAIN) is None

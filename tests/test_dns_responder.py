@@ -58,7 +58,8 @@ def test_srv_answers_name_the_targets_and_a_answers_their_addresses(
     responder.replace({NAME: (Target("10.0.0.1", 8080), Target("fd00::2", 8081))})
     reply = ask(responder, NAME)
     assert reply.header.rcode == RCODE.NOERROR
-    v4, v6 = target_host("10.0.0.1", DOMAIN), target_host("fd00::2", DOMAIN)
+    v4, v6 = target_host("10.0.0.1", DOMAIN, 8080), target_host("fd00::2", DOMAIN, 8081)
+    assert v4 == "p8080.10-0-0-1.endpoint.cluster.local"
     assert srv_answers(reply) == sorted([(v4, 8080), (v6, 8081)])
     assert all(rr.ttl == responder.ttl for rr in reply.rr)
     assert [str(rr.rdata) for rr in ask(responder, v4, "A").rr] == ["10.0.0.1"]
@@ -70,9 +71,9 @@ def test_a_change_is_answered_by_the_next_query_and_removed_names_are_refused(
     responder: DnsResponder,
 ) -> None:
     responder.replace({NAME: (Target("10.0.0.1", 8080),)})
-    assert srv_answers(ask(responder, NAME)) == [(target_host("10.0.0.1", DOMAIN), 8080)]
+    assert srv_answers(ask(responder, NAME)) == [(target_host("10.0.0.1", DOMAIN, 8080), 8080)]
     responder.update({NAME: (Target("10.0.0.2", 9090),)})
-    assert srv_answers(ask(responder, NAME)) == [(target_host("10.0.0.2", DOMAIN), 9090)]
+    assert srv_answers(ask(responder, NAME)) == [(target_host("10.0.0.2", DOMAIN, 9090), 9090)]
     responder.replace({})
     assert ask(responder, NAME).header.rcode == RCODE.REFUSED
 
