@@ -202,6 +202,9 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {error}", file=sys.stderr)
         return exit_codes.WATCH_START
     settings = dataclasses.replace(settings, status_port=args.status_port or None)
+    from ingress2nginx.dns_watching import fed_by_responder, settle_endpoints
+
+    settings = settle_endpoints(args, settings)
     options = WatchOptions(
         output=args.output.absolute(),
         debounce=args.debounce,
@@ -225,6 +228,7 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
         timing = WatchTiming(secret_refresh=args.secret_refresh)
         source = ClusterSource(cluster_options_from(args), settings, timing=timing)
         publisher = status_publisher(args)
+    source = fed_by_responder(source, settings)
     try:
         if publisher is None:
             return serve(source, settings, options)
