@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 
 import pytest
+from dnslib import DNSRecord
 from e2e import (
     Obj,
     Site,
@@ -339,3 +340,25 @@ def test_upstream_keepalive_reuses_connections_to_a_resolved_endpoint(
     finally:
         backend.shutdown()
         backend.server_close()
+
+
+def test_a_service_with_more_endpoints_than_a_udp_answer_holds_is_resolved_over_tcp(
+    mainline_nginx: str, mainline_version: str
+) -> None:
+    names = [f"pod-{n}" for n in range(30)]
+    with started_backends(*names) as echo:
+        objects = [
+            ingress("big", rules=[rule("big.test", path("/", to("big")))]),
+            *pool("big", *echo.values()),
+        ]
+        with dns_site(objects, mainline_nginx, mainline_version) as found:
+            reached = {found.site.served_by("/", "big.test") for _ in range(90)}
+            assert reached == set(names)  # round robin over all 30: the whole answer arrived
+            answer = found.responder.answer(
+                _srv_query("_80._tcp.big.default.svc.cluster.local"), 512
+            )
+            assert answer is not None and answer[2] & 0x02  # over UDP it is truncated (TC)
+
+
+def _srv_query(name: str) -> bytes:
+    return bytes(DNSRecord.question(name, "SRV").pack())
