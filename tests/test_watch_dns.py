@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 from e2e import endpoint_slice, ingress, path, rule, service, started_backends, to
-from harness import LOOPBACK, EchoBackend, Nginx, free_port
+from harness import LOOPBACK, EchoBackend, Nginx, free_port, request
+from kubeapi import KubeApi
 from test_mainline_nginx import find_mainline_nginx
 from watchrun import Sidecar, running_sidecar, write_manifests
 
@@ -49,12 +50,14 @@ def endpoints_of(backend: EchoBackend, *more: dict[str, object]) -> list[dict[st
 
 
 @contextlib.contextmanager
-def dns_sidecar(binary: str, base: Path, *extra: str) -> Iterator[Sidecar]:
+def dns_sidecar(
+    binary: str, base: Path, *extra: str, sources: list[str] | None = None
+) -> Iterator[Sidecar]:
     def runner(conf: str, ports: Iterable[int] | None = None, **options: object) -> Nginx:
         return Nginx(conf, ports, binary=binary, prefix=options.get("prefix")).start()  # type: ignore[arg-type]
 
     dns = ("--dns-listen", f"{LOOPBACK}:{free_port()}", "--dns-unavailable-port", str(free_port()))
-    with running_sidecar(runner, base, *dns, *extra) as site:  # type: ignore[arg-type]
+    with running_sidecar(runner, base, *dns, *extra, sources=sources) as site:  # type: ignore[arg-type]
         yield site
 
 
@@ -88,3 +91,27 @@ def test_an_endpoint_slice_edit_reaches_nginx_without_a_new_config_or_a_reload(
         site.wait_for(lambda: site.served_by("/admin", "web.test") == "admin", "the new path")
         site.wait_for_metric(RELOADS, reloads + 1)
         assert site.served_by("/", "web.test") == "two"
+
+
+def test_from_the_cluster_an_endpoint_slice_update_and_a_pod_going_unready_need_no_reload(
+    mainline_first_on_path: str, tmp_path: Path, echo: dict[str, EchoBackend]
+) -> None:
+    with KubeApi() as api:
+        api.apply(*web(("/", "web")), *endpoints_of(echo["one"]))
+        cluster = ("--from-cluster", "--kubeconfig", str(api.kubeconfig(tmp_path)))
+        with dns_sidecar(mainline_first_on_path, tmp_path, *cluster, sources=[]) as site:
+            site.wait_for(lambda: site.served_by("/", "web.test") == "one", "the first endpoint")
+            assert site.nginx is not None
+            pids = site.nginx.pid, site.nginx.worker_pids()
+            renders = site.metric("ingress2nginx_renders_total")
+
+            api.apply(endpoint_slice("web", echo["two"], slice_name="web-1"))
+            site.wait_for(lambda: site.served_by("/", "web.test") == "two", "the updated slice")
+            api.apply(endpoint_slice("web", echo["two"], slice_name="web-1", ready=False))
+            site.wait_for(
+                lambda: request(site.http_port, "/", host="web.test").status == 503,
+                "no ready endpoint",
+            )
+            assert (site.nginx.pid, site.nginx.worker_pids()) == pids
+            assert site.metric("ingress2nginx_renders_total") == renders
+            assert site.metric(RELOADS) == 0
