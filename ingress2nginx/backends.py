@@ -6,6 +6,9 @@ EndpointSlices (or, failing those, Endpoints) for that Service, requests go to a
 Service's DNS name resolved by nginx at request time, so the output passes ``nginx -t``
 anywhere. ExternalName Services proxy to their external name. A Service port without a
 ready endpoint answers 503. With service-upstream, the upstream is the Service's ClusterIP.
+In dns mode every Service port is an upstream whose servers nginx resolves at run time from the
+sidecar's DNS responder, and so is, for nginx 1.27.3 and later, a port given by name for a
+Service not in the input (from the cluster DNS): dns_upstreams.py.
 
 How an upstream balances (load-balance, upstream-hash-by, affinity) is what the oldest Ingress
 using it and asking for anything asks (annotations/balancing.py); a younger Ingress asking

@@ -39,6 +39,9 @@ DEFAULT_LISTEN = ("127.0.0.1", 5353)
 """``--dns-listen`` by default: loopback, shared by the containers of the pod."""
 UDP_LIMIT = 512
 """Longest UDP answer without EDNS (nginx sends none); longer ones are truncated."""
+RECEIVE_BUFFER = 8 * 1024 * 1024
+"""Bytes of queries the kernel may hold for the responder (capped by net.core.rmem_max): a
+burst larger than the buffer is dropped, and nginx asks again after resolver_timeout."""
 RELAY_TIMEOUT = 5.0
 """A relayed query not answered within this many seconds is forgotten."""
 
@@ -75,6 +78,8 @@ class DnsResponder:
         self._udp = socket.socket(family, socket.SOCK_DGRAM)
         self._tcp = socket.socket(family, socket.SOCK_STREAM)
         self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        with contextlib.suppress(OSError):  # nginx asks in bursts (every upstream at start)
+            self._udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         self._udp.bind(listen)
         self._tcp.bind((listen[0], self._udp.getsockname()[1]))
         self._tcp.listen(64)
