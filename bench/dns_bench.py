@@ -9,9 +9,10 @@ Measured in one run, in this order:
 1. records: building the SRV records of N Services (2 ready endpoints each) from their
    Services and EndpointSlices, as the sidecar does at start; then one EndpointSlice changed
    (dns_watching's per-Service memo: only that Service is worked out again);
-2. responder: queries per second answered over UDP on loopback, by a client in another
-   process keeping a window of queries in flight, over every SRV name (the first pass encodes
-   each answer, later ones are cached) and over the target hosts' A records;
+2. responder: the time to encode every answer ahead of nginx (warm-up), then queries per
+   second answered over UDP on loopback (pacing off), by a client in another process keeping
+   a window of queries in flight, over every SRV name, over the target hosts' A records, and
+   over every SRV name right after half of them changed (answered while re-encoded);
 3. with ``--nginx``: the config of N Ingresses rendered in dns mode, nginx started on it
    (``nginx -t`` time, start time), the queries per second nginx sends the responder in
    steady state (its re-resolution load), and how long one EndpointSlice change takes to
@@ -34,15 +35,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dnslib import DNSRecord  # noqa: E402
+from dnslib import DNSRecord
 
-from ingress2nginx.dns_watching import ResponderFeed  # noqa: E402
-from ingress2nginx.dnsresponder import DnsResponder  # noqa: E402
-from ingress2nginx.normalizing import normalize  # noqa: E402
-from ingress2nginx.objects import Inventory, Manifest  # noqa: E402
-from ingress2nginx.records import inventory_records, target_host  # noqa: E402
-from ingress2nginx.rendering import Renderer  # noqa: E402
-from ingress2nginx.settings import Settings  # noqa: E402
+from ingress2nginx.dns_watching import ResponderFeed
+from ingress2nginx.dnsresponder import DEFAULT_ANSWER_RATE, DnsResponder
+from ingress2nginx.normalizing import normalize
+from ingress2nginx.objects import Inventory, Manifest
+from ingress2nginx.records import inventory_records, target_host
+from ingress2nginx.rendering import Renderer
+from ingress2nginx.settings import Settings
 
 DOMAIN = "cluster.local"
 WINDOW = 64
@@ -107,7 +108,9 @@ def cluster(size: int, probe_port: int | None = None) -> list[Manifest]:
     return objects
 
 
-def client(address: tuple[str, int], names: list[str], qtype: str, seconds: float, out: Any) -> None:
+def client(
+    address: tuple[str, int], names: list[str], qtype: str, seconds: float, out: Any
+) -> None:
     """Send queries over `names` (cycling) with WINDOW in flight; put (answered, elapsed)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(1.0)
@@ -159,7 +162,11 @@ def bench_records(size: int) -> tuple[dict[str, Any], Settings, list[Manifest]]:
     started = time.perf_counter()
     inventory_records(Inventory.build(objects), DOMAIN, _stand_in())
     plain = time.perf_counter() - started
-    figures = {"records_first_s": first, "records_one_change_s": one_change, "records_plain_s": plain}
+    figures = {
+        "records_first_s": first,
+        "records_one_change_s": one_change,
+        "records_plain_s": plain,
+    }
     return figures, settings, objects
 
 
@@ -167,15 +174,18 @@ def bench_responder(size: int, seconds: float) -> dict[str, float]:
     records = inventory_records(Inventory.build(cluster(size)), DOMAIN, _stand_in())
     names = sorted(records)
     hosts = sorted({target_host(t.address, DOMAIN, t.port) for ts in records.values() for t in ts})
-    with DnsResponder(DOMAIN, ("127.0.0.1", 0)) as responder:
-        responder.replace(records)
+    with DnsResponder(DOMAIN, ("127.0.0.1", 0), answer_rate=float("inf")) as responder:
         started = time.perf_counter()
-        cold = measure_qps(responder, names, "SRV", min(seconds, size / 20000 + 0.5))
-        cold_elapsed = time.perf_counter() - started
-        warm = measure_qps(responder, names, "SRV", seconds)
+        responder.replace(records)
+        _wait_for(lambda: not responder.warming(), 600)
+        warm_up = time.perf_counter() - started
+        srv = measure_qps(responder, names, "SRV", seconds)
         a_records = measure_qps(responder, hosts, "A", seconds)
-    return {"srv_qps_first_pass": cold, "srv_qps_cached": warm, "a_qps_cached": a_records,
-            "first_pass_s": cold_elapsed}  # fmt: skip
+        responder.update({name: None for name in names[: size // 2]})
+        responder.update(dict(list(records.items())[: size // 2]))  # half changed: re-encoded
+        changed = measure_qps(responder, names, "SRV", seconds)
+    return {"warm_up_s": warm_up, "srv_qps": srv, "a_qps": a_records,
+            "srv_qps_half_just_changed": changed}  # fmt: skip
 
 
 class _Probe(BaseHTTPRequestHandler):
@@ -190,7 +200,7 @@ class _Probe(BaseHTTPRequestHandler):
         pass
 
 
-def bench_nginx(size: int, nginx: str, seconds: float) -> dict[str, Any]:
+def bench_nginx(size: int, nginx: str, seconds: float, rate: float) -> dict[str, Any]:
     probes = [ThreadingHTTPServer(("127.0.0.1", 0), _Probe) for _ in range(2)]
     for probe in probes:
         threading.Thread(target=probe.serve_forever, daemon=True).start()
@@ -198,13 +208,15 @@ def bench_nginx(size: int, nginx: str, seconds: float) -> dict[str, Any]:
     objects = cluster(size, ports[0])
     ingresses = [ingress(n) for n in range(size)]
     figures: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="dns-bench-") as scratch, DnsResponder(
-        DOMAIN, ("127.0.0.1", 0)
-    ) as responder:
+    with (
+        tempfile.TemporaryDirectory(prefix="dns-bench-") as scratch,
+        DnsResponder(DOMAIN, ("127.0.0.1", 0)) as responder,
+    ):
         http_port = _free_port()
         settings = Settings(
-            endpoints="dns", nginx_version=(1, 27, 3), dns_listen=f"127.0.0.1:{responder.address[1]}",
-            dns_unavailable_port=_free_port(), http_port=http_port, listen_address="127.0.0.1",
+            endpoints="dns", nginx_version=(1, 27, 3),
+            dns_listen=f"127.0.0.1:{responder.address[1]}", dns_unavailable_port=_free_port(),
+            http_port=http_port, listen_address="127.0.0.1",
             runtime_dir=Path(scratch), cert_dir=Path(scratch) / "certs",
         )  # fmt: skip
         records = inventory_records(Inventory.build(objects), DOMAIN, _stand_in(settings))
@@ -236,7 +248,9 @@ def bench_nginx(size: int, nginx: str, seconds: float) -> dict[str, Any]:
             figures["nginx_steady_qps"] = (responder.queries - before) / (time.perf_counter() - at)
             objects[1] = endpoint_slice(0, ("127.0.0.1",), ports[1])
             started = time.perf_counter()
-            responder.replace(inventory_records(Inventory.build(objects), DOMAIN, _stand_in(settings)))
+            responder.replace(
+                inventory_records(Inventory.build(objects), DOMAIN, _stand_in(settings))
+            )
             try:
                 _wait_for(lambda: _get(http_port, "h0.bench.test") == str(ports[1]), 30)
                 figures["endpoint_change_to_nginx_s"] = time.perf_counter() - started
@@ -295,11 +309,14 @@ def main() -> None:
     parser.add_argument("--upstreams", type=int, default=16000)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--nginx", help="an nginx >= 1.27.3 to run against the responder")
+    parser.add_argument(
+        "--answer-rate", type=float, default=DEFAULT_ANSWER_RATE, help="the responder's pacing"
+    )
     args = parser.parse_args()
     figures, _, _ = bench_records(args.upstreams)
     figures.update(bench_responder(args.upstreams, args.seconds))
     if args.nginx:
-        figures.update(bench_nginx(args.upstreams, args.nginx, args.seconds * 2))
+        figures.update(bench_nginx(args.upstreams, args.nginx, args.seconds * 2, args.answer_rate))
     print(f"dns mode, {args.upstreams:,} upstreams (2 endpoints each)")
     for name, value in figures.items():
         shown = f"{value:,.3f}" if isinstance(value, float) else str(value)

@@ -14,16 +14,19 @@ and TCP:
 
 A UDP answer longer than 512 bytes is sent truncated, and nginx asks again over TCP.
 The wire format is dnslib's. Answers are encoded once per question and kept until the
-records of that name change, so a repeated query costs a dictionary lookup: the responder
-runs in a thread of its own and never waits for the translator, which only swaps records in
-(`update`, `replace`).
+records of that name change, so a repeated query costs a dictionary lookup; a new or changed
+name is encoded ahead of nginx's question, as nginx asks it, on a warming thread. The
+responder runs in a thread of its own and never waits for the translator, which only swaps
+records in (`update`, `replace`).
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ipaddress
 import itertools
+import queue
 import selectors
 import socket
 import threading
@@ -42,6 +45,15 @@ UDP_LIMIT = 512
 RECEIVE_BUFFER = 8 * 1024 * 1024
 """Bytes of queries the kernel may hold for the responder (capped by net.core.rmem_max): a
 burst larger than the buffer is dropped, and nginx asks again after resolver_timeout."""
+DEFAULT_ANSWER_RATE = 40000.0
+"""UDP answers a second at most. bench/dns_bench.py at 16,000 upstreams: unpaced, nginx's
+resolver socket dropped thousands of answers in each burst; nginx's steady load there is
+about 20,000 questions a second, so this rate only shapes the bursts."""
+PACE_BURST = 200
+READ_BURST = 1024
+"""Queries read in a row before answers are sent: the kernel buffer empties fast, the
+answers wait in memory."""
+PACE_TICK = 0.002
 RELAY_TIMEOUT = 5.0
 """A relayed query not answered within this many seconds is forgotten."""
 
@@ -57,6 +69,7 @@ class DnsResponder:
         listen: tuple[str, int] = DEFAULT_LISTEN,
         ttl: int = DEFAULT_TTL,
         relay_to: Sequence[tuple[str, int]] = (),
+        answer_rate: float = DEFAULT_ANSWER_RATE,
     ) -> None:
         self.domain = domain.lower().rstrip(".")
         self.ttl = ttl
@@ -67,11 +80,19 @@ class DnsResponder:
         without being noted again)."""
         self._records: RecordSet = {}
         self._lock = threading.Lock()
-        self._answers: dict[bytes, bytes] = {}
-        """Query without its ID -> answer without its ID."""
+        self._answers: dict[bytes, tuple[bytes, str]] = {}
+        """Query without its ID -> (answer without its ID, the name asked)."""
+        self._warm: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        """(name, type) questions to answer ahead of nginx, as nginx will ask them."""
+        self._warmed_hosts: set[str] = set()
         self._keys_of: dict[str, list[bytes]] = {}
         """SRV name -> the `_answers` keys to forget when its records change."""
         self._relay_to = tuple(relay_to)
+        self.answer_rate = answer_rate
+        """UDP answers sent a second at most (`_send_paced`)."""
+        self._outgoing: collections.deque[tuple[bytes, Any]] = collections.deque()
+        self._tokens = float(PACE_BURST)
+        self._paced_at = time.monotonic()
         self._pending: dict[int, tuple[int, Reply, float]] = {}
         self._ids = itertools.count(1)
         family = socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
@@ -89,6 +110,7 @@ class DnsResponder:
         self._selector = selectors.DefaultSelector()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="dns-responder", daemon=True)
+        self._warmer = threading.Thread(target=self._warm_up, name="dns-warmer", daemon=True)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -103,12 +125,14 @@ class DnsResponder:
         self._selector.register(self._tcp, selectors.EVENT_READ, self._accept)
         self._selector.register(self._relay, selectors.EVENT_READ, self._read_relay)
         self._thread.start()
+        self._warmer.start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        for thread in (self._thread, self._warmer):
+            if thread.is_alive():
+                thread.join(timeout=5)
         for key in list(self._selector.get_map().values()):
             with contextlib.suppress(OSError):
                 key.fileobj.close()  # type: ignore[union-attr]
@@ -146,13 +170,16 @@ class DnsResponder:
                     self._records[key] = targets
                 for stale in self._keys_of.pop(key, ()):
                     self._answers.pop(stale, None)
+                if targets:
+                    self._warm_names(key, targets)
 
     def answer(self, query: bytes, limit: int = 65535) -> bytes | None:
         """The answer to a wire-format query, or None when it is relayed (or unreadable)."""
-        key = query[2:]
+        key = bytes(query[2:])
         found = self._answers.get(key)
-        if found is not None and len(found) + 2 <= limit:
-            return query[:2] + found
+        if found is not None and len(found[0]) + 2 <= limit:
+            self.asked.add(found[1])
+            return bytes(query[:2]) + found[0]
         try:
             request = DNSRecord.parse(query)
         except Exception:  # dnslib raises several kinds on garbage
@@ -167,13 +194,37 @@ class DnsResponder:
                 return None
             packed = reply.pack()
             if name in self._records or address_of(name, self.domain) is not None:
-                self._answers[key] = packed[2:]
+                self._answers[key] = (bytes(packed[2:]), name)
                 self._keys_of.setdefault(name, []).append(key)
         if len(packed) > limit:
             truncated = request.reply()
             truncated.header.tc = 1
             packed = truncated.pack()
         return bytes(packed)
+
+    def _warm_names(self, name: str, targets: tuple[Target, ...]) -> None:
+        """Queue the questions nginx will ask next about `name` (under the lock)."""
+        self._warm.put((name, "SRV"))
+        for target in targets:
+            host = target_host(target.address, self.domain, target.port)
+            if host not in self._warmed_hosts:
+                self._warmed_hosts.add(host)
+                self._warm.put((host, "A"))
+                self._warm.put((host, "AAAA"))
+
+    def warming(self) -> bool:
+        """Whether answers are still being encoded ahead of nginx."""
+        return not self._warm.empty()
+
+    def _warm_up(self) -> None:
+        """Encode answers before nginx asks, on a thread of its own: an encoding costs about
+        a hundred times a cached answer, and nginx asks for every upstream at once."""
+        while not self._stopping.is_set():
+            try:
+                name, qtype = self._warm.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self.answer(bytes(DNSRecord.question(name, qtype).pack()))
 
     def _reply(self, request: DNSRecord, name: str) -> DNSRecord | None:
         """The reply for a name this responder answers; None to relay it."""
@@ -202,20 +253,36 @@ class DnsResponder:
 
     def _serve(self) -> None:
         while not self._stopping.is_set():
-            for key, _ in self._selector.select(timeout=0.2):
+            timeout = PACE_TICK if self._outgoing else 0.2
+            for key, _ in self._selector.select(timeout=timeout):
                 try:
                     key.data(key.fileobj)
                 except OSError:
                     continue
+            self._send_paced()
             self._expire()
 
+    def _send_paced(self) -> None:
+        """Send queued UDP answers, at most `answer_rate` a second in bursts of PACE_BURST:
+        nginx's resolver reads its answers from a socket with the system's default buffer,
+        and answering all its questions at once overflows it (lost answers wait for
+        resolver_timeout)."""
+        now = time.monotonic()
+        self._tokens = min(PACE_BURST, self._tokens + (now - self._paced_at) * self.answer_rate)
+        self._paced_at = now
+        while self._outgoing and self._tokens >= 1:
+            answer, client = self._outgoing.popleft()
+            self._tokens -= 1
+            with contextlib.suppress(OSError):
+                self._udp.sendto(answer, client)
+
     def _read_udp(self, sock: socket.socket) -> None:
-        for _ in range(64):
+        for _ in range(READ_BURST):
             try:
                 query, client = sock.recvfrom(65535)
             except BlockingIOError:
                 return
-            self._handle(query, UDP_LIMIT, _UdpReply(self._udp, client))
+            self._handle(query, UDP_LIMIT, _UdpReply(self._outgoing, client))
 
     def _accept(self, listener: socket.socket) -> None:
         conn, _ = listener.accept()
@@ -266,17 +333,16 @@ class DnsResponder:
 
 
 class _UdpReply:
-    """Sends an answer back to the UDP client that asked."""
+    """Queues an answer for the UDP client that asked (sent paced: `_send_paced`)."""
 
-    __slots__ = ("_client", "_sock")
+    __slots__ = ("_client", "_queue")
 
-    def __init__(self, sock: socket.socket, client: tuple[Any, ...]) -> None:
-        self._sock = sock
+    def __init__(self, queue: collections.deque[tuple[bytes, Any]], client: Any) -> None:
+        self._queue = queue
         self._client = client
 
     def __call__(self, answer: bytes) -> None:
-        with contextlib.suppress(OSError):
-            self._sock.sendto(answer, self._client)
+        self._queue.append((answer, self._client))
 
 
 class _TcpReader:

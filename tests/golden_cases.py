@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -70,7 +71,7 @@ def needs_current_nginx(case: Path) -> bool:
     """Whether a case renders for nginx 1.27.3 or later (dns mode: ``server ... resolve``),
     which Debian stable's nginx cannot check."""
     args = args_of(case)
-    return any(a == "--endpoints" and b == "dns" for a, b in zip(args, args[1:], strict=False))
+    return any(pair == ("--endpoints", "dns") for pair in itertools.pairwise(args))
 
 
 def run_cli(argv: Sequence[str], stdin_text: str | None = None) -> Rendered:

@@ -34,9 +34,15 @@ def ask(responder: DnsResponder, name: str, qtype: str = "SRV", tcp: bool = Fals
             length = int.from_bytes(_read(conn, 2), "big")
             return DNSRecord.parse(_read(conn, length))
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(3)
-        sock.sendto(query, (host, port))
-        return DNSRecord.parse(sock.recvfrom(65535)[0])
+        sock.settimeout(2)
+        for attempt in range(3):  # UDP: a resolver asks again when an answer is lost
+            sock.sendto(query, (host, port))
+            try:
+                return DNSRecord.parse(sock.recvfrom(65535)[0])
+            except TimeoutError:
+                if attempt == 2:
+                    raise
+    raise AssertionError("unreachable")
 
 
 def _read(conn: socket.socket, size: int) -> bytes:
