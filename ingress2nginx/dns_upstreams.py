@@ -37,6 +37,10 @@ ZONE_PER_UPSTREAM_KIB = 16
 (so adding an upstream rarely changes it; bench/dns_responder_bench.py measures the use)."""
 STAND_IN_ADDRESS = "127.0.0.1"
 CLUSTER_RESOLVER_VALID = "30s"
+RESPONDER_TIMEOUT = "2s"
+"""dns mode's resolver_timeout: the responder is on loopback and answers at once, so a lookup
+not answered by then was lost (nginx then asks again); relayed names get the cluster DNS's
+answer well within it."""
 """How long nginx keeps a cluster DNS answer (request-time names outside dns mode)."""
 
 
@@ -78,11 +82,20 @@ def resolver_view(
     """The http-level ``resolver``: the responder in dns mode, else the cluster's resolvers
     when some name is resolved at request time or some upstream at run time; else None."""
     if dns_mode(settings):
-        return {"addresses": [_address(settings.dns_listen)], "valid": literal(f"{DEFAULT_TTL}s")}
+        address = [_address(settings.dns_listen)]
+        return {
+            "addresses": address,
+            "valid": literal(f"{DEFAULT_TTL}s"),
+            "timeout": literal(RESPONDER_TIMEOUT),
+        }
     if not (at_request_time or any(upstream.resolve is not None for upstream in upstreams)):
         return None
     addresses = [_address(address) for address in settings.resolver]
-    return {"addresses": addresses, "valid": literal(CLUSTER_RESOLVER_VALID)}
+    return {
+        "addresses": addresses,
+        "valid": literal(CLUSTER_RESOLVER_VALID),
+        "timeout": literal("5s"),
+    }
 
 
 def stand_in(settings: Settings) -> Unavailable:
