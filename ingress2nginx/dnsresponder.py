@@ -55,6 +55,7 @@ READ_BURST = 1024
 answers wait in memory."""
 PACE_TICK = 0.002
 RELAY_TIMEOUT = 5.0
+BIND_ATTEMPTS = 20
 """A relayed query not answered within this many seconds is forgotten."""
 
 Reply = Callable[[bytes], None]
@@ -95,15 +96,7 @@ class DnsResponder:
         self._paced_at = time.monotonic()
         self._pending: dict[int, tuple[int, Reply, float]] = {}
         self._ids = itertools.count(1)
-        family = socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
-        self._udp = socket.socket(family, socket.SOCK_DGRAM)
-        self._tcp = socket.socket(family, socket.SOCK_STREAM)
-        self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        with contextlib.suppress(OSError):  # nginx asks in bursts (every upstream at start)
-            self._udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-        self._udp.bind(listen)
-        self._tcp.bind((listen[0], self._udp.getsockname()[1]))
-        self._tcp.listen(64)
+        self._udp, self._tcp = _bound_pair(listen)
         self._relay = socket.socket(
             socket.AF_INET6 if self._v6_relay() else socket.AF_INET, socket.SOCK_DGRAM
         )
@@ -330,6 +323,30 @@ class DnsResponder:
         with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(conn)
         conn.close()
+
+
+def _bound_pair(listen: tuple[str, int]) -> tuple[socket.socket, socket.socket]:
+    """A UDP and a TCP socket on one address and port; with port 0, a port free for both
+    (the one the system gives the UDP socket may be taken for TCP: then another)."""
+    family = socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
+    for attempt in range(BIND_ATTEMPTS):
+        udp = socket.socket(family, socket.SOCK_DGRAM)
+        tcp = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            with contextlib.suppress(OSError):  # nginx asks in bursts (every upstream at start)
+                udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+            udp.bind(listen)
+            tcp.bind((listen[0], udp.getsockname()[1]))
+            tcp.listen(64)
+        except OSError:
+            udp.close()
+            tcp.close()
+            if listen[1] != 0 or attempt == BIND_ATTEMPTS - 1:
+                raise
+            continue
+        return udp, tcp
+    raise AssertionError("unreachable")
 
 
 class _UdpReply:
