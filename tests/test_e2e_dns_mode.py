@@ -29,6 +29,7 @@ from e2e import (
     endpoint_slice,
     ingress,
     path,
+    render,
     rule,
     service,
     serving,
@@ -362,3 +363,28 @@ def test_a_service_with_more_endpoints_than_a_udp_answer_holds_is_resolved_over_
 
 def _srv_query(name: str) -> bytes:
     return bytes(DNSRecord.question(name, "SRV").pack())
+
+
+def test_a_reload_for_an_ingress_change_keeps_resolved_upstreams_serving(
+    web_site: tuple[DnsSite, dict[str, EchoBackend]], mainline_version: str
+) -> None:
+    site, echo = web_site
+    more = [
+        ingress("web", rules=[rule("web.test", path("/", to("web")))]),
+        ingress("admin", rules=[rule("admin.test", path("/", to("web")))]),
+        service("web"),
+        endpoint_slice("web", echo["one"], slice_name="web-1"),
+    ]
+    stand_in = str(site.stand_in)
+    options = ["--endpoints", "dns", "--dns-listen", f"{LOOPBACK}:{site.responder.address[1]}"]
+    options += ["--dns-unavailable-port", stand_in, "--listen-address", LOOPBACK]
+    options += ["--http-port", str(site.site.port), "--runtime-dir", str(site.site.nginx.prefix)]
+    rendered = render(more, *options, "--nginx-version", mainline_version)
+    assert rendered.code == 0, rendered.messages
+    with Load(site.site.port, "web.test") as load:
+        load.until(only("one"), "traffic before the reload")
+        site.site.nginx.reload(rendered.config)
+        load.until(only("one"), "traffic after the reload")
+    assert site.site.served_by("/", "admin.test") == "one"
+    statuses = Counter(a for a in load.answers if a.startswith("status"))
+    assert statuses == Counter()  # no 502 while the new workers resolve: none at all
