@@ -6,6 +6,9 @@ EndpointSlices (or, failing those, Endpoints) for that Service, requests go to a
 Service's DNS name resolved by nginx at request time, so the output passes ``nginx -t``
 anywhere. ExternalName Services proxy to their external name. A Service port without a
 ready endpoint answers 503. With service-upstream, the upstream is the Service's ClusterIP.
+In dns mode every Service port is an upstream whose servers nginx resolves at run time from the
+sidecar's DNS responder, and so is, for nginx 1.27.3 and later, a port given by name for a
+Service not in the input (from the cluster DNS): dns_upstreams.py.
 
 How an upstream balances (load-balance, upstream-hash-by, affinity) is what the oldest Ingress
 using it and asking for anything asks (annotations/balancing.py); a younger Ingress asking
@@ -24,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ingress2nginx import dns_upstreams
 from ingress2nginx.annotations import DEFAULT_OPTIONS, IngressOptions
 from ingress2nginx.annotations.backend_tls import connection_pool
 from ingress2nginx.annotations.balancing import Balancing, describe, requested
@@ -40,7 +44,15 @@ from ingress2nginx.endpoints import (
 )
 from ingress2nginx.errors import ObjectRef, Problem, Severity, shown
 from ingress2nginx.grammar import is_dns1123_subdomain
-from ingress2nginx.model import Action, Endpoint, ProxyToAddress, ProxyToUpstream, Respond, Upstream
+from ingress2nginx.model import (
+    Action,
+    Endpoint,
+    ProxyToAddress,
+    ProxyToUpstream,
+    ResolvedServer,
+    Respond,
+    Upstream,
+)
 from ingress2nginx.objects import Inventory, Manifest, ManifestMemo
 from ingress2nginx.settings import Settings
 
@@ -169,9 +181,14 @@ class Backends:
         service = self._inventory.services.get((namespace, name))
         if service is None:
             label = f"{namespace}/{name}:{port}"
+            if isinstance(port, str) and self._settings.resolves_upstreams:
+                resolved = dns_upstreams.by_name(namespace, name, port, self._settings)
+                return self._resolved_upstream(f"{namespace}_{name}_{port}", label, resolved)
             if isinstance(port, str):
                 return _unavailable(
-                    label, f"service {label}: a port given by name needs the Service in the input"
+                    label,
+                    f"service {label}: a port given by name needs the Service in the input"
+                    " (or nginx 1.27.3 or later: --nginx-version)",
                 )
             action = ProxyToAddress(self._dns_name(namespace, name, port), label)
             return Resolution(action, self._missing(namespace, name), code="missing-service")
@@ -222,6 +239,9 @@ class Backends:
             return self._external_name(service, spec.get("externalName"), number, label)
         if cluster_ip:
             return self._cluster_ip(namespace, name, port, spec.get("clusterIP"), number, label)
+        if dns_upstreams.dns_mode(self._settings):
+            resolved = dns_upstreams.by_number(namespace, name, number, self._settings)
+            return self._resolved_upstream(f"{namespace}_{name}_{number}", label, resolved)
         endpoints = self._ready_endpoints(service, port_name)
         if endpoints is None:
             return Resolution(ProxyToAddress(self._dns_name(namespace, name, number), label), "")
@@ -236,6 +256,12 @@ class Backends:
         the global load-balance until an Ingress asks otherwise."""
         balancing = Balancing(self._settings.config.load_balance)
         self._apply(Upstream(name, label, endpoints, balancing))
+
+    def _resolved_upstream(self, name: str, label: str, server: ResolvedServer) -> Resolution:
+        """An upstream whose servers nginx resolves at run time (dns_upstreams.py)."""
+        balancing = Balancing(self._settings.config.load_balance)
+        self._apply(Upstream(name, label, (), balancing, server))
+        return Resolution(ProxyToUpstream(name, label), "")
 
     def _apply(self, effect: Effect) -> None:
         """Add an upstream unless one of its name is there, or report a problem unless it is

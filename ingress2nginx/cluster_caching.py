@@ -1,7 +1,7 @@
 """Every object the translation needs, kept current from the API: the cache behind ``watch``.
 
 `ClusterCache` runs one `Informer` per kind and namespace (Ingresses, IngressClasses,
-Services, and EndpointSlices unless ``--endpoints dns``) and one `SecretTracker`, and hands
+Services, and EndpointSlices unless ``--endpoints service-dns``) and one `SecretTracker`, and hands
 consumers one thing: `ClusterCache.snapshot`, every current object as `Manifest` records in
 the same `LoadResult` the file loader gives, so the watch pipeline treats both sources alike.
 Changes are announced through the ``on_change`` callback (called from the loops' threads with

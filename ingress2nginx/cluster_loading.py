@@ -6,9 +6,9 @@ objects give the same nginx.conf.
 
 Read: Ingresses (``networking.k8s.io/v1``), IngressClasses, Services and EndpointSlices
 (``discovery.k8s.io/v1``), listed page by page in every namespace or in each ``--namespace``,
-EndpointSlices not at all with ``--endpoints dns``; and only the Secrets that served Ingresses
-name (`referenced_secrets`), each fetched by name with ``get`` so RBAC can be narrowed to
-``get`` on those names. Secret data is never logged or printed. `cluster_caching` keeps the
+EndpointSlices not at all with ``--endpoints service-dns``; and only the Secrets that served
+Ingresses name (`referenced_secrets`), each fetched by name with ``get`` so RBAC can be narrowed
+to ``get`` on those names. Secret data is never logged or printed. `cluster_caching` keeps the
 same objects current for ``watch``.
 """
 
@@ -66,9 +66,10 @@ class EndpointsMode(enum.StrEnum):
     SLICES = "slices"
     """Read EndpointSlices: an ``upstream`` of ready pod addresses; every pod change is a new
     config and an nginx reload."""
-    DNS = "dns"
+    SERVICE_DNS = "service-dns"
     """Never read EndpointSlices: proxy to the Service DNS name, resolved by nginx at request
-    time; pod churn never reloads nginx."""
+    time (``--endpoints service-dns``); pod churn never reloads nginx, and nginx balances
+    over ClusterIPs, not pods."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ class ClusterOptions:
 
     def resources(self) -> tuple[Resource, ...]:
         """The kinds listed (Secrets are fetched by name, never listed)."""
-        if self.endpoints is EndpointsMode.DNS:
+        if self.endpoints is EndpointsMode.SERVICE_DNS:
             return (INGRESS_CLASSES, INGRESSES, SERVICES)
         return (INGRESS_CLASSES, INGRESSES, SERVICES, ENDPOINT_SLICES)
 

@@ -256,6 +256,18 @@ class Endpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class ResolvedServer:
+    """``server HOST service=SERVICE resolve``: nginx looks up the SRV record
+    ``SERVICE.HOST`` and re-resolves it as its TTL runs out, with no reload."""
+
+    host: str
+    """The Service's DNS name (``web.shop.svc.cluster.local``), validated."""
+    service: str
+    """``_80._tcp`` (dns mode, the sidecar's responder) or ``_http._tcp`` (a named port,
+    the cluster DNS)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Upstream:
     """An nginx ``upstream`` block: one Service port's ready endpoints."""
 
@@ -265,10 +277,12 @@ class Upstream:
     service: str
     endpoints: tuple[Endpoint, ...]
     """Sorted, never empty (a Service port without ready endpoints becomes a 503); the
-    ClusterIP alone for service-upstream."""
+    ClusterIP alone for service-upstream; empty when nginx resolves them (`resolve`)."""
     balancing: Balancing = DEFAULT_BALANCING
     """How nginx picks an endpoint: asked for by the oldest Ingress using the upstream that
     asks (load-balance, upstream-hash-by, affinity), else the global load-balance."""
+    resolve: ResolvedServer | None = None
+    """Endpoints nginx resolves at run time from SRV records (dns_upstreams.py), else None."""
     _hash: int | None = field(default=None, init=False, repr=False, compare=False)
     """The hash, once computed (see the module docstring)."""
 

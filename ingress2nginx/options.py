@@ -11,16 +11,19 @@ import argparse
 import ipaddress
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ingress2nginx import privileges, workers
 from ingress2nginx.argtypes import port, version
 from ingress2nginx.configuring import load_global_config
 from ingress2nginx.grammar import is_dns1123_label, is_dns1123_subdomain
+from ingress2nginx.records import parse_listen
 from ingress2nginx.settings import (
     DEFAULT_CLUSTER_DOMAIN,
     DEFAULT_INGRESS_CLASS,
+    DEFAULT_NGINX_VERSION,
     FALLBACK_CERT_DIR,
+    RESOLVE_IN_UPSTREAMS_SINCE,
     GlobalConfig,
     Settings,
 )
@@ -28,6 +31,10 @@ from ingress2nginx.settings import (
 if TYPE_CHECKING:
     from ingress2nginx.cluster_loading import ClusterOptions
     from ingress2nginx.loading import LoadResult
+
+
+ENDPOINTS_CHOICES = ("auto", "static", "dns", "service-dns", "slices")
+"""``slices``: the old name of ``static``, still accepted."""
 
 
 def shared_options() -> argparse.ArgumentParser:
@@ -109,10 +116,10 @@ def shared_options() -> argparse.ArgumentParser:
     shared.add_argument(
         "--nginx-version",
         type=version,
-        default=(1, 22, 0),
         metavar="X.Y.Z",
-        help="the nginx the output is for; 1.25.1 and later get 'http2 on;'"
-        " (default: 1.22.0 syntax, accepted by every later nginx)",
+        help="the nginx the output is for; 1.25.1 and later get 'http2 on;', 1.27.3 and later"
+        " upstreams nginx resolves (default: 1.22.0 syntax, accepted by every later nginx;"
+        " watch: what nginx -v says)",
     )
     shared.add_argument(
         "--template-dir", type=Path, metavar="DIR", help="templates overriding the bundled ones"
@@ -130,6 +137,7 @@ def shared_options() -> argparse.ArgumentParser:
         metavar="ADDR",
         help="DNS server for Service names (repeatable; default: /etc/resolv.conf)",
     )
+    add_endpoints_options(shared)
     privileges.add_options(shared)
     workers.add_options(shared)
     shared.add_argument(
@@ -161,13 +169,33 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
         metavar="NS",
         help="read only this namespace (repeatable; default: all namespaces)",
     )
-    cluster.add_argument(
+
+
+def add_endpoints_options(parser: argparse.ArgumentParser) -> None:
+    """``--endpoints`` and dns mode's options (docs/watch.md)."""
+    group = parser.add_argument_group("endpoints (docs/watch.md)")
+    group.add_argument(
         "--endpoints",
-        choices=("slices", "dns"),
-        default="slices",
-        help="slices: upstreams of ready pod addresses from EndpointSlices (a reload on pod"
-        " changes); dns: the Service DNS name resolved at request time, no EndpointSlice"
-        " read (default: %(default)s)",
+        choices=ENDPOINTS_CHOICES,
+        default="auto",
+        help="static: upstreams list the ready endpoints (a reload on each change); dns:"
+        " nginx resolves them from the sidecar's DNS responder, no reload; auto: dns in watch"
+        " when nginx is 1.27.3 or later, else static; service-dns (with --from-cluster):"
+        " the Service DNS name at request time, no EndpointSlice read (default: %(default)s)",
+    )
+    group.add_argument(
+        "--dns-listen",
+        default="127.0.0.1:5353",
+        metavar="ADDR:PORT",
+        help="dns mode: where the responder listens, nginx's resolver (default: %(default)s)",
+    )
+    group.add_argument(
+        "--dns-unavailable-port",
+        type=port,
+        default=5354,
+        metavar="N",
+        help="dns mode: 127.0.0.1 port of nginx's 503 stand-in for a Service port with no"
+        " endpoint (default: %(default)s)",
     )
 
 
@@ -208,11 +236,31 @@ def settings_from(args: argparse.Namespace) -> Settings:
         template_dir=args.template_dir,
         cluster_domain=args.cluster_domain,
         resolver=resolvers,
-        nginx_version=args.nginx_version,
+        **endpoints_fields(args),
         config=_global_config(args.config),
         **privileges.settings_fields(args),
         **workers.settings_fields(args),
     )
+
+
+def endpoints_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """``nginx_version``, ``endpoints`` and dns mode's settings; ``auto`` is static here
+    (only watch runs the responder: endpoint_modes.py settles ``auto`` there)."""
+    mode = "dns" if args.endpoints == "dns" else "static"
+    if args.endpoints == "slices":
+        print("note: --endpoints slices is now called static", file=sys.stderr)
+    nginx_version = args.nginx_version or DEFAULT_NGINX_VERSION
+    if mode == "dns" and args.nginx_version is None:
+        nginx_version = max(nginx_version, RESOLVE_IN_UPSTREAMS_SINCE)
+    if mode == "dns" and nginx_version < RESOLVE_IN_UPSTREAMS_SINCE:
+        raise ValueError("--endpoints dns needs nginx 1.27.3 or later (--nginx-version)")
+    parse_listen(args.dns_listen)
+    return {
+        "nginx_version": nginx_version,
+        "endpoints": mode,
+        "dns_listen": args.dns_listen,
+        "dns_unavailable_port": args.dns_unavailable_port,
+    }
 
 
 def _global_config(path: Path | None) -> GlobalConfig:
@@ -266,7 +314,7 @@ def check_cluster_options(args: argparse.Namespace) -> None:
             for option, value in (
                 ("--kubeconfig", args.kubeconfig),
                 ("--namespace", args.namespace),
-                ("--endpoints", args.endpoints != "slices"),
+                ("--endpoints service-dns", args.endpoints == "service-dns"),
             )
             if value
         ]
@@ -287,7 +335,9 @@ def cluster_options_from(args: argparse.Namespace) -> ClusterOptions:
     return ClusterOptions(
         kubeconfig=args.kubeconfig,
         namespaces=tuple(dict.fromkeys(args.namespace)),
-        endpoints=EndpointsMode(args.endpoints),
+        endpoints=EndpointsMode.SERVICE_DNS
+        if args.endpoints == "service-dns"
+        else EndpointsMode.SLICES,
     )
 
 

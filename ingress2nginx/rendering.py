@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.resources
-import ipaddress
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from ingress2nginx import __version__, compressing, forwarding
+from ingress2nginx import __version__, compressing, dns_upstreams, forwarding
 from ingress2nginx.annotations.balancing import upstream_directive
 from ingress2nginx.annotations.passthrough import https_listen as passthrough_listen
 from ingress2nginx.annotations.passthrough import modules as stream_modules
@@ -174,9 +173,11 @@ def _main_view(config: Config, settings: Settings) -> dict[str, Any]:
         ]
         if runtime
         else [],
-        "resolver": [_resolver_address(address) for address in settings.resolver]
-        if config.resolves_at_request_time
-        else [],
+        "resolver": dns_upstreams.resolver_view(
+            settings, config.resolves_at_request_time, config.upstreams
+        ),
+        "upstream_zone": dns_upstreams.zone_view(config.upstreams),
+        "stand_in": dns_upstreams.stand_in_view(settings),
         "names_hash_bucket_size": _names_bucket_size(names),
         "names_hash_max_size": _names_max_size(len(names)),
         "core": _core_view(settings.config),
@@ -297,7 +298,10 @@ def _upstream_view(upstream: Upstream, keepalive: int) -> dict[str, Any]:
         "name": literal(upstream.name),
         "note": comment(upstream.service),
         "method": render_lines([method], UPSTREAM_DEPTH) if method is not None else None,
-        "servers": [literal(str(endpoint)) for endpoint in upstream.endpoints],
+        "servers": [dns_upstreams.server_token(upstream.resolve)]
+        if upstream.resolve is not None
+        else [literal(str(endpoint)) for endpoint in upstream.endpoints],
+        "zoned": upstream.resolve is not None,
         "keepalive": keepalive,
     }
 
@@ -357,15 +361,6 @@ def _listen(settings: Settings, port: int, default: bool, https: bool = False) -
         if not settings.http2_directive:
             words.append(trusted("http2"))
     return Token(" ".join(words))
-
-
-def _resolver_address(address: str) -> Token:
-    """nginx wants IPv6 resolvers in brackets; ``ip:port`` and ``[ip6]:port`` stay as given."""
-    try:
-        ipaddress.IPv6Address(address)
-    except ValueError:
-        return literal(address)
-    return literal(f"[{address}]")
 
 
 def _names_bucket_size(names: Iterable[str]) -> int:

@@ -18,6 +18,10 @@ FALLBACK_CERT_DIR = Path("/var/lib/ingress2nginx/certs")
 
 HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
 """nginx 1.25.1 replaced ``listen ... http2`` by the ``http2 on;`` directive."""
+DEFAULT_NGINX_VERSION = (1, 22, 0)
+"""The syntax written without ``--nginx-version``: Debian stable's, read by every later nginx."""
+RESOLVE_IN_UPSTREAMS_SINCE = (1, 27, 3)
+"""nginx 1.27.3 brought ``server ... resolve`` (and ``service=``) to open-source upstreams."""
 
 DEFAULT_LOG_FORMAT = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent'
@@ -188,8 +192,17 @@ class Settings:
     cluster_domain: str = DEFAULT_CLUSTER_DOMAIN
     resolver: tuple[str, ...] = ()
     """DNS servers nginx uses to resolve Service names at request time."""
-    nginx_version: tuple[int, int, int] = (1, 22, 0)
-    """The nginx the output is for; it only changes syntax (``http2``)."""
+    nginx_version: tuple[int, int, int] = DEFAULT_NGINX_VERSION
+    """The nginx the output is for: syntax (``http2``), and from 1.27.3 upstreams nginx
+    resolves at run time (``server ... resolve``)."""
+    endpoints: str = "static"
+    """``static``: upstreams list the ready endpoints; ``dns``: nginx resolves them from the
+    sidecar's DNS responder (``--endpoints``, dns_upstreams.py); never ``auto`` here."""
+    dns_listen: str = "127.0.0.1:5353"
+    """dns mode: where the responder listens, nginx's ``resolver`` (``--dns-listen``)."""
+    dns_unavailable_port: int = 5354
+    """dns mode: the loopback port of the nginx server answering 503 for a Service port
+    with no endpoint (``--dns-unavailable-port``)."""
     allow_snippet_annotations: bool = False
     """Honour snippet annotations (``--allow-snippet-annotations``), only in
     `snippet_namespaces` (docs/snippets.md)."""
@@ -215,6 +228,11 @@ class Settings:
     status_port: int | None = None
     """Watch mode only: the loopback port where nginx answers which config it runs (see
     reloading.py); None (every other command) leaves that server out of the output."""
+
+    @property
+    def resolves_upstreams(self) -> bool:
+        """Whether nginx can resolve upstream servers at run time (``resolve``, 1.27.3)."""
+        return self.nginx_version >= RESOLVE_IN_UPSTREAMS_SINCE
 
     @property
     def http2_directive(self) -> bool:

@@ -221,6 +221,9 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {error}", file=sys.stderr)
         return exit_codes.WATCH_START
     settings = dataclasses.replace(settings, status_port=args.status_port or None)
+    from ingress2nginx.dns_watching import fed_by_responder, settle_endpoints
+
+    settings = settle_endpoints(args, settings)
     options = WatchOptions(
         output=args.output.absolute(),
         debounce=args.debounce,
@@ -246,6 +249,7 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
         source = ClusterSource(cluster_options_from(args), settings, timing=timing)
         publisher = status_publisher(args)
         recorder = event_recorder(args)
+    source = fed_by_responder(source, settings)
     try:
         with contextlib.ExitStack() as running:
             if publisher is not None:

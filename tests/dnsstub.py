@@ -1,5 +1,8 @@
 """A tiny DNS server on loopback that answers every A query with one fixed address.
 
+With ``srv_port``, SRV queries too: one record, port ``srv_port``, target ``srv.stub.test``
+(whose A record is the same address), as the cluster DNS answers for a named Service port.
+
 nginx resolves Service DNS names (no Service or EndpointSlices in the input) and ExternalName
 targets at request time through its ``resolver``. Tests point ``--resolver`` at this stub so
 those names lead to echo backends on 127.0.0.1, and read ``queries`` to see which names nginx
@@ -20,6 +23,8 @@ from typing import Self
 from harness import LOOPBACK
 
 TYPE_A = 1
+TYPE_SRV = 33
+SRV_TARGET = "srv.stub.test"
 CLASS_IN = 1
 _HEADER = struct.Struct("!HHHHHH")
 
@@ -50,11 +55,23 @@ def answer(query: bytes, address: str) -> bytes:
     return header + question + records
 
 
+def srv_answer(query: bytes, port: int) -> bytes:
+    """The response to an SRV ``query``: one record, ``port`` on `SRV_TARGET`."""
+    from dnslib import QTYPE, RR, SRV, DNSRecord
+
+    request = DNSRecord.parse(query)
+    reply = request.reply()
+    rdata = SRV(priority=0, weight=1, port=port, target=SRV_TARGET + ".")
+    reply.add_answer(RR(request.q.qname, QTYPE.SRV, rdata=rdata, ttl=5))
+    return bytes(reply.pack())
+
+
 class DnsStub:
     """UDP DNS on ``127.0.0.1:<random port>`` answering ``address`` for every A query."""
 
-    def __init__(self, address: str = LOOPBACK) -> None:
+    def __init__(self, address: str = LOOPBACK, srv_port: int | None = None) -> None:
         self.address = address
+        self.srv_port = srv_port
         self.queries: list[tuple[str, int]] = []
         """(name, type) of every query received, in order."""
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -95,7 +112,11 @@ class DnsStub:
             with contextlib.suppress(IndexError, struct.error, OSError):
                 name, qtype, _ = parse_question(query)
                 self.queries.append((name, qtype))
-                self._socket.sendto(answer(query, self.address), peer)
+                if qtype == TYPE_SRV and self.srv_port is not None:
+                    response = srv_answer(query, self.srv_port)
+                else:
+                    response = answer(query, self.address)
+                self._socket.sendto(response, peer)
 
     def __enter__(self) -> Self:
         return self.start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -64,6 +65,13 @@ def args_of(case: Path) -> list[str]:
         return []
     lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     return [line.replace("{case}", str(case)) for line in lines]
+
+
+def needs_current_nginx(case: Path) -> bool:
+    """Whether a case renders for nginx 1.27.3 or later (dns mode: ``server ... resolve``),
+    which Debian stable's nginx cannot check."""
+    args = args_of(case)
+    return any(pair == ("--endpoints", "dns") for pair in itertools.pairwise(args))
 
 
 def run_cli(argv: Sequence[str], stdin_text: str | None = None) -> Rendered:

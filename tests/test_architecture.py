@@ -16,7 +16,8 @@ PURE = {
     "objects", "model", "errors", "settings", "quoting", "directives", "grammar", "paths",
     "validating", "classifying", "normalizing", "routing", "locations", "backends", "securing",
     "certificates", "views", "forwarding", "explaining", "linting", "migrating", "reporting",
-    "endpoints", "servers", "other_controllers", "isolating", "lastgood",
+    "endpoints", "servers", "other_controllers", "isolating", "lastgood", "records",
+    "dns_upstreams",
 }  # fmt: skip
 """Stages that must stay functions of their input (rendering.py reads templates, so it is
 not listed; annotations/ modules are checked as a group below)."""
@@ -25,6 +26,7 @@ IO_MODULES = {"cluster_events", "trials",
     "applying", "reloading", "validators", "watching", "filewatching", "health", "sidecar",
     "commands", "cli", "cluster_connecting", "cluster_loading", "cluster_watching",
     "cluster_caching", "cluster_publishing", "loading", "restarting", "locating",
+    "dnsresponder", "dns_watching",
 }  # fmt: skip
 IO_LIBRARIES = {"subprocess", "socket", "watchdog", "kubernetes", "urllib3", "prometheus_client"}
 

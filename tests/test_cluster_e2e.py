@@ -217,7 +217,7 @@ def test_during_an_outage_nginx_keeps_serving_and_the_cache_catches_up_after(
         assert sidecar.served_by("/api", "a.test") == "api"
 
 
-def test_endpoints_dns_serves_through_the_service_name_and_pod_churn_changes_nothing(
+def test_endpoints_service_dns_serves_through_the_service_name_and_pod_churn_changes_nothing(
     api: KubeApi, start_sidecar: Callable[..., Sidecar]
 ) -> None:
     with DnsStub() as dns, EchoBackend("web") as web, EchoBackend("elsewhere") as elsewhere:
@@ -227,7 +227,7 @@ def test_endpoints_dns_serves_through_the_service_name_and_pod_churn_changes_not
             _service_on(port),
             endpoint_slice("web", web),
         )
-        sidecar = start_sidecar("--endpoints", "dns", "--resolver", dns.endpoint)
+        sidecar = start_sidecar("--endpoints", "service-dns", "--resolver", dns.endpoint)
         assert f"web.default.svc.cluster.local:{port}" in sidecar.config
         assert sidecar.served_by("/", "a.test") == "web"
         generation = sidecar.cache.generation

@@ -267,14 +267,14 @@ def test_ingress_classes_from_the_api_decide_which_ingresses_are_served(
     assert served == {"ours.test", "none.test", "*"}
 
 
-def test_endpoints_dns_never_reads_endpoint_slices_and_proxies_to_the_service_name(
+def test_endpoints_service_dns_never_reads_endpoint_slices_and_proxies_to_the_service_name(
     api: KubeApi, kubeconfig: Path
 ) -> None:
     with started_backends("web") as echo:
         api.apply(ingress("web", rules=[rule("a.test", path("/", to("web")))]))
         api.apply(service("web"), endpoint_slice("web", echo["web"]))
         sliced = from_cluster("render", kubeconfig)
-        dns = from_cluster("render", kubeconfig, "--endpoints", "dns")
+        dns = from_cluster("render", kubeconfig, "--endpoints", "service-dns")
         assert f"server {echo['web'].endpoint};" in sliced.config
     assert "web.default.svc.cluster.local:80" in dns.config
     slice_reads = [r for r in api.requests_for("endpointslices")]
@@ -316,7 +316,7 @@ def test_a_missing_kubeconfig_is_an_error_with_exit_3(tmp_path: Path) -> None:
         ["render", "--from-cluster", "manifests.yaml"],
         ["render", "--kubeconfig", "k"],
         ["check", "--namespace", "a"],
-        ["render", "--endpoints", "dns"],
+        ["render", "--endpoints", "service-dns"],
         ["render", "--from-cluster", "--namespace", "Not_A_Namespace"],
     ],
 )

@@ -277,7 +277,7 @@ def test_endpoints_dns_mode_never_reads_endpoint_slices(
 ) -> None:
     with EchoBackend("a") as backend:
         api.apply(web(), service("web"), endpoint_slice("web", backend))
-        cache = start_cache(endpoints=EndpointsMode.DNS)
+        cache = start_cache(endpoints=EndpointsMode.SERVICE_DNS)
         assert names(cache, "EndpointSlice") == set()
         assert api.requests_for("endpointslices") == []
 

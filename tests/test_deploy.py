@@ -9,6 +9,7 @@ nginx actually accept together.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tomllib
@@ -141,3 +142,15 @@ def test_rbac_grants_only_reads_plus_ingress_status_events_and_the_lease() -> No
     }
     secrets = [verbs for _, resources, verbs in rules if "secrets" in resources]
     assert secrets == [("get",)], "Secrets are read one by one, never listed or watched"
+
+
+def test_the_image_and_the_sidecar_name_one_nginx_new_enough_for_dns_mode() -> None:
+    found = re.search(
+        r"^ARG NGINX_IMAGE=nginx:(\d+\.\d+\.\d+)-", (ROOT / "Dockerfile").read_text(), re.M
+    )
+    assert found, "the Dockerfile pins no nginx release"
+    image_version = tuple(int(part) for part in found.group(1).split("."))
+    sidecar = build_parser().parse_args(containers()["ingress2nginx"]["args"])
+    assert sidecar.nginx_version == image_version
+    assert image_version >= (1, 27, 3)
+    assert sidecar.endpoints == "dns"

@@ -27,8 +27,8 @@ from tls_secrets import tls_secret
 MAINLINE_ENV = "INGRESS2NGINX_MAINLINE_NGINX"
 
 
-@pytest.fixture(scope="module")
-def mainline_nginx() -> str:
+def find_mainline_nginx() -> str:
+    """The current nginx's path; skips (fails under INGRESS2NGINX_REQUIRE_NGINX=1) without."""
     binary = os.environ.get(MAINLINE_ENV)
     if binary:
         return require_nginx(binary)
@@ -38,12 +38,22 @@ def mainline_nginx() -> str:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
-def mainline_version(mainline_nginx: str) -> str:
-    result = subprocess.run([mainline_nginx, "-v"], capture_output=True, text=True, check=True)
+def version_of(binary: str) -> str:
+    """``X.Y.Z`` as ``nginx -v`` prints it."""
+    result = subprocess.run([binary, "-v"], capture_output=True, text=True, check=True)
     found = re.search(r"nginx/(\d+\.\d+\.\d+)", result.stderr)
     assert found, f"no version in {result.stderr!r}"
     return found.group(1)
+
+
+@pytest.fixture(scope="module")
+def mainline_nginx() -> str:
+    return find_mainline_nginx()
+
+
+@pytest.fixture(scope="module")
+def mainline_version(mainline_nginx: str) -> str:
+    return version_of(mainline_nginx)
 
 
 def _cases_without_modules() -> list[Path]:
