@@ -24,13 +24,16 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
+from ingress2nginx.directives import Directive, directive
 from ingress2nginx.model import ResolvedServer, Upstream
-from ingress2nginx.quoting import Token, literal
+from ingress2nginx.quoting import Token, literal, trusted
 from ingress2nginx.records import DEFAULT_TTL, Unavailable, service_host
 from ingress2nginx.settings import Settings
 
 ZONE_NAME = "ingress2nginx_upstreams"
 """The shared memory zone every resolved upstream keeps its servers in."""
+STREAM_ZONE_NAME = "ingress2nginx_stream_upstreams"
+"""The same for the stream block's (ssl-passthrough) upstreams."""
 ZONE_BASE_KIB = 1024
 ZONE_PER_UPSTREAM_KIB = 16
 """Zone size: a base plus this much per resolved upstream, rounded up to a power of two MiB
@@ -71,9 +74,35 @@ def zone_view(upstreams: Iterable[Upstream]) -> dict[str, Any] | None:
     count = sum(1 for upstream in upstreams if upstream.resolve is not None)
     if not count:
         return None
+    return {"name": literal(ZONE_NAME), "size": zone_size(count)}
+
+
+def zone_size(count: int) -> Token:
+    """Room for `count` resolved upstreams, rounded up to a power of two MiB."""
     needed = -(-(ZONE_BASE_KIB + ZONE_PER_UPSTREAM_KIB * count) // 1024)
-    size = 1 << (needed - 1).bit_length()
-    return {"name": literal(ZONE_NAME), "size": literal(f"{size}m")}
+    return literal(f"{1 << (needed - 1).bit_length()}m")
+
+
+def stream_servers(upstream: Upstream, count: int) -> list[Directive]:
+    """The body of a passthrough (stream) upstream nginx resolves: nginx's stream module has
+    ``resolve`` too, in a zone of its own (`count` such upstreams share it)."""
+    assert upstream.resolve is not None
+    return [
+        directive("zone", literal(STREAM_ZONE_NAME), zone_size(count)),
+        directive("server", server_token(upstream.resolve)),
+    ]
+
+
+def stream_resolver(settings: Settings) -> list[Directive]:
+    """``resolver`` and ``resolver_timeout`` for the stream block, as the http block has them
+    (the responder in dns mode, else the cluster's resolvers)."""
+    view = resolver_view(settings, True, ())
+    assert view is not None
+    valid = trusted(f"valid={view['valid']}")
+    return [
+        directive("resolver", *view["addresses"], valid),
+        directive("resolver_timeout", view["timeout"]),
+    ]
 
 
 def resolver_view(

@@ -26,12 +26,12 @@ from collections.abc import Callable, Sequence
 
 from ingress2nginx import dns_upstreams
 from ingress2nginx.applying import find_nginx
-from ingress2nginx.dnsresponder import DnsResponder, relay_addresses
+from ingress2nginx.dnsresponder import DnsResponder
 from ingress2nginx.errors import Ingress2NginxError
 from ingress2nginx.loading import LoadResult
 from ingress2nginx.logs import fields
 from ingress2nginx.objects import Inventory, Manifest
-from ingress2nginx.records import RecordSet, parse_listen, service_records
+from ingress2nginx.records import RecordSet, parse_listen, relay_addresses, service_records
 from ingress2nginx.settings import Settings
 from ingress2nginx.watching import Source, WatchStartError
 

@@ -389,17 +389,3 @@ class _TcpReader:
 def _send(conn: socket.socket, answer: bytes) -> None:
     with contextlib.suppress(OSError):
         conn.sendall(len(answer).to_bytes(2, "big") + answer)
-
-
-def relay_addresses(resolvers: Sequence[str]) -> tuple[tuple[str, int], ...]:
-    """(address, port) of each ``--resolver`` entry (``ip``, ``ip:port``, ``[ip6]:port``)."""
-    found = []
-    for entry in resolvers:
-        try:
-            found.append((str(ipaddress.ip_address(entry)), 53))
-            continue
-        except ValueError:
-            pass
-        host, _, port = entry.rpartition(":")
-        found.append((host.strip("[]"), int(port)))
-    return tuple(found)

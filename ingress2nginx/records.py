@@ -221,3 +221,17 @@ def parse_listen(text: str) -> tuple[str, int]:
     except ValueError:
         raise ValueError(f"--dns-listen: not an IP address: {host!r}") from None
     return host, int(port)
+
+
+def relay_addresses(resolvers: Sequence[str]) -> tuple[tuple[str, int], ...]:
+    """(address, port) of each ``--resolver`` entry (``ip``, ``ip:port``, ``[ip6]:port``)."""
+    found = []
+    for entry in resolvers:
+        try:
+            found.append((str(ipaddress.ip_address(entry)), 53))
+            continue
+        except ValueError:
+            pass
+        host, _, port = entry.rpartition(":")
+        found.append((host.strip("[]"), int(port)))
+    return tuple(found)

@@ -12,8 +12,8 @@ from dnslib import QTYPE, RCODE, DNSRecord
 from dnsstub import DnsStub
 from harness import LOOPBACK
 
-from ingress2nginx.dnsresponder import DnsResponder, relay_addresses
-from ingress2nginx.records import Target, parse_listen, srv_name, target_host
+from ingress2nginx.dnsresponder import DnsResponder
+from ingress2nginx.records import Target, parse_listen, relay_addresses, srv_name, target_host
 
 DOMAIN = "cluster.local"
 NAME = srv_name("shop", "web", 80, DOMAIN)

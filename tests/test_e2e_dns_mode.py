@@ -106,6 +106,13 @@ class DnsSite:
             time.sleep(0.05)
         time.sleep(0.2)  # the answer just sent reaches the upstream zone
 
+    def wait(self, condition: Callable[[], object]) -> None:
+        """Poll (bounded) until `condition` holds: nginx re-resolves within a few seconds."""
+        deadline = time.monotonic() + SETTLE
+        while not condition():
+            assert time.monotonic() < deadline, "nginx did not follow the records"
+            time.sleep(0.05)
+
     def pids(self) -> tuple[int, set[int]]:
         return self.site.nginx.pid, self.site.nginx.worker_pids()
 

@@ -13,7 +13,10 @@ import time
 
 from dnsstub import TYPE_SRV, DnsStub
 from e2e import ingress, path, render, rule, serving, started_backends, to
+from harness import LOOPBACK, free_port
 from test_mainline_nginx import find_mainline_nginx, version_of
+
+from ingress2nginx.dnsresponder import DnsResponder
 
 OBJECTS = [ingress("web", rules=[rule("web.test", path("/", to("elsewhere", "http")))])]
 SRV_NAME = "_http._tcp.elsewhere.default.svc.cluster.local"
@@ -45,3 +48,24 @@ def test_for_an_older_nginx_the_named_port_answers_503_with_the_reason() -> None
     assert "return 503" in rendered.config
     assert "a port given by name needs the Service in the input" in rendered.messages
     assert "nginx 1.27.3 or later" in rendered.messages
+
+
+def test_in_dns_mode_the_responder_relays_the_named_port_to_the_cluster_dns() -> None:
+    nginx = find_mainline_nginx()
+    with started_backends("elsewhere") as echo:
+        backend = echo["elsewhere"]
+        with (
+            DnsStub(backend.address, srv_port=backend.port) as dns,
+            DnsResponder("cluster.local", (LOOPBACK, 0), relay_to=[(LOOPBACK, dns.port)]) as ours,
+        ):
+            options = ["--nginx-version", version_of(nginx), "--endpoints", "dns"]
+            options += ["--dns-listen", f"{LOOPBACK}:{ours.address[1]}"]
+            options += ["--dns-unavailable-port", str(free_port())]
+            with serving(OBJECTS, *options, binary=nginx) as site:
+                assert f"resolver {LOOPBACK}:{ours.address[1]} valid=1s;" in site.rendered.config
+                deadline = time.monotonic() + 10  # a failure bound: nginx's first lookup
+                while site.get("/", "web.test").status == 502:
+                    assert time.monotonic() < deadline, "nginx never resolved the SRV record"
+                    time.sleep(0.05)
+                assert site.served_by("/", "web.test") == "elsewhere"
+            assert SRV_NAME in dns.names(TYPE_SRV)  # asked of the cluster DNS, through ours

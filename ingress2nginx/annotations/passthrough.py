@@ -25,7 +25,6 @@ have it built in (docs/passthrough.md).
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -194,12 +193,12 @@ def _passthrough_directives(config: Config, settings: Settings) -> list[Directiv
         block("map", (trusted("$ssl_preread_server_name"), trusted(ROUTE_VARIABLE)), routes),
         block("map", (trusted("$ssl_preread_server_name"), trusted(BACKEND_VARIABLE)), backends),
     ]
-    if any(isinstance(host.target, ProxyToAddress) for host in config.passthrough):
-        found.append(
-            directive("resolver", *map(_resolver, settings.resolver), trusted("valid=30s"))
-        )
-        found.append(directive("resolver_timeout", trusted("5s")))
-    found += _upstreams(config)
+    streams, resolved = _upstreams(config)
+    if resolved or any(isinstance(host.target, ProxyToAddress) for host in config.passthrough):
+        from ingress2nginx.dns_upstreams import stream_resolver
+
+        found += stream_resolver(settings)
+    found += streams
     found.append(
         block(
             "server",
@@ -238,8 +237,9 @@ def _backend(host: Passthrough) -> Token:
     return literal(target.upstream if isinstance(target, ProxyToUpstream) else target.address)
 
 
-def _upstreams(config: Config) -> list[Directive]:
-    """Stream twins of the http upstreams the passthrough hosts use (same endpoints)."""
+def _upstreams(config: Config) -> tuple[list[Directive], int]:
+    """Stream twins of the http upstreams the passthrough hosts use (same endpoints, or
+    resolved by nginx as the http ones are), and how many of them nginx resolves."""
     from ingress2nginx.model import ProxyToUpstream
 
     names = sorted(
@@ -249,15 +249,21 @@ def _upstreams(config: Config) -> list[Directive]:
             if isinstance(host.target, ProxyToUpstream)
         }
     )
+    from ingress2nginx.dns_upstreams import stream_servers
+
     upstreams = {upstream.name: upstream for upstream in config.upstreams}
-    return [
+    resolved = sum(1 for name in names if upstreams[name].resolve is not None)
+    blocks = [
         block(
             "upstream",
             (literal(name),),
-            [directive("server", literal(str(endpoint))) for endpoint in upstreams[name].endpoints],
+            stream_servers(upstreams[name], resolved)
+            if upstreams[name].resolve is not None
+            else [directive("server", literal(str(e))) for e in upstreams[name].endpoints],
         )
         for name in names
     ]
+    return blocks, resolved
 
 
 def _front_listen(settings: Settings) -> Token:
@@ -265,14 +271,6 @@ def _front_listen(settings: Settings) -> Token:
     if ":" in address:
         address = f"[{address}]"
     return literal(f"{address}:{settings.https_port}" if address else str(settings.https_port))
-
-
-def _resolver(address: str) -> Token:
-    try:
-        ipaddress.IPv6Address(address)
-    except ValueError:
-        return literal(address)
-    return literal(f"[{address}]")
 
 
 HOOKS = Hooks(http=http_directives, admit=admit)
