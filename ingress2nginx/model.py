@@ -16,11 +16,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from ingress2nginx.annotations import DEFAULT_OPTIONS, IngressOptions
-from ingress2nginx.annotations.balancing import DEFAULT_BALANCING, Balancing
-from ingress2nginx.annotations.canary import CanaryOptions
-from ingress2nginx.hashing import compared_fields, remembered_hash
-from ingress2nginx.secret_files import SecretFile
+from ingress2nginx.core.hashing import compared_fields, remembered_hash
+from ingress2nginx.core.secret_files import SecretFile
+from ingress2nginx.features import DEFAULT_OPTIONS, IngressOptions
+from ingress2nginx.features.balancing import DEFAULT_BALANCING, Balancing
+from ingress2nginx.features.canary import CanaryOptions
 
 
 class PathType(enum.StrEnum):

@@ -20,11 +20,12 @@ from golden_cases import run_cli
 from harness import free_port
 from test_watch_loop import MemorySource, Running
 
-from ingress2nginx import exit_codes, logs
-from ingress2nginx.cli import _subparsers, build_parser
-from ingress2nginx.filewatching import KeepLastGood
-from ingress2nginx.loading import load_sources
-from ingress2nginx.reloading import ApplyError, StatusEndpoint
+from ingress2nginx.apply.reloading import ApplyError, StatusEndpoint
+from ingress2nginx.cli import exit_codes
+from ingress2nginx.cli.main import _subparsers, build_parser
+from ingress2nginx.core import logs
+from ingress2nginx.sources.loading import load_sources
+from ingress2nginx.watch.files import KeepLastGood
 
 PREFIX = "nginx.ingress.kubernetes.io/"
 
