@@ -568,7 +568,7 @@ def materialize(run: Run, chosen: Settings) -> None:
     write_certificates(run.translation.config, chosen.cert_dir)
     try:
         from ingress2nginx.apply.applying import write_secret_files
-        from ingress2nginx.features.references import secret_files
+        from ingress2nginx.normalize.references import secret_files
     except ImportError:  # a tree without annotation secret files
         return
     write_secret_files(secret_files(run.translation.config.servers), chosen.cert_dir)

@@ -25,7 +25,7 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 PURE = {"core", "features", "model.py", "normalize", "render", "report"}
 """Stages that are functions of their input (render reads its templates, nothing else)."""
 IO_LIBRARIES = {"subprocess", "socket", "watchdog", "kubernetes", "urllib3", "prometheus_client"}
-LAZY = {"cli", "features"}  # features: until the model cycle is broken
+LAZY = {"cli"}
 """The one subpackage allowed imports inside functions (start-up time of the command line)."""
 
 

@@ -22,9 +22,9 @@ from ingress2nginx.core.settings import GlobalConfig, Settings
 from ingress2nginx.features import read_options
 from ingress2nginx.features.base import AnnotationValueError
 from ingress2nginx.features.external_auth_values import absolute_url, url_or_path
-from ingress2nginx.features.references import referenced_secrets
 from ingress2nginx.model import Config
 from ingress2nginx.normalize.normalizing import normalize
+from ingress2nginx.normalize.references import referenced_secrets
 
 PREFIX = "nginx.ingress.kubernetes.io/"
 

@@ -45,8 +45,8 @@ from ingress2nginx.core.grammar import is_dns1123_subdomain
 from ingress2nginx.core.objects import Manifest
 from ingress2nginx.core.settings import Settings
 from ingress2nginx.features import PREFIX, read_options
-from ingress2nginx.features.references import referenced_secrets as annotated_secrets
 from ingress2nginx.normalize.classifying import select_served
+from ingress2nginx.normalize.references import referenced_secrets as annotated_secrets
 from ingress2nginx.sources.loading import LoadResult
 
 PAGE_SIZE = 500

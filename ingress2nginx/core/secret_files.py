@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives import serialization
 
 from ingress2nginx.core.objects import Manifest
 
+DEFAULT_CERTIFICATE = "default-server"
+"""File stem of the generated default certificate (in --cert-dir beside these files)."""
 HTPASSWD_FILE = "auth-file-"
 HTPASSWD_MAP = "auth-map-"
 CA_BUNDLE = "ca-"

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ingress2nginx.core.actions import CanaryOptions
 from ingress2nginx.core.errors import Problem, Severity, shown
 from ingress2nginx.core.hashing import compared_fields, remembered_hash
 from ingress2nginx.core.objects import Manifest
@@ -58,7 +59,6 @@ from ingress2nginx.features.base import (
     OnInvalid,
     Support,
 )
-from ingress2nginx.features.canary import CanaryOptions
 from ingress2nginx.features.client_tls import ClientTLSOptions
 from ingress2nginx.features.cors import CorsOptions
 from ingress2nginx.features.custom_errors import ErrorOptions

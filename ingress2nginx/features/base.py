@@ -4,9 +4,19 @@ an invalid value does (`OnInvalid`)."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ingress2nginx.core.directives import Directive
+from ingress2nginx.core.errors import Problem
+from ingress2nginx.core.objects import Manifest
+from ingress2nginx.core.quoting import Token
+from ingress2nginx.core.settings import Settings
+
+if TYPE_CHECKING:  # the model holds the features' options: it is one layer up, types only
+    from ingress2nginx.features import IngressOptions
+    from ingress2nginx.model import Config, Location, Server
 
 PREFIX = "nginx.ingress.kubernetes.io/"
 
@@ -87,26 +97,29 @@ class Annotation:
 class Hooks:
     """Where a feature adds to the config; each hook is optional.
 
-    Arguments are the model records (``Location``, ``Server``, ``Config``) and ``Settings``;
-    they are typed loosely here only because the model imports this package.
+    Hooks read the model records (``Location``, ``Server``, ``Config``: model.py) and
+    ``Settings``, and give back directive records (directives.py) or header tokens: the
+    renderer lays those out, the feature never writes text itself.
     """
 
-    location: Callable[[Any, Any], list[Any]] | None = None
+    location: Callable[[Location, Settings], Sequence[Directive]] | None = None
     """(location, settings) -> directives inside that location, before the proxy_pass."""
-    answer: Callable[[Any, Any], list[Any]] | None = None
+    answer: Callable[[Location, Settings], Sequence[Directive]] | None = None
     """(location, settings) -> directives inside a location nginx answers itself (a redirect,
     a fixed status): how nginx writes that answer (absolute_redirect), not how it proxies."""
-    headers: Callable[[Any], dict[str, Any]] | None = None
+    headers: Callable[[Location], dict[str, Token]] | None = None
     """(location) -> request headers to the backend to set or change (name -> token)."""
-    server: Callable[[Any, Any], list[Any]] | None = None
+    server: Callable[[Server, Settings], Sequence[Directive]] | None = None
     """(server, settings) -> directives inside that server, before its locations."""
-    http: Callable[[Any, Any], list[Any]] | None = None
+    http: Callable[[Config, Settings], Sequence[Directive]] | None = None
     """(config, settings) -> directives in the http block (zones, maps), once."""
     inherited: bool = False
     """The `location` directives are ones nginx inherits from the server block (proxy
     timeouts, buffers, body size): when every location of a server has the same, they are
     written once there."""
-    admit: Callable[[Any, Any, Any], tuple[Any, list[Any]]] | None = None
+    admit: (
+        Callable[[Manifest, IngressOptions, Settings], tuple[IngressOptions, list[Problem]]] | None
+    ) = None
     """(ingress, options, settings) -> (options, problems): drop what the command line does
     not allow (snippets, ssl-passthrough), each with a warning; the Ingress is still served."""
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ingress2nginx.core.actions import CanaryOptions, ProxyToUpstream, Split
 from ingress2nginx.core.directives import Directive, block, entry
 from ingress2nginx.core.quoting import Token, literal, trusted
 from ingress2nginx.features.base import Annotation, AnnotationValueError, Hooks, partly, supported
@@ -28,7 +28,7 @@ from ingress2nginx.features.values import integer, parse_bool
 
 if TYPE_CHECKING:
     from ingress2nginx.core.settings import Settings
-    from ingress2nginx.model import Config, ProxyToAddress, ProxyToUpstream, Split
+    from ingress2nginx.model import Config, ProxyToAddress
 
 _HEADER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,99}\Z")
 _COOKIE = re.compile(r"[A-Za-z0-9_.~:/-]{1,100}\Z")
@@ -78,19 +78,6 @@ def header_pattern(value: str) -> str:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class CanaryOptions:
-    """The canary rules of one Ingress."""
-
-    enabled: bool = False
-    header: str | None = None
-    header_value: str | None = None
-    header_pattern: str | None = None
-    cookie: str | None = None
-    weight: int = 0
-    weight_total: int = 100
-
-
 ANNOTATIONS: tuple[Annotation, ...] = (
     supported("canary", "Mark the Ingress as the canary of the main Ingress with the same"
               " host and path.", "canary.enabled", parse_bool),
@@ -117,7 +104,6 @@ def http_directives(config: Config, settings: Settings) -> list[Directive]:
 
 
 def _splits(config: Config) -> Iterator[Split]:
-    from ingress2nginx.model import Split
 
     seen: set[str] = set()
     for server in config.servers:
@@ -193,7 +179,6 @@ def _decision(split: Split, votes: list[str]) -> Directive:
 
 
 def _target(action: ProxyToUpstream | ProxyToAddress) -> Token:
-    from ingress2nginx.model import ProxyToUpstream
 
     if isinstance(action, ProxyToUpstream):
         return literal(action.upstream)

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ingress2nginx.core.actions import ProxyToUpstream
 from ingress2nginx.core.directives import Directive, block, directive
 from ingress2nginx.core.grammar import is_dns1035_label
 from ingress2nginx.core.quoting import Token, expanded, literal, trusted
@@ -27,7 +28,7 @@ from ingress2nginx.features.values import parse_bool
 
 if TYPE_CHECKING:
     from ingress2nginx.core.settings import Settings
-    from ingress2nginx.model import Location, ProxyToAddress, ProxyToUpstream, Server
+    from ingress2nginx.model import Location, ProxyToAddress, Server
 
 
 def status_codes(value: str) -> tuple[int, ...]:
@@ -111,7 +112,6 @@ def server_directives(server: Server, settings: Settings) -> list[Directive]:
 
 
 def _page(name: str, target: ProxyToUpstream | ProxyToAddress, code: int) -> Directive:
-    from ingress2nginx.model import ProxyToUpstream
 
     headers = [
         ("X-Code", Token(str(code))),
@@ -137,7 +137,6 @@ def _page(name: str, target: ProxyToUpstream | ProxyToAddress, code: int) -> Dir
 
 
 def _target_text(target: ProxyToUpstream | ProxyToAddress) -> str:
-    from ingress2nginx.model import ProxyToUpstream
 
     return target.upstream if isinstance(target, ProxyToUpstream) else target.address
 

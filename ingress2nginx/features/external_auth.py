@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, cast
 
 from ingress2nginx.core.directives import Directive, block, directive
 from ingress2nginx.core.quoting import Token, compose, expanded, literal, trusted
+from ingress2nginx.core.secret_files import DEFAULT_CERTIFICATE
 from ingress2nginx.features.base import (
     Annotation,
     Hooks,
@@ -320,8 +321,6 @@ def _signin_location(plan: ExternalAuth, server: Server, settings: Settings) -> 
 
 def _has_hsts(server: Server, settings: Settings) -> bool:
     """Whether the server writes the HSTS header (a named location must repeat it)."""
-    from ingress2nginx.normalize.certificates import DEFAULT_CERTIFICATE
-
     own = server.tls is not None and server.tls.certificate != DEFAULT_CERTIFICATE
     return own and settings.config.hsts
 

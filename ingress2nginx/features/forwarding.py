@@ -161,3 +161,39 @@ def _passthrough_map(source: str, target: str, fallback: str) -> Directive:
         entry(trusted("default"), trusted(source)),
         entry(trusted('""'), trusted(fallback)),
     ])  # fmt: skip
+
+
+STANDARD_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Host", "$best_http_host"),
+    ("Upgrade", "$http_upgrade"),
+    ("Connection", "$connection_upgrade"),
+    ("X-Request-ID", "$req_id"),
+    ("X-Real-IP", "$remote_addr"),
+    ("X-Forwarded-For", "$remote_addr"),
+    ("X-Forwarded-Host", "$best_http_host"),
+    ("X-Forwarded-Port", "$pass_server_port"),
+    ("X-Forwarded-Proto", "$scheme"),
+    ("X-Forwarded-Scheme", "$scheme"),
+    ("X-Scheme", "$scheme"),
+    ("X-Original-Forwarded-For", "$http_x_forwarded_for"),
+    ("X-Original-Forwarded-Host", "$http_x_forwarded_host"),
+    ("Proxy", '""'),
+)
+"""Headers sent to every backend (ingress-nginx's set), written once at http level."""
+
+
+def standard_headers(settings: Settings | None) -> tuple[tuple[str, str], ...]:
+    """`STANDARD_HEADERS` as the global options change them."""
+    if settings is None:
+        return STANDARD_HEADERS
+    changed = header_values(settings.config)
+    return tuple((header, changed.get(header, value)) for header, value in STANDARD_HEADERS)
+
+
+def header_directives(
+    overrides: dict[str, Token], name: str = "proxy_set_header", settings: Settings | None = None
+) -> list[Directive]:
+    """The standard headers with `overrides` applied (and added), one directive each."""
+    values = {header: Token(value) for header, value in standard_headers(settings)}
+    values.update(overrides)
+    return [directive(name, trusted(header), value) for header, value in values.items()]

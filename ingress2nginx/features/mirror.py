@@ -29,6 +29,7 @@ from ingress2nginx.core.directives import Directive, block, directive
 from ingress2nginx.core.grammar import is_dns1123_subdomain
 from ingress2nginx.core.quoting import Token, compose, expanded, literal, trusted
 from ingress2nginx.features.base import Annotation, AnnotationValueError, Hooks, partly, supported
+from ingress2nginx.features.forwarding import header_directives
 from ingress2nginx.features.values import choice, host_and_port
 
 if TYPE_CHECKING:
@@ -184,7 +185,6 @@ def server_directives(server: Server, settings: Settings) -> list[Directive]:
 
 def _internal_location(options: MirrorOptions, settings: Settings) -> Directive:
     # imported here: views imports the annotations package
-    from ingress2nginx.render.views import header_directives
 
     assert options.target is not None
     body = [directive("internal")]

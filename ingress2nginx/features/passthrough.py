@@ -26,12 +26,12 @@ have it built in (docs/passthrough.md).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from ingress2nginx.core.actions import ProxyToAddress, ProxyToUpstream
 from ingress2nginx.core.directives import INDENT, Directive, block, directive
-from ingress2nginx.core.errors import ObjectRef, Problem, Severity
+from ingress2nginx.core.errors import Problem, Severity
 from ingress2nginx.core.quoting import Token, comment, literal, trusted
 from ingress2nginx.features.base import Annotation, Hooks, partly
 from ingress2nginx.features.snippets import stream_lines
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from ingress2nginx.core.objects import Manifest
     from ingress2nginx.core.settings import Settings
     from ingress2nginx.features import IngressOptions
-    from ingress2nginx.model import Config, Passthrough, Server
+    from ingress2nginx.model import Config, Passthrough
 
 INTERNAL_ADDRESS = "127.0.0.1"
 """Where nginx's own HTTPS servers and the relay listen when passthrough is on."""
@@ -51,7 +51,7 @@ _NOTE = (
     "ssl-passthrough: these SNI names go to their backends untouched (through the relay),"
     " other TLS to the HTTPS servers"
 )
-_WHERE = "metadata.annotations[nginx.ingress.kubernetes.io/ssl-passthrough]"
+WHERE = "metadata.annotations[nginx.ingress.kubernetes.io/ssl-passthrough]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,7 @@ def admit(
     problem = Problem(
         Severity.WARNING,
         ingress.ref,
-        _WHERE,
+        WHERE,
         "refused: ssl-passthrough is disabled (see --enable-ssl-passthrough); ignored",
         "unsupported-annotation",
     )
@@ -92,43 +92,6 @@ def admit(
 
 
 # --------------------------------------------------------------------------- normalizing
-
-
-def passthrough_hosts(
-    servers: Sequence[Server], problems: list[Problem]
-) -> tuple[Passthrough, ...]:
-    """The hosts some Ingress asks to pass through, with the backend of their ``/`` path."""
-    from ingress2nginx.model import Match, Passthrough, ProxyToAddress, ProxyToUpstream
-    from ingress2nginx.normalize.routing import server_names
-
-    found = []
-    for server in servers:
-        asking = [
-            loc.origin
-            for loc in server.locations
-            if loc.options.passthrough.enabled and loc.origin is not None
-        ]
-        if not asking:
-            continue
-        origin = min(asking, key=lambda origin: (origin.namespace, origin.name))
-        ref = ObjectRef("Ingress", origin.namespace, origin.name)
-        if not server.host:
-            problems.append(_ignored(ref, "a rule without host has no SNI name to match"))
-            continue
-        root = next(
-            loc for loc in server.locations if loc.match is Match.PREFIX and loc.path == "/"
-        )
-        action = getattr(root.action, "main", root.action)  # a canary split: its main backend
-        if not isinstance(action, ProxyToUpstream | ProxyToAddress):
-            reason = f"host {server.host} has no backend for / to pass TLS connections to"
-            problems.append(_ignored(ref, reason))
-            continue
-        found.append(Passthrough(server.host, server_names(server.host), action, origin))
-    return tuple(found)
-
-
-def _ignored(ref: ObjectRef, reason: str) -> Problem:
-    return Problem(Severity.WARNING, ref, _WHERE, f"{reason}; ignored", "passthrough")
 
 
 # --------------------------------------------------------------------------- rendering
@@ -180,7 +143,6 @@ def stream_block(config: Config, settings: Settings) -> Token | None:
 
 
 def _passthrough_directives(config: Config, settings: Settings) -> list[Directive]:
-    from ingress2nginx.model import ProxyToAddress
 
     relay = literal(f"{INTERNAL_ADDRESS}:{settings.ssl_passthrough_relay_port}")
     https = literal(f"{INTERNAL_ADDRESS}:{settings.ssl_passthrough_proxy_port}")
@@ -232,7 +194,6 @@ def _entry(key: Token, value: Token) -> Directive:
 
 
 def _backend(host: Passthrough) -> Token:
-    from ingress2nginx.model import ProxyToUpstream
 
     target = host.target
     return literal(target.upstream if isinstance(target, ProxyToUpstream) else target.address)
@@ -240,7 +201,6 @@ def _backend(host: Passthrough) -> Token:
 
 def _upstreams(config: Config) -> list[Directive]:
     """Stream twins of the http upstreams the passthrough hosts use (same endpoints)."""
-    from ingress2nginx.model import ProxyToUpstream
 
     names = sorted(
         {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
+from ingress2nginx.core.actions import ProxyToUpstream, Split
 from ingress2nginx.core.directives import Directive, directive
 from ingress2nginx.core.errors import Problem, Severity
 from ingress2nginx.core.quoting import Token, compose, expanded, literal, trusted
@@ -223,7 +224,6 @@ def _proxied_url(location: Location) -> Token:
     """What ``proxy_redirect default`` replaces: the ``proxy_pass`` URL (it has no path), so
     ``Location: http://<upstream>/x`` becomes ``/x``. Written out, because nginx takes
     ``default`` only after ``proxy_pass`` and never with a variable in it."""
-    from ingress2nginx.model import ProxyToUpstream, Split
 
     scheme, _ = protocol(location.options.proxy.backend_protocol)
     action = location.action

@@ -28,11 +28,10 @@ from cryptography.x509.oid import NameOID
 
 from ingress2nginx.core.errors import shown
 from ingress2nginx.core.objects import Inventory, Manifest, ManifestMemo
+from ingress2nginx.core.secret_files import DEFAULT_CERTIFICATE as DEFAULT_CERTIFICATE
 from ingress2nginx.model import CertificateFile
 
 TLS_SECRET_TYPE = "kubernetes.io/tls"
-DEFAULT_CERTIFICATE = "default-server"
-"""File stem of the generated default certificate."""
 SECRET_FILE_PREFIX = "tls-"
 """File stem prefix of certificates written from Secrets; only these are ever deleted."""
 

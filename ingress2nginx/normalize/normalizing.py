@@ -25,21 +25,21 @@ from ingress2nginx.core.settings import Settings
 from ingress2nginx.features import IngressOptions, admit, read_options
 from ingress2nginx.features.client_tls import settle as settle_client_tls
 from ingress2nginx.features.mirror import needs_resolver
-from ingress2nginx.features.passthrough import passthrough_hosts
-from ingress2nginx.features.references import resolve_references, secret_files
-from ingress2nginx.features.references import resolves_names as auth_resolves_names
 from ingress2nginx.features.snippets import settle_server_snippets
 from ingress2nginx.model import Action, Config, ProxyToAddress, Split
 from ingress2nginx.normalize.backends import Backends, ResolutionsMemo
 from ingress2nginx.normalize.certificates import Certificates, SecretMemo
 from ingress2nginx.normalize.classifying import select_served
 from ingress2nginx.normalize.endpoints import EndpointsMemo
+from ingress2nginx.normalize.passthrough import passthrough_hosts
 from ingress2nginx.normalize.paths import (
     IMPLEMENTATION_SPECIFIC,
     path_problem,
     regex_path_problem,
     regex_sign,
 )
+from ingress2nginx.normalize.references import resolve_references, secret_files
+from ingress2nginx.normalize.references import resolves_names as auth_resolves_names
 from ingress2nginx.normalize.routing import ClaimKeyMemo, ClaimMemo, Router
 from ingress2nginx.normalize.securing import TLSHosts
 from ingress2nginx.normalize.servers import ServerMemo

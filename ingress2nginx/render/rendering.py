@@ -25,6 +25,7 @@ from ingress2nginx.core.quoting import Token, comment, expanded, literal, truste
 from ingress2nginx.core.settings import GlobalConfig, Settings
 from ingress2nginx.features import compressing, forwarding
 from ingress2nginx.features.balancing import upstream_directive
+from ingress2nginx.features.forwarding import standard_headers
 from ingress2nginx.features.passthrough import https_listen as passthrough_listen
 from ingress2nginx.features.passthrough import modules as stream_modules
 from ingress2nginx.features.passthrough import stream_block
@@ -36,7 +37,6 @@ from ingress2nginx.render.views import (
     location_view,
     server_directives,
     server_response_headers,
-    standard_headers,
 )
 
 MAIN_TEMPLATE = "nginx.conf.j2"

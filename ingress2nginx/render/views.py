@@ -7,9 +7,9 @@ redirect, the directives the annotations add, and how the request reaches the ba
 
 nginx inherits ``proxy_set_header`` from the http block only into locations that set none of
 their own, so a location that must change one header (upstream-vhost, x-forwarded-prefix)
-gets the whole standard set, with its changes, from `STANDARD_HEADERS`; so does a location
-whose configuration-snippet sets a header (less the ones the snippet sets), or whose server's
-server-snippet does, as ingress-nginx writes them in every location. ``add_header`` is
+gets the whole standard set with its changes (`STANDARD_HEADERS`, forwarding.py); so does a
+location whose configuration-snippet sets a header (less the ones the snippet sets), or whose
+server's server-snippet does, as ingress-nginx writes them in every location. ``add_header`` is
 inherited the same way: a location adding a response header of its own (CORS) repeats the
 server's (HSTS), from `server_response_headers`.
 """
@@ -24,6 +24,7 @@ from ingress2nginx.core.directives import Directive, directive, render_lines
 from ingress2nginx.core.quoting import Token, comment, compose, expanded, literal, trusted
 from ingress2nginx.core.settings import Settings
 from ingress2nginx.features import FEATURES, forwarding
+from ingress2nginx.features.forwarding import header_directives
 from ingress2nginx.features.proxy import protocol
 from ingress2nginx.features.snippets import headers_set_by_snippet
 from ingress2nginx.model import (
@@ -37,24 +38,6 @@ from ingress2nginx.model import (
     Server,
     Split,
 )
-
-STANDARD_HEADERS: tuple[tuple[str, str], ...] = (
-    ("Host", "$best_http_host"),
-    ("Upgrade", "$http_upgrade"),
-    ("Connection", "$connection_upgrade"),
-    ("X-Request-ID", "$req_id"),
-    ("X-Real-IP", "$remote_addr"),
-    ("X-Forwarded-For", "$remote_addr"),
-    ("X-Forwarded-Host", "$best_http_host"),
-    ("X-Forwarded-Port", "$pass_server_port"),
-    ("X-Forwarded-Proto", "$scheme"),
-    ("X-Forwarded-Scheme", "$scheme"),
-    ("X-Scheme", "$scheme"),
-    ("X-Original-Forwarded-For", "$http_x_forwarded_for"),
-    ("X-Original-Forwarded-Host", "$http_x_forwarded_host"),
-    ("Proxy", '""'),
-)
-"""Headers sent to every backend (ingress-nginx's set), written once at http level."""
 
 HOP_BY_HOP = frozenset({"Upgrade", "Connection"})
 """Headers HTTP/2 forbids, left out towards gRPC backends."""
@@ -109,23 +92,6 @@ class LocationView:
         lines = render_lines(self.inheritable, LOCATION_DEPTH)
         extra = Token(f"{self.extra}\n{lines}") if self.extra else lines
         return dataclasses.replace(self, extra=extra, inheritable=())
-
-
-def standard_headers(settings: Settings | None) -> tuple[tuple[str, str], ...]:
-    """`STANDARD_HEADERS` as the global options (forwarding.py) change them."""
-    if settings is None:
-        return STANDARD_HEADERS
-    changed = forwarding.header_values(settings.config)
-    return tuple((header, changed.get(header, value)) for header, value in STANDARD_HEADERS)
-
-
-def header_directives(
-    overrides: dict[str, Token], name: str = "proxy_set_header", settings: Settings | None = None
-) -> list[Directive]:
-    """The standard headers with `overrides` applied (and added), one directive each."""
-    values = {header: Token(value) for header, value in standard_headers(settings)}
-    values.update(overrides)
-    return [directive(name, trusted(header), value) for header, value in values.items()]
 
 
 HSTS_HEADER = directive(
