@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, cast
 
 from ingress2nginx.core.directives import Directive, block, directive
 from ingress2nginx.core.quoting import Token, compose, expanded, literal, trusted
-from ingress2nginx.core.secret_files import DEFAULT_CERTIFICATE
 from ingress2nginx.features.base import (
     Annotation,
     Hooks,
@@ -49,6 +48,7 @@ from ingress2nginx.features.external_auth_values import (
     redirect_target,
     url_or_path,
 )
+from ingress2nginx.features.hsts import HSTS_HEADER, writes_hsts
 from ingress2nginx.features.secured import Lookup, field_names
 from ingress2nginx.features.snippets import Verbatim, auth_snippet
 from ingress2nginx.features.values import choice, parse_bool
@@ -310,19 +310,10 @@ def _signin_location(plan: ExternalAuth, server: Server, settings: Settings) -> 
             trusted("$scheme://$best_http_host$request_uri"),
         ]
     found = [directive("add_header", trusted("Set-Cookie"), trusted("$auth_cookie"))]
-    if _has_hsts(server, settings):
-        found.append(
-            directive("add_header", trusted("Strict-Transport-Security"), trusted("$hsts_header"),
-                      trusted("always"))
-        )  # fmt: skip
+    if writes_hsts(server, settings):
+        found.append(HSTS_HEADER)
     found.append(directive("return", 302, compose(*parts)))
     return found
-
-
-def _has_hsts(server: Server, settings: Settings) -> bool:
-    """Whether the server writes the HSTS header (a named location must repeat it)."""
-    own = server.tls is not None and server.tls.certificate != DEFAULT_CERTIFICATE
-    return own and settings.config.hsts
 
 
 def http_directives(config: Config, settings: Settings) -> list[Directive]:

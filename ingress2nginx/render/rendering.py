@@ -26,6 +26,7 @@ from ingress2nginx.core.settings import GlobalConfig, Settings
 from ingress2nginx.features import compressing, forwarding
 from ingress2nginx.features.balancing import upstream_directive
 from ingress2nginx.features.forwarding import standard_headers
+from ingress2nginx.features.hsts import HSTS_HEADER, own_certificate, writes_hsts
 from ingress2nginx.features.passthrough import https_listen as passthrough_listen
 from ingress2nginx.features.passthrough import modules as stream_modules
 from ingress2nginx.features.passthrough import stream_block
@@ -222,16 +223,16 @@ def _certificate_paths(settings: Settings, stem: str) -> tuple[Token, Token]:
 def _server_view(
     server: Server, settings: Settings, https: bool, passthrough: bool = False
 ) -> dict[str, Any]:
-    own_certificate = server.tls is not None and server.tls.certificate != DEFAULT_CERTIFICATE
-    hsts = own_certificate and settings.config.hsts
+    own = own_certificate(server)
+    hsts = writes_hsts(server, settings)
     headers = server_response_headers(server, settings, hsts)
     return {
         "listen": _listen(settings, settings.http_port, server.default),
         "listen_https": _https_listen(settings, server.default, passthrough) if https else None,
         "http2_directive": https and settings.http2_directive,
         "server_names": [literal(name) for name in server.server_names],
-        "certificate": _server_certificate(server, settings, https, own_certificate),
-        "hsts": hsts,
+        "certificate": _server_certificate(server, settings, https, own),
+        "hsts": render_lines([HSTS_HEADER], SERVER_DEPTH) if hsts else None,
         "extra": server_directives(server, settings),
         **_locations_view(server, settings, headers),
     }

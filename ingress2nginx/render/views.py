@@ -20,11 +20,12 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ingress2nginx.core.directives import Directive, directive, render_lines
+from ingress2nginx.core.directives import Directive, render_lines
 from ingress2nginx.core.quoting import Token, comment, compose, expanded, literal, trusted
 from ingress2nginx.core.settings import Settings
 from ingress2nginx.features import FEATURES, forwarding
 from ingress2nginx.features.forwarding import header_directives
+from ingress2nginx.features.hsts import HSTS_HEADER
 from ingress2nginx.features.proxy import protocol
 from ingress2nginx.features.snippets import headers_set_by_snippet
 from ingress2nginx.model import (
@@ -79,6 +80,19 @@ class LocationView:
     `extra`: the renderer writes them once in the server when every location has the same."""
 
     @property
+    def final(self) -> Token:
+        """The directive that ends the location, without its ``;``, chosen here once by what
+        the location does: pass to the upstream (or the canary's choice), pass to the address
+        resolved at request time, or answer itself (a redirect, a status)."""
+        if self.pass_target is not None:
+            return Token(f"{self.pass_directive} {self.pass_target}")
+        if self.address is not None:
+            return Token(f"{self.pass_directive} {self.address_target}")
+        if self.return_target is not None:
+            return Token(f"return {self.status} {self.return_target}")
+        return Token(f"return {self.status}")
+
+    @property
     def compact(self) -> bool:
         """One directive in the block: laid out on one line."""
         single = self.pass_target is not None or self.address is None
@@ -92,12 +106,6 @@ class LocationView:
         lines = render_lines(self.inheritable, LOCATION_DEPTH)
         extra = Token(f"{self.extra}\n{lines}") if self.extra else lines
         return dataclasses.replace(self, extra=extra, inheritable=())
-
-
-HSTS_HEADER = directive(
-    "add_header", trusted("Strict-Transport-Security"), trusted("$hsts_header"), trusted("always")
-)
-"""The HSTS line of a TLS server (written by the server template)."""
 
 
 def location_view(
