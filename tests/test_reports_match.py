@@ -203,6 +203,19 @@ def test_the_docs_stand_alone_without_citing_a_spec() -> None:
     assert not citing, citing
 
 
+def test_the_code_stands_alone_without_citing_a_spec() -> None:
+    """Docstrings and comments say what matters, not where a spec outside the repository says
+    it (RFC sections are fine: they are public)."""
+    sources = [*sorted((ROOT / "ingress2nginx").rglob("*.py")), *sorted(ROOT.glob("bench/*.py"))]
+    sources += sorted((ROOT / "tests").glob("*.py"))
+    citing = [
+        str(path.relative_to(ROOT))
+        for path in sources
+        if path.name != "test_reports_match.py" and re.search(r"\bSPEC\b", path.read_text())
+    ]
+    assert not citing, citing
+
+
 def test_every_exit_code_is_in_the_help_the_readme_and_usage() -> None:
     codes = {
         value

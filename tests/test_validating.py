@@ -1,4 +1,4 @@
-"""The API server's Ingress validation, redone for manifests read from files (SPEC §5)."""
+"""The API server's Ingress validation, redone for manifests read from files."""
 
 from __future__ import annotations
 

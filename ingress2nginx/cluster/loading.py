@@ -1,4 +1,4 @@
-"""Reading the live Kubernetes API into `Manifest` records: the cluster as a source (SPEC §2, §3).
+"""Reading the live Kubernetes API into `Manifest` records: the cluster as a source.
 
 ``render``, ``check`` and ``explain --from-cluster`` read the API once (`load_cluster`) into the
 same `LoadResult` the file loader produces, so one normalizer serves both sources and the same

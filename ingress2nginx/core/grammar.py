@@ -3,7 +3,7 @@
 Pure predicates mirroring Kubernetes apimachinery (``k8s.io/apimachinery/pkg/util/validation``)
 and ``pkg/apis/networking/validation``, each documenting its source and every place it is
 deliberately stricter. Objects read from files never met an API server, so ingress2nginx
-applies these rules itself (SPEC §5); validating.py walks an Ingress with them, paths.py holds
+applies these rules itself; validating.py walks an Ingress with them, paths.py holds
 the rules for paths.
 """
 
@@ -96,10 +96,10 @@ _REFUSED_NAMES: Final = {
 def refused_characters(s: str) -> str | None:
     """Why `s` may not be used at all, or None. Applied to every string read from an Ingress.
 
-    Refused (SPEC §5: "CR, LF and NUL are refused everywhere"): every C0 control including tab,
-    DEL, every C1 control including NEL (U+0085), the Unicode line and paragraph separators
-    (U+2028, U+2029) — anything a config parser, a log reader or a terminal may take as a line
-    break or a command. Also, beyond the brief: the bidirectional embedding, override and isolate
+    Refused (CR, LF and NUL everywhere: they end nginx tokens and lines): every C0 control
+    including tab, DEL, every C1 control including NEL (U+0085), the Unicode line and
+    paragraph separators (U+2028, U+2029) — anything a config parser, a log reader or a
+    terminal may take as a line break or a command. Also, beyond the brief: the bidirectional embedding, override and isolate
     controls (U+202A-U+202E, U+2066-U+2069), which make text read differently from what it is
     ("Trojan Source", CVE-2021-42574), and unpaired surrogates (U+D800-U+DFFF), which JSON can
     carry but no UTF-8 file can hold (the API server would have replaced them with U+FFFD).

@@ -18,7 +18,8 @@ CLUSTER_SCOPED = frozenset({"IngressClass"})
 """Kinds without a namespace; every other kind read here lives in one."""
 
 KINDS = frozenset({"Ingress", "IngressClass", "Service", "EndpointSlice", "Endpoints", "Secret"})
-"""Kinds this program reads; others are skipped silently (SPEC §3)."""
+"""Kinds this program reads; others are skipped silently (a manifest
+holds Deployments and ConfigMaps too)."""
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 """Label tying an EndpointSlice to its Service."""

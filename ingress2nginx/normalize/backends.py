@@ -1,4 +1,4 @@
-"""From an Ingress backend to what nginx does with the request (SPEC §4, "Backends").
+"""From an Ingress backend to what nginx does with the request.
 
 A ``service`` backend names a Service and one of its ports, by number or by name. With
 EndpointSlices (or, failing those, Endpoints) for that Service, requests go to an

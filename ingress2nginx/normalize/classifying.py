@@ -1,4 +1,4 @@
-"""Which Ingresses are ours: IngressClass selection (SPEC §4, "Classes").
+"""Which Ingresses are ours: IngressClass selection, as ingress-nginx chooses.
 
 An Ingress is served when its legacy ``kubernetes.io/ingress.class`` annotation or its
 ``spec.ingressClassName`` names our class. The annotation, when present, decides (as

@@ -1,4 +1,4 @@
-"""A host's winning path claims laid out as nginx locations (SPEC §4, "Paths").
+"""A host's winning path claims laid out as nginx locations.
 
 nginx picks an exact ``location =`` first, then the longest plain prefix, then — unless that
 prefix says ``^~`` — the first regex location that matches, in file order. Kubernetes says:
@@ -148,7 +148,7 @@ def _forms(claim: Claim, regex_host: bool) -> list[tuple[Match, str]]:
         return [(Match.PREFIX, "/")]
     if regex_host and _usable_as_regex(claim):
         # An ImplementationSpecific path on a use-regex host is a regex, whichever Ingress
-        # wrote it (SPEC §4; ingress-nginx makes the whole host regex).
+        # wrote it (ingress-nginx makes the whole host regex).
         return [(Match.REGEX, "^" + claim.ingress_path.removeprefix("^"))]
     if regex_host:
         return [(Match.REGEX_CASE_SENSITIVE, f"^{re.escape(claim.path)}(/|$)")]

@@ -40,8 +40,9 @@ def path_problem(path: str, path_type: str) -> str | None:
 
     Source: networking validation ``validateHTTPIngressPath``. Exact and Prefix paths start with
     '/' and contain none of '//', '/./', '/../', '%2f', '%2F' nor end in '/.' or '/..'.
-    ImplementationSpecific, when not used as a regex, is matched as Prefix (SPEC §4), so the same
-    rules apply; its empty path is allowed (the API allows it) and means '/' (`location_path`).
+    ImplementationSpecific, when not used as a regex, is matched as Prefix (as ingress-nginx
+    does), so the same rules apply; its empty path is allowed (the API allows it) and means '/'
+    (`location_path`).
     Stricter than the API server, because nginx percent-decodes the request path before it
     compares it with a ``location``:
 

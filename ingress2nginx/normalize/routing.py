@@ -1,4 +1,4 @@
-"""Ingresses into servers: claims, hosts, default backends, aliases (SPEC §4).
+"""Ingresses into servers: claims, hosts, default backends, aliases.
 
 Ingresses are visited oldest first (creationTimestamp, then namespace/name). Each path claims
 host + path + type; the first claim keeps it and every later one is reported as a conflict.

@@ -2,7 +2,7 @@
 
 Objects read from files (or a hostile stdin) skipped the API server, so nothing has checked
 them; and what reaches nginx.conf must not be able to add a directive, a block or a file read
-(SPEC §5; ingress-nginx had a series of config-injection CVEs). `validate_ingress` walks one
+(ingress-nginx had a series of config-injection CVEs). `validate_ingress` walks one
 Ingress whose fields may hold any JSON type and reports every problem with the field path the
 API server would print; it never raises. The rules themselves live in grammar.py (names,
 hosts, characters) and paths.py (paths, regex paths).
@@ -51,7 +51,7 @@ ends with a line feed, and refusing it would reject every Ingress applied with k
 
 SNIPPET_SUFFIX: Final = "-snippet"
 """Snippet annotations hold nginx text, so line feeds and tabs are allowed in their values
-(whether snippets are used at all is decided elsewhere; SPEC §5)."""
+(whether snippets are used at all is decided by --allow-snippets, features/snippets.py)."""
 
 _SAFE_KEY = re.compile(r"[A-Za-z0-9._/-]{1,253}")
 
@@ -141,8 +141,8 @@ class _Report:
 
 def validate_ingress(manifest: Manifest) -> list[Problem]:
     """Every problem the API server (and this program's stricter rules) would find in one
-    Ingress already converted to networking.k8s.io/v1 (SPEC §5), each with its field path.
-    Never raises, whatever JSON types the body holds.
+    Ingress already converted to networking.k8s.io/v1 (sources/converting.py), each with its field
+    path. Never raises, whatever JSON types the body holds.
     """
     report = _Report(manifest.ref)
     body = manifest.body if isinstance(manifest.body, Mapping) else {}
