@@ -97,12 +97,13 @@ def refused_characters(s: str) -> str | None:
     """Why `s` may not be used at all, or None. Applied to every string read from an Ingress.
 
     Refused (CR, LF and NUL everywhere: they end nginx tokens and lines): every C0 control
-    including tab, DEL, every C1 control including NEL (U+0085), the Unicode line and
-    paragraph separators (U+2028, U+2029) — anything a config parser, a log reader or a
-    terminal may take as a line break or a command. Also, beyond the brief: the bidirectional embedding, override and isolate
-    controls (U+202A-U+202E, U+2066-U+2069), which make text read differently from what it is
-    ("Trojan Source", CVE-2021-42574), and unpaired surrogates (U+D800-U+DFFF), which JSON can
-    carry but no UTF-8 file can hold (the API server would have replaced them with U+FFFD).
+    including tab, DEL, every C1 control including NEL (U+0085), the Unicode line and paragraph
+    separators (U+2028, U+2029) — anything a config parser, a log reader or a terminal may take
+    as a line break or a command. Also, beyond the brief: the bidirectional embedding, override
+    and isolate controls (U+202A-U+202E, U+2066-U+2069), which make text read differently from
+    what it is ("Trojan Source", CVE-2021-42574), and unpaired surrogates (U+D800-U+DFFF), which
+    JSON can carry but no UTF-8 file can hold (the API server would have replaced them with
+    U+FFFD).
     """
     found = _REFUSED.search(s)
     if found is None:

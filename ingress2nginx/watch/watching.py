@@ -1,14 +1,13 @@
 """The watch loop: when the sources change, a debounced apply pipeline keeps nginx in step.
 
 ``ingress2nginx watch`` runs beside nginx, as a sidecar in nginx's Pod. It renders at start,
-then waits for changes; a burst of changes is coalesced by a `Debouncer` (quiet period +
-maximum delay), the sources are read again, translated with ONE long-lived `Translator` (it
-keeps what it derived from unchanged objects) and rendered with ONE long-lived `Renderer` (it reuses the server
-blocks that did not change), the garbage collector paused meanwhile (collecting.py). The
+then waits for changes; a burst of changes is coalesced by a `Debouncer` (quiet period + maximum
+delay), the sources are read again, translated with ONE long-lived `Translator` (it keeps what
+it derived from unchanged objects) and rendered with ONE long-lived `Renderer` (it reuses the
+server blocks that did not change), the garbage collector paused meanwhile (collecting.py). The
 result goes through reloading.py's `ApplyPipeline`, which validates, installs, reloads and
-confirms it, or keeps the last good config. A failed pass is retried with exponential
-backoff; a periodic resync re-reads the sources even without events, as a safety net for
-missed ones.
+confirms it, or keeps the last good config. A failed pass is retried with exponential backoff; a
+periodic resync re-reads the sources even without events, as a safety net for missed ones.
 
 Sources
 -------
