@@ -33,7 +33,7 @@ from ingress2nginx.cluster.loading import (
     fetch_secret,
     referenced_secrets,
 )
-from ingress2nginx.cluster.watching import Backoff, Informer, Key, WatchTiming, resource_version
+from ingress2nginx.cluster.watching import Informer, Key, WatchTiming, resource_version
 from ingress2nginx.core.errors import Problem, SourceError
 from ingress2nginx.core.objects import Manifest
 from ingress2nginx.core.settings import Settings
@@ -80,7 +80,7 @@ class SecretTracker:
 
     def run(self) -> None:
         """Fetch new references at once and every reference periodically, until `stop`."""
-        backoff = Backoff(self._timing)
+        backoff = self._timing.backoff()
         refresh_at = 0.0
         with ThreadPoolExecutor(SECRET_FETCHERS, thread_name_prefix="secret") as pool:
             while not self._stopping.is_set():

@@ -36,6 +36,7 @@ from ingress2nginx.cluster.connecting import (
     to_manifest,
 )
 from ingress2nginx.cluster.loading import list_resource
+from ingress2nginx.core.backoff import Backoff
 from ingress2nginx.core.objects import Manifest
 
 log = logging.getLogger(__name__)
@@ -60,21 +61,9 @@ class WatchTiming:
     secret_refresh: float = 60.0
     """Seconds between two ``get``s of a referenced Secret (how soon a rotation is seen)."""
 
-
-class Backoff:
-    """Exponential delays with jitter: initial, doubled after each failure, capped."""
-
-    def __init__(self, timing: WatchTiming) -> None:
-        self._timing = timing
-        self._delay = timing.backoff_initial
-
-    def next(self) -> float:
-        delay = self._delay
-        self._delay = min(self._delay * 2, self._timing.backoff_max)
-        return delay * random.uniform(0.8, 1.2)
-
-    def reset(self) -> None:
-        self._delay = self._timing.backoff_initial
+    def backoff(self) -> Backoff:
+        """Delays between retries of a failed list or watch, jittered (core/backoff.py)."""
+        return Backoff(self.backoff_initial, self.backoff_max, jitter=0.2)
 
 
 class Expired(Exception):
@@ -123,7 +112,7 @@ class Informer:
 
     def run(self) -> None:
         """List and watch until `stop`; every failure is logged and retried."""
-        backoff = Backoff(self._timing)
+        backoff = self._timing.backoff()
         while not self._stopping.is_set():
             self._received = False
             try:

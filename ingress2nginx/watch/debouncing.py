@@ -1,7 +1,7 @@
-"""When to apply: change notifications coalesced into bursts, and the delays between retries.
+"""When to apply: change notifications coalesced into bursts.
 
-The watch loop (watching.py) waits on a `Debouncer` for the next burst of changes to settle, and
-on a `Backoff` between retries of a failing pass.
+The watch loop (watching.py) waits on a `Debouncer` for the next burst of changes to settle
+(and on core/backoff.py's `Backoff` between retries of a failing pass).
 """
 
 from __future__ import annotations
@@ -9,9 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-
-RETRY_FIRST_SECONDS = 0.5
-RETRY_MAX_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,20 +81,3 @@ class Debouncer:
         wake = Wake(tuple(self._reasons), self._count)
         self._first, self._reasons, self._count = None, [], 0
         return wake
-
-
-class Backoff:
-    """Exponential delays between retries of a failing pass."""
-
-    def __init__(self, first: float = RETRY_FIRST_SECONDS, limit: float = RETRY_MAX_SECONDS):
-        self.first, self.limit = first, limit
-        self._next = first
-
-    def next(self) -> float:
-        """The delay before the next retry; each call doubles the following one."""
-        delay, self._next = self._next, min(self.limit, self._next * 2)
-        return delay
-
-    def reset(self) -> None:
-        """Back to the first delay (after a success)."""
-        self._next = self.first

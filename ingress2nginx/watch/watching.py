@@ -60,6 +60,7 @@ from ingress2nginx.apply.validators import (
     StructureValidator,
     Validator,
 )
+from ingress2nginx.core.backoff import Backoff
 from ingress2nginx.core.collecting import PassCollector
 from ingress2nginx.core.errors import Ingress2NginxError, Problem, Severity
 from ingress2nginx.core.logs import fields
@@ -69,7 +70,7 @@ from ingress2nginx.normalize.lastgood import LastGood, Notice, notices
 from ingress2nginx.normalize.normalizing import HELD_CODE, Translation, Translator
 from ingress2nginx.render.rendering import Renderer
 from ingress2nginx.sources.loading import LoadResult
-from ingress2nginx.watch.debouncing import Backoff, Debouncer, Wake
+from ingress2nginx.watch.debouncing import Debouncer, Wake
 from ingress2nginx.watch.grace import DEFAULT_SECONDS as EMPTY_SOURCE_GRACE_SECONDS
 from ingress2nginx.watch.grace import EmptySourceGrace
 from ingress2nginx.watch.health import HealthServer, Metrics
