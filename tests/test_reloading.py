@@ -24,16 +24,14 @@ from harness import LOOPBACK, EchoBackendFactory, Nginx, NginxRunner, free_port,
 from tls_secrets import tls_secret
 
 from ingress2nginx.apply import reloading
-from ingress2nginx.apply.reloading import (
-    ApplyPipeline,
+from ingress2nginx.apply.reloaders import (
     CommandReloader,
-    DesiredConfig,
     SignalReloader,
     StatusEndpoint,
     Step,
-    desired_config,
     master_pid,
 )
+from ingress2nginx.apply.reloading import ApplyPipeline, DesiredConfig, desired_config
 from ingress2nginx.apply.validators import CommandValidator, NginxValidator, StructureValidator
 from ingress2nginx.core.objects import Inventory
 from ingress2nginx.core.settings import Settings

@@ -20,7 +20,7 @@ from golden_cases import run_cli
 from harness import free_port
 from test_watch_loop import MemorySource, Running
 
-from ingress2nginx.apply.reloading import ApplyError, StatusEndpoint
+from ingress2nginx.apply.reloaders import ApplyError, StatusEndpoint
 from ingress2nginx.cli import exit_codes
 from ingress2nginx.cli.main import _subparsers, build_parser
 from ingress2nginx.core import logs

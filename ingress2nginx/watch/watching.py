@@ -41,17 +41,14 @@ from pathlib import Path
 from typing import Protocol
 
 from ingress2nginx.apply.applying import find_nginx
-from ingress2nginx.apply.reloading import (
-    ApplyOutcome,
-    ApplyPipeline,
+from ingress2nginx.apply.reloaders import (
     CommandReloader,
-    DesiredConfig,
     Reloader,
     SignalReloader,
     StatusEndpoint,
     Step,
-    desired_config,
 )
+from ingress2nginx.apply.reloading import ApplyOutcome, ApplyPipeline, DesiredConfig, desired_config
 from ingress2nginx.apply.restarting import remove_leftover_temp_files
 from ingress2nginx.apply.trials import isolate_for_watch
 from ingress2nginx.apply.validators import (
