@@ -25,6 +25,7 @@ from ingress2nginx.apply.applying import (
 from ingress2nginx.apply.trials import render_validated
 from ingress2nginx.cli import exit_codes
 from ingress2nginx.cli.options import load_from_cluster
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.collecting import collector_paused
 from ingress2nginx.core.errors import OutputWriteError, Problem, Severity, SourceError, shown
 from ingress2nginx.core.objects import Inventory, Manifest
@@ -94,7 +95,7 @@ def _no_ingress(
         where = ", ".join(names) if len(names) <= 3 else f"{len(names)} sources"
     reason = "holds no Ingress: the config only answers 404 (or the default backend)"
     where = where if where.isprintable() else shown(where)
-    return [Problem(Severity.WARNING, where, "", reason, "no-ingress")]
+    return [Problem(Severity.WARNING, where, "", reason, Code.NO_INGRESS)]
 
 
 def source_failed(problems: Iterable[Problem]) -> bool:

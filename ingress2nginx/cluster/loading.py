@@ -40,6 +40,7 @@ from ingress2nginx.cluster.connecting import (
     status_reason,
     to_manifest,
 )
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity
 from ingress2nginx.core.grammar import is_dns1123_subdomain
 from ingress2nginx.core.objects import Manifest
@@ -202,7 +203,9 @@ def fetch_secret(connection: ClusterConnection, namespace: str, name: str) -> Se
         if error.status not in (401, 403):
             raise
         reason = f"cannot be read: {status_reason(error)}; its hosts get the default certificate"
-        return Problem(Severity.WARNING, ObjectRef("Secret", namespace, name), "", reason, "secret")
+        return Problem(
+            Severity.WARNING, ObjectRef("Secret", namespace, name), "", reason, Code.SECRET
+        )
     return to_manifest(read_json(response), SECRETS)
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from ingress2nginx.core.codes import Code
+
 
 class Ingress2NginxError(Exception):
     """Base of every error this program raises on purpose."""
@@ -79,7 +81,7 @@ class Problem:
     """Field path inside the object (``spec.rules[0].host``); empty when it is the whole object."""
     reason: str
     """What is wrong, in words; user values inside it are already made printable."""
-    code: str
+    code: Code
     """A stable short identifier (``invalid-path``, ``conflict``) for tools and tests."""
 
     @property

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity
 
 CLUSTER_SCOPED = frozenset({"IngressClass"})
@@ -149,7 +150,7 @@ class Inventory:
                     drop.ref,
                     "",
                     f"defined twice ({keep.origin} and {drop.origin}); using {keep.origin}",
-                    "duplicate-object",
+                    Code.DUPLICATE_OBJECT,
                 )
             )
         for manifest in sorted(chosen.values(), key=lambda m: m.age_key):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ingress2nginx.core.actions import CanaryOptions
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import Problem, Severity, shown
 from ingress2nginx.core.hashing import compared_fields, remembered_hash
 from ingress2nginx.core.objects import Manifest
@@ -195,11 +196,11 @@ def read_options(ingress: Manifest) -> tuple[IngressOptions, list[Problem]]:
         where = f"metadata.annotations[{key}]"
         annotation = REGISTRY.get(key[len(PREFIX) :])
         if annotation is None:
-            problems.append(_warning(ingress, where, "unknown annotation; ignored", "unknown"))
+            problems.append(_warning(ingress, where, "unknown annotation; ignored", Code.UNKNOWN))
             continue
         if annotation.parse is None:
             reason = f"not supported: {annotation.difference}; ignored"
-            problems.append(_warning(ingress, where, reason, "unsupported-annotation"))
+            problems.append(_warning(ingress, where, reason, Code.UNSUPPORTED_ANNOTATION))
             continue
         reading = _read(annotation, annotations[key])
         if reading.problem is not None:
@@ -223,7 +224,7 @@ class _Reading:
     used: bool
     """False: the field keeps its default."""
     value: Any = None
-    problem: tuple[Severity, str, str] | None = None
+    problem: tuple[Severity, str, Code] | None = None
     """(severity, reason, code)."""
 
 
@@ -234,12 +235,12 @@ def _read(annotation: Annotation, text: str) -> _Reading:
         parsed = annotation.parse(text)
     except AnnotationValueIgnored as notice:
         reason = f"value {shown(text)} not supported: {notice}; ignored"
-        return _Reading(False, problem=(Severity.WARNING, reason, "unsupported-annotation"))
+        return _Reading(False, problem=(Severity.WARNING, reason, Code.UNSUPPORTED_ANNOTATION))
     except AnnotationValueError as error:
         return _invalid(annotation.on_invalid, text, str(error))
     if isinstance(parsed, Kept):
         reason = f"value {shown(text)}: {parsed.dropped}"
-        return _Reading(True, parsed.value, (Severity.WARNING, reason, "invalid-annotation"))
+        return _Reading(True, parsed.value, (Severity.WARNING, reason, Code.INVALID_ANNOTATION))
     return _Reading(True, parsed)
 
 
@@ -247,10 +248,10 @@ def _invalid(policy: OnInvalid, text: str, why: str) -> _Reading:
     if policy is OnInvalid.DENY:  # the feature denies the paths, and says so, when resolved
         return _Reading(True, Invalid(text, why))
     reason = f"invalid value {shown(text)}: {why}; ignored, the default applies"
-    return _Reading(False, problem=(Severity.WARNING, reason, "invalid-annotation"))
+    return _Reading(False, problem=(Severity.WARNING, reason, Code.INVALID_ANNOTATION))
 
 
-def _warning(ingress: Manifest, where: str, reason: str, code: str) -> Problem:
+def _warning(ingress: Manifest, where: str, reason: str, code: Code) -> Problem:
     return Problem(Severity.WARNING, ingress.ref, where, reason, code)
 
 

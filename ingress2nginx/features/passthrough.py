@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ingress2nginx.core.actions import ProxyToAddress, ProxyToUpstream
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.directives import INDENT, Directive, block, directive
 from ingress2nginx.core.errors import Problem, Severity
 from ingress2nginx.core.quoting import Token, comment, literal, trusted
@@ -86,7 +87,7 @@ def admit(
         ingress.ref,
         WHERE,
         "refused: ssl-passthrough is disabled (see --enable-ssl-passthrough); ignored",
-        "unsupported-annotation",
+        Code.UNSUPPORTED_ANNOTATION,
     )
     return replace(options, passthrough=PassthroughOptions()), [problem]
 

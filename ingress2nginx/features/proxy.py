@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from ingress2nginx.core.actions import ProxyToUpstream, Split
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.directives import Directive, directive
 from ingress2nginx.core.errors import Problem, Severity
 from ingress2nginx.core.quoting import Token, compose, expanded, literal, trusted
@@ -293,7 +294,7 @@ def admit(ingress: Any, options: Any, settings: Settings) -> tuple[Any, list[Pro
     given = [name for name in BUFFER_FIELDS if getattr(proxy, name) is not None]
     field = f"metadata.annotations[{PREFIX}{_ANNOTATION_OF[given[0]]}]"
     reason = f"{problem}; the proxy buffer annotations are ignored"
-    warning = Problem(Severity.WARNING, ingress.ref, field, reason, "buffers")
+    warning = Problem(Severity.WARNING, ingress.ref, field, reason, Code.BUFFERS)
     return replace(options, proxy=cleared), [warning]
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.directives import Directive, directive
 from ingress2nginx.core.errors import Problem, Severity, shown
 from ingress2nginx.core.grammar import is_dns1123_label, is_dns1123_subdomain
@@ -80,7 +81,7 @@ class Lookup:
                 _where(annotation),
                 f"{reason}; {self.denies} answers {DENIED_STATUS}"
                 " (access is denied rather than left open)",
-                "access-denied",
+                Code.ACCESS_DENIED,
             )
         )
         return reason
@@ -88,7 +89,7 @@ class Lookup:
     def warn(self, annotation: str, reason: str) -> None:
         """A problem that changes nothing about access (an option without effect)."""
         self.problems.append(
-            Problem(Severity.WARNING, self.ingress.ref, _where(annotation), reason, "annotation")
+            Problem(Severity.WARNING, self.ingress.ref, _where(annotation), reason, Code.ANNOTATION)
         )
 
     def invalid(self, options: Any, names: Mapping[str, str]) -> str | None:

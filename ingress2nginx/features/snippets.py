@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.directives import INDENT, Directive
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity
 from ingress2nginx.core.quoting import comment
@@ -124,7 +125,7 @@ def admit(
             continue
         kept[attribute] = None
         where = f"metadata.annotations[nginx.ingress.kubernetes.io/{name}]"
-        problems.append(Problem(Severity.WARNING, ingress.ref, where, reason, "snippet-refused"))
+        problems.append(Problem(Severity.WARNING, ingress.ref, where, reason, Code.SNIPPET_REFUSED))
     if not kept:
         return options, problems
     return replace(options, snippets=replace(snippets, **kept)), problems
@@ -245,7 +246,7 @@ def _server_snippet_conflict(
         ObjectRef("Ingress", namespace, name),
         "metadata.annotations[nginx.ingress.kubernetes.io/server-snippet]",
         f"host {host} already has the server-snippet of {winner[0]}/{winner[1]}; ignored",
-        "conflict",
+        Code.CONFLICT,
     )
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity, shown
 from ingress2nginx.core.grammar import is_dns1123_subdomain
 from ingress2nginx.core.objects import Inventory, Manifest, ManifestMemo
@@ -60,7 +61,7 @@ class Resolution:
     trouble: str
     """A reason to report against the Ingress that uses it; empty when all is well."""
     severity: Severity = Severity.WARNING
-    code: str = "backend"
+    code: Code = Code.BACKEND
     """The problem code of `trouble`."""
 
 
@@ -160,7 +161,7 @@ class Backends:
         number = port_number(first.get("port")) if first is not None else None
         if number is None:
             reason = f"service {ingress.namespace}/{name} is not in the input or has no port"
-            problems.append(Problem(Severity.WARNING, ingress.ref, field, reason, "backend"))
+            problems.append(Problem(Severity.WARNING, ingress.ref, field, reason, Code.BACKEND))
             return Respond(503, "service unavailable")
         return self.resolve(ingress, {"name": name, "port": {"number": number}}, field, problems)
 
@@ -181,7 +182,7 @@ class Backends:
                     label, f"service {label}: a port given by name needs the Service in the input"
                 )
             action = ProxyToAddress(self._dns_name(namespace, name, port), label)
-            return Resolution(action, self._missing(namespace, name), code="missing-service")
+            return Resolution(action, self._missing(namespace, name), code=Code.MISSING_SERVICE)
         sources = self._endpoint_sources(service)
         remembered = self._resolutions.get(service, lambda _: {})
         found = remembered.get((port, cluster_ip))
@@ -302,7 +303,7 @@ class Backends:
                 f"service {action.service} is balanced by {describe(upstream.balancing)}, as the"
                 f" older {owner} asks; {describe(wanted)} is ignored for it"
             )
-            self._tell(problems, ingress, field, upstream.name, reason, "conflict")
+            self._tell(problems, ingress, field, upstream.name, reason, Code.CONFLICT)
         if wanted.cookie is not None and upstream.balancing.cookie == wanted.cookie:
             return replace(action, affinity_cookie=wanted.cookie)
         return action
@@ -314,7 +315,7 @@ class Backends:
         field: str,
         about: str,
         reason: str,
-        code: str = "balancing",
+        code: Code = Code.BALANCING,
     ) -> None:
         """Report a balancing problem once per Ingress and upstream (not once per path)."""
         if (ingress.ref, about) in self._told:
@@ -366,7 +367,7 @@ class Backends:
         return found
 
     def _report(self, ref: ObjectRef, field: str, reason: str) -> None:
-        self._apply(Problem(Severity.WARNING, ref, field, reason, "invalid-endpoint"))
+        self._apply(Problem(Severity.WARNING, ref, field, reason, Code.INVALID_ENDPOINT))
 
 
 def _unavailable(label: str, reason: str) -> Resolution:

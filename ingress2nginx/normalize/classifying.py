@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import Problem, Severity, shown
 from ingress2nginx.core.objects import Manifest
 from ingress2nginx.core.settings import Settings
@@ -43,7 +44,7 @@ def select_served(
             " (mark it with ingressclass.kubernetes.io/is-default-class or pass"
             " --watch-ingress-without-class)"
         )
-        problems.append(Problem(Severity.INFO, ingress.ref, field, reason, "other-class"))
+        problems.append(Problem(Severity.INFO, ingress.ref, field, reason, Code.OTHER_CLASS))
     return served
 
 

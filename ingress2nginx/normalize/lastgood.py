@@ -30,13 +30,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import Problem, Severity
 from ingress2nginx.core.objects import Inventory, Manifest
 from ingress2nginx.normalize.normalizing import HELD_CODE, Translation
 
 Key = tuple[str, str]
 
-REFUSED_CODE = "refused-by-nginx"
+REFUSED_CODE = Code.REFUSED_BY_NGINX
 """`Problem.code` of an Ingress left out (or kept at its last good version) because nginx
 refused the config with it."""
 
@@ -210,7 +211,7 @@ def notices(
             reason = "NginxRefused"
         elif HELD_CODE in codes:
             reason = "RejectedEdit"
-        elif "rejected" in codes:
+        elif Code.REJECTED in codes:
             reason = "Rejected"
         else:
             continue

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import Problem, Severity, shown
 from ingress2nginx.core.objects import Inventory, Manifest, ManifestMemo
 from ingress2nginx.core.settings import Settings
@@ -178,7 +179,7 @@ class Translator:
         if kept is None:
             problems.extend(found)
             return ingress, None
-        problems.extend(p for p in found if p.code != "rejected")
+        problems.extend(p for p in found if p.code != Code.REJECTED)
         problems.append(Problem(Severity.ERROR, ingress.ref, "", HELD_REASON, HELD_CODE))
         held.append(ingress)
         return last_good, kept
@@ -189,7 +190,7 @@ class Translator:
         return options, tuple(found)
 
 
-HELD_CODE = "kept-last-good"
+HELD_CODE = Code.KEPT_LAST_GOOD
 """`Problem.code` of an Ingress whose rejected edit is not applied (its last good version is)."""
 HELD_REASON = (
     "edit rejected: not applied; its last good version is still served (fix or delete the"
@@ -228,7 +229,7 @@ def _accept(
             ingress.ref,
             "",
             "rejected: not rendered (every other Ingress still is)",
-            "rejected",
+            Code.REJECTED,
         )
     )
     return None
@@ -237,12 +238,12 @@ def _accept(
 def _report_legacy_fields(ingress: Manifest, problems: list[Problem]) -> set[tuple[str, str]]:
     """Report the v1 fields a legacy Ingress's conversion dropped; the (field, code) of the
     validation problems they already explain (a backend left without a Service)."""
-    explained = set()
+    explained: set[tuple[str, str]] = set()
     for fatal, field, reason in ingress.legacy_fields:
         severity = Severity.ERROR if fatal else Severity.WARNING
         problems.append(Problem(severity, ingress.ref, field, reason, V1_FIELD_CODE))
         if fatal:
-            explained.add((field.removesuffix(".service"), "invalid-backend"))
+            explained.add((field.removesuffix(".service"), Code.INVALID_BACKEND))
     return explained
 
 
@@ -264,7 +265,7 @@ def _path_problems(ingress: Manifest, options: IngressOptions) -> list[Problem]:
                     ' nginx.ingress.kubernetes.io/use-regex: "true"'
                 )
         if reason:
-            found.append(Problem(Severity.ERROR, ingress.ref, where, reason, "invalid-path"))
+            found.append(Problem(Severity.ERROR, ingress.ref, where, reason, Code.INVALID_PATH))
     return found
 
 

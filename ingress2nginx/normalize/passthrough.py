@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity
 from ingress2nginx.features.passthrough import WHERE
 from ingress2nginx.model import Match, Passthrough, ProxyToAddress, ProxyToUpstream, Server
@@ -47,4 +48,4 @@ def passthrough_hosts(
 
 
 def _ignored(ref: ObjectRef, reason: str) -> Problem:
-    return Problem(Severity.WARNING, ref, WHERE, f"{reason}; ignored", "passthrough")
+    return Problem(Severity.WARNING, ref, WHERE, f"{reason}; ignored", Code.PASSTHROUGH)

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity
 from ingress2nginx.core.objects import Manifest, ManifestMemo
 from ingress2nginx.core.settings import GlobalConfig
@@ -221,7 +222,9 @@ class Router:
 
     def _canary_problem(self, canary: Canary, reason: str) -> None:
         ref = ObjectRef("Ingress", canary.origin.namespace, canary.origin.name)
-        self.problems.append(Problem(Severity.WARNING, ref, canary.origin.field, reason, "canary"))
+        self.problems.append(
+            Problem(Severity.WARNING, ref, canary.origin.field, reason, Code.CANARY)
+        )
 
     def _claim(
         self,
@@ -302,7 +305,9 @@ class Router:
             reason = "custom-http-errors needs a default-backend annotation or a global default"
             ref = ObjectRef("Ingress", claim.origin.namespace, claim.origin.name)
             where = f"metadata.annotations[{PREFIX}custom-http-errors]"
-            problem = Problem(Severity.WARNING, ref, where, f"{reason} backend; ignored", "errors")
+            problem = Problem(
+                Severity.WARNING, ref, where, f"{reason} backend; ignored", Code.ERRORS
+            )
             if problem not in self.problems:
                 self.problems.append(problem)
             return claim
@@ -318,7 +323,9 @@ class Router:
         return self.backends.resolve(ingress, backend["service"], where, self.problems)
 
     def _conflict(self, ingress: Manifest, field_path: str, reason: str) -> None:
-        self.problems.append(Problem(Severity.WARNING, ingress.ref, field_path, reason, "conflict"))
+        self.problems.append(
+            Problem(Severity.WARNING, ingress.ref, field_path, reason, Code.CONFLICT)
+        )
 
     def _taken_names(self) -> set[str]:
         return {name for name in self.hosts if name}
@@ -342,7 +349,7 @@ class Router:
                 reason = f"server-alias {alias} is already served by another rule; ignored"
                 self.problems.append(
                     Problem(Severity.WARNING, _ref(origin), "metadata.annotations"
-                            "[nginx.ingress.kubernetes.io/server-alias]", reason, "conflict")
+                            "[nginx.ingress.kubernetes.io/server-alias]", reason, Code.CONFLICT)
                 )  # fmt: skip
                 continue
             taken.add(alias)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import Problem, Severity
 from ingress2nginx.core.objects import Manifest
 from ingress2nginx.model import CertificateFile, Origin, ServerTLS
@@ -56,7 +57,7 @@ class TLSHosts:
                 if not any(_names(host, rule_host, set()) for rule_host in rule_hosts):
                     reason = f"TLS host {host} has no rule in this Ingress; ignored"
                     self.problems.append(
-                        Problem(Severity.INFO, ingress.ref, where, reason, "tls-host")
+                        Problem(Severity.INFO, ingress.ref, where, reason, Code.TLS_HOST)
                     )
             if listed:
                 targets = [
@@ -81,7 +82,7 @@ class TLSHosts:
             if taken.secret != label:
                 reason = f"TLS for host {host} is already set by {taken.origin}"
                 self.problems.append(
-                    Problem(Severity.WARNING, ingress.ref, where, reason, "conflict")
+                    Problem(Severity.WARNING, ingress.ref, where, reason, Code.CONFLICT)
                 )
             return
         if not secret:
@@ -106,7 +107,7 @@ class TLSHosts:
 
     def _warn(self, ingress: Manifest, where: str, reason: str) -> None:
         self.problems.append(
-            Problem(Severity.WARNING, ingress.ref, f"{where}.secretName", reason, "tls")
+            Problem(Severity.WARNING, ingress.ref, f"{where}.secretName", reason, Code.TLS)
         )
 
 

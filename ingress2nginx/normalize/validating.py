@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity, shown
 from ingress2nginx.core.grammar import (
     ANNOTATIONS_MAX_BYTES,
@@ -94,26 +95,26 @@ class _Report:
     ref: ObjectRef
     problems: list[Problem] = field(default_factory=list)
 
-    def add(self, path: str, reason: str, code: str) -> None:
+    def add(self, path: str, reason: str, code: Code) -> None:
         self.problems.append(Problem(Severity.ERROR, self.ref, path, reason, code))
 
-    def invalid(self, path: str, value: object, reason: str, code: str) -> None:
+    def invalid(self, path: str, value: object, reason: str, code: Code) -> None:
         self.add(path, f"{reason} (got {shown(value)})", code)
 
-    def mapping(self, path: str, value: object, code: str) -> Mapping[Any, Any] | None:
+    def mapping(self, path: str, value: object, code: Code) -> Mapping[Any, Any] | None:
         """`value` if it is an object; None when absent, or after reporting its wrong type."""
         if value is None or isinstance(value, Mapping):
             return value
         self.add(path, f"must be an object, not {_json_type(value)}", code)
         return None
 
-    def entry(self, path: str, value: object, code: str) -> Mapping[Any, Any] | None:
+    def entry(self, path: str, value: object, code: Code) -> Mapping[Any, Any] | None:
         """A list item that must be an object: null is reported too."""
         if value is None:
             self.add(path, "must be an object, not null", code)
         return self.mapping(path, value, code)
 
-    def sequence(self, path: str, value: object, code: str) -> list[Any] | None:
+    def sequence(self, path: str, value: object, code: Code) -> list[Any] | None:
         """`value` if it is a list; [] when absent; None after reporting its wrong type."""
         if value is None:
             return []
@@ -122,7 +123,7 @@ class _Report:
         self.add(path, f"must be a list, not {_json_type(value)}", code)
         return None
 
-    def text(self, path: str, value: object, code: str, *, required: bool = False) -> str | None:
+    def text(self, path: str, value: object, code: Code, *, required: bool = False) -> str | None:
         """`value` if it is a string free of refused characters; None otherwise, reported
         unless it is absent and optional. With `required`, '' counts as absent."""
         if value is None or (required and value == ""):
@@ -134,7 +135,7 @@ class _Report:
             return None
         refused = refused_characters(value)
         if refused:
-            self.invalid(path, value, refused, "invalid-character")
+            self.invalid(path, value, refused, Code.INVALID_CHARACTER)
             return None
         return value
 
@@ -146,26 +147,26 @@ def validate_ingress(manifest: Manifest) -> list[Problem]:
     """
     report = _Report(manifest.ref)
     body = manifest.body if isinstance(manifest.body, Mapping) else {}
-    metadata = report.mapping("metadata", body.get("metadata"), "invalid-metadata")
+    metadata = report.mapping("metadata", body.get("metadata"), Code.INVALID_METADATA)
     if metadata is not None or body.get("metadata") is None:
         _check_metadata(report, metadata or {})
     if body.get("spec") is None:
-        report.add("spec", _NO_RULES, "no-rules")
-    spec = report.mapping("spec", body.get("spec"), "invalid-spec")
+        report.add("spec", _NO_RULES, Code.NO_RULES)
+    spec = report.mapping("spec", body.get("spec"), Code.INVALID_SPEC)
     if spec is not None:
         _check_spec(report, spec)
     return report.problems
 
 
 def _check_metadata(report: _Report, metadata: Mapping[Any, Any]) -> None:
-    name = report.text("metadata.name", metadata.get("name"), "invalid-name", required=True)
+    name = report.text("metadata.name", metadata.get("name"), Code.INVALID_NAME, required=True)
     if name is not None and not is_dns1123_subdomain(name):
-        report.invalid("metadata.name", name, _SUBDOMAIN_REASON, "invalid-name")
+        report.invalid("metadata.name", name, _SUBDOMAIN_REASON, Code.INVALID_NAME)
     raw_namespace = _unless_empty(metadata.get("namespace"))
-    namespace = report.text("metadata.namespace", raw_namespace, "invalid-namespace")
+    namespace = report.text("metadata.namespace", raw_namespace, Code.INVALID_NAMESPACE)
     if namespace is not None and not is_dns1123_label(namespace):
-        report.invalid("metadata.namespace", namespace, _LABEL_REASON, "invalid-namespace")
-    report.text("metadata.uid", metadata.get("uid"), "invalid-metadata")
+        report.invalid("metadata.namespace", namespace, _LABEL_REASON, Code.INVALID_NAMESPACE)
+    report.text("metadata.uid", metadata.get("uid"), Code.INVALID_METADATA)
     _check_annotations(report, metadata.get("annotations"))
     _check_labels(report, metadata.get("labels"))
 
@@ -173,109 +174,111 @@ def _check_metadata(report: _Report, metadata: Mapping[Any, Any]) -> None:
 def _check_annotations(report: _Report, raw: object) -> None:
     """Keys as the API server checks them (qualified names, compared in lowercase; 256 KiB in
     all). Values: strings; those of `READ_ANNOTATION_PREFIXES` pass `refused_characters`."""
-    annotations = report.mapping("metadata.annotations", raw, "invalid-annotation")
+    annotations = report.mapping("metadata.annotations", raw, Code.INVALID_ANNOTATION)
     size = 0
     for key, value in (annotations or {}).items():
         path = _keyed("metadata.annotations", key)
-        name = report.text(path, key, "invalid-annotation")
+        name = report.text(path, key, Code.INVALID_ANNOTATION)
         if name is not None and not is_qualified_name(name.lower()):
-            report.invalid(path, name, _QUALIFIED_REASON, "invalid-annotation")
+            report.invalid(path, name, _QUALIFIED_REASON, Code.INVALID_ANNOTATION)
         if not isinstance(value, str):
             reason = f"value must be a string, not {_json_type(value)} (quote it in YAML)"
-            report.add(path, reason, "invalid-annotation")
+            report.add(path, reason, Code.INVALID_ANNOTATION)
             continue
         size += _utf8_length(name or "") + _utf8_length(value)
         if name is not None and name.startswith(READ_ANNOTATION_PREFIXES):
             _check_annotation_value(report, path, name, value)
     if size > ANNOTATIONS_MAX_BYTES:
         reason = f"must total at most {ANNOTATIONS_MAX_BYTES} bytes of keys and values"
-        report.add("metadata.annotations", reason, "invalid-annotation")
+        report.add("metadata.annotations", reason, Code.INVALID_ANNOTATION)
 
 
 def _check_annotation_value(report: _Report, path: str, name: str, value: str) -> None:
     snippet = name.endswith(SNIPPET_SUFFIX)
     refused = refused_characters(value.replace("\n", "").replace("\t", "") if snippet else value)
     if refused:
-        report.invalid(path, value, f"value {refused}", "invalid-character")
+        report.invalid(path, value, f"value {refused}", Code.INVALID_CHARACTER)
 
 
 def _check_labels(report: _Report, raw: object) -> None:
-    labels = report.mapping("metadata.labels", raw, "invalid-label")
+    labels = report.mapping("metadata.labels", raw, Code.INVALID_LABEL)
     for key, value in (labels or {}).items():
         path = _keyed("metadata.labels", key)
-        name = report.text(path, key, "invalid-label")
+        name = report.text(path, key, Code.INVALID_LABEL)
         if name is not None and not is_qualified_name(name):
-            report.invalid(path, name, _QUALIFIED_REASON, "invalid-label")
-        text = report.text(path, value, "invalid-label")
+            report.invalid(path, name, _QUALIFIED_REASON, Code.INVALID_LABEL)
+        text = report.text(path, value, Code.INVALID_LABEL)
         if text is not None and not is_label_value(text):
-            report.invalid(path, text, _LABEL_VALUE_REASON, "invalid-label")
+            report.invalid(path, text, _LABEL_VALUE_REASON, Code.INVALID_LABEL)
 
 
 def _check_spec(report: _Report, spec: Mapping[Any, Any]) -> None:
-    class_name = report.text("spec.ingressClassName", spec.get("ingressClassName"), "invalid-class")
+    class_name = report.text(
+        "spec.ingressClassName", spec.get("ingressClassName"), Code.INVALID_CLASS
+    )
     if class_name is not None and not is_dns1123_subdomain(class_name):
-        report.invalid("spec.ingressClassName", class_name, _SUBDOMAIN_REASON, "invalid-class")
+        report.invalid("spec.ingressClassName", class_name, _SUBDOMAIN_REASON, Code.INVALID_CLASS)
     default_backend = spec.get("defaultBackend")
     if default_backend is not None:
         _check_backend(report, "spec.defaultBackend", default_backend)
-    rules = report.sequence("spec.rules", spec.get("rules"), "invalid-rule")
+    rules = report.sequence("spec.rules", spec.get("rules"), Code.INVALID_RULE)
     if rules == [] and default_backend is None:
-        report.add("spec", _NO_RULES, "no-rules")
+        report.add("spec", _NO_RULES, Code.NO_RULES)
     for index, rule in enumerate(rules or []):
         _check_rule(report, f"spec.rules[{index}]", rule)
-    tls = report.sequence("spec.tls", spec.get("tls"), "invalid-tls")
+    tls = report.sequence("spec.tls", spec.get("tls"), Code.INVALID_TLS)
     for index, entry in enumerate(tls or []):
         _check_tls(report, f"spec.tls[{index}]", entry)
 
 
 def _check_rule(report: _Report, path: str, raw: object) -> None:
     """A rule may hold a host, http paths, both or neither (the API allows a host alone)."""
-    rule = report.entry(path, raw, "invalid-rule")
+    rule = report.entry(path, raw, Code.INVALID_RULE)
     if rule is None:
         return
-    host = report.text(f"{path}.host", _unless_empty(rule.get("host")), "invalid-host")
+    host = report.text(f"{path}.host", _unless_empty(rule.get("host")), Code.INVALID_HOST)
     if host is not None:
-        _check_host(report, f"{path}.host", host, "invalid-host")
-    http = report.mapping(f"{path}.http", rule.get("http"), "invalid-rule")
+        _check_host(report, f"{path}.host", host, Code.INVALID_HOST)
+    http = report.mapping(f"{path}.http", rule.get("http"), Code.INVALID_RULE)
     if http is None:
         return
-    paths = report.sequence(f"{path}.http.paths", http.get("paths"), "invalid-rule")
+    paths = report.sequence(f"{path}.http.paths", http.get("paths"), Code.INVALID_RULE)
     if paths == []:
-        report.add(f"{path}.http.paths", "is required: list at least one path", "no-paths")
+        report.add(f"{path}.http.paths", "is required: list at least one path", Code.NO_PATHS)
     for index, entry in enumerate(paths or []):
         _check_http_path(report, f"{path}.http.paths[{index}]", entry)
 
 
-def _check_host(report: _Report, path: str, host: str, code: str) -> None:
+def _check_host(report: _Report, path: str, host: str, code: Code) -> None:
     problem = host_problem(host)
     if problem:
         report.invalid(path, host, problem, code)
 
 
 def _check_http_path(report: _Report, path: str, raw: object) -> None:
-    entry = report.entry(path, raw, "invalid-path")
+    entry = report.entry(path, raw, Code.INVALID_PATH)
     if entry is None:
         return
     path_type = _check_path_type(report, f"{path}.pathType", entry.get("pathType"))
     raw_value = entry.get("path")
-    value = report.text(f"{path}.path", "" if raw_value is None else raw_value, "invalid-path")
+    value = report.text(f"{path}.path", "" if raw_value is None else raw_value, Code.INVALID_PATH)
     if path_type is not None and value is not None:
         _check_path_value(report, f"{path}.path", value, path_type)
     backend = entry.get("backend")
     if backend is None:
-        report.add(f"{path}.backend", "is required", "invalid-backend")
+        report.add(f"{path}.backend", "is required", Code.INVALID_BACKEND)
     else:
         _check_backend(report, f"{path}.backend", backend)
 
 
 def _check_path_type(report: _Report, path: str, raw: object) -> str | None:
     if raw is None:
-        report.add(path, f"is required: one of {', '.join(PATH_TYPES)}", "invalid-path-type")
+        report.add(path, f"is required: one of {', '.join(PATH_TYPES)}", Code.INVALID_PATH_TYPE)
         return None
-    path_type = report.text(path, raw, "invalid-path-type")
+    path_type = report.text(path, raw, Code.INVALID_PATH_TYPE)
     if path_type is not None and path_type not in PATH_TYPES:
         reason = f"must be one of {', '.join(PATH_TYPES)}"
-        report.invalid(path, path_type, reason, "invalid-path-type")
+        report.invalid(path, path_type, reason, Code.INVALID_PATH_TYPE)
         return None
     return path_type
 
@@ -292,36 +295,36 @@ def _check_path_value(report: _Report, path: str, value: str, path_type: str) ->
         if as_regex is None:
             return
         problem = f"{problem}; as a regular expression: {as_regex}"
-    report.invalid(path, value, problem, "invalid-path")
+    report.invalid(path, value, problem, Code.INVALID_PATH)
 
 
 def _check_backend(report: _Report, path: str, raw: object) -> None:
-    backend = report.mapping(path, raw, "invalid-backend")
+    backend = report.mapping(path, raw, Code.INVALID_BACKEND)
     if backend is None:
         return
     service, resource = backend.get("service"), backend.get("resource")
     if service is not None and resource is not None:
-        report.add(path, "must set exactly one of service and resource", "invalid-backend")
+        report.add(path, "must set exactly one of service and resource", Code.INVALID_BACKEND)
     elif service is None and resource is None:
         legacy = "serviceName" in backend or "servicePort" in backend
         reason = "must set service" + (_LEGACY_BACKEND if legacy else "")
-        report.add(path, reason, "invalid-backend")
+        report.add(path, reason, Code.INVALID_BACKEND)
     if resource is not None:
-        report.add(f"{path}.resource", "resource backends are not supported", "invalid-backend")
+        report.add(f"{path}.resource", "resource backends are not supported", Code.INVALID_BACKEND)
     if service is not None:
         _check_service(report, f"{path}.service", service)
 
 
 def _check_service(report: _Report, path: str, raw: object) -> None:
-    service = report.mapping(path, raw, "invalid-backend")
+    service = report.mapping(path, raw, Code.INVALID_BACKEND)
     if service is None:
         return
-    name = report.text(f"{path}.name", service.get("name"), "invalid-backend", required=True)
+    name = report.text(f"{path}.name", service.get("name"), Code.INVALID_BACKEND, required=True)
     if name is not None and not is_dns1035_label(name):
-        report.invalid(f"{path}.name", name, _SERVICE_NAME_REASON, "invalid-backend")
+        report.invalid(f"{path}.name", name, _SERVICE_NAME_REASON, Code.INVALID_BACKEND)
     if service.get("port") is None:
-        report.add(f"{path}.port", "is required: set port.name or port.number", "invalid-port")
-    port = report.mapping(f"{path}.port", service.get("port"), "invalid-port")
+        report.add(f"{path}.port", "is required: set port.name or port.number", Code.INVALID_PORT)
+    port = report.mapping(f"{path}.port", service.get("port"), Code.INVALID_PORT)
     if port is not None:
         _check_service_port(report, f"{path}.port", port)
 
@@ -331,12 +334,12 @@ def _check_service_port(report: _Report, path: str, port: Mapping[Any, Any]) -> 
     unlike it, number 0 is reported as out of range rather than taken as unset."""
     name, number = _unless_empty(port.get("name")), port.get("number")
     if name is not None and number is not None:
-        report.add(path, "must set exactly one of name and number", "invalid-port")
+        report.add(path, "must set exactly one of name and number", Code.INVALID_PORT)
     elif name is None and number is None:
-        report.add(path, "must set name or number", "invalid-port")
-    text = report.text(f"{path}.name", name, "invalid-port")
+        report.add(path, "must set name or number", Code.INVALID_PORT)
+    text = report.text(f"{path}.name", name, Code.INVALID_PORT)
     if text is not None and not is_port_name(text):
-        report.invalid(f"{path}.name", text, _PORT_NAME_REASON, "invalid-port")
+        report.invalid(f"{path}.name", text, _PORT_NAME_REASON, Code.INVALID_PORT)
     if number is not None:
         _check_port_number(report, f"{path}.number", number)
 
@@ -344,26 +347,26 @@ def _check_service_port(report: _Report, path: str, port: Mapping[Any, Any]) -> 
 def _check_port_number(report: _Report, path: str, number: object) -> None:
     """An integer (JSON true is not one, nor is "80" or 80.0) between 1 and 65535."""
     if isinstance(number, bool) or not isinstance(number, int):
-        report.add(path, f"must be an integer, not {_json_type(number)}", "invalid-port")
+        report.add(path, f"must be an integer, not {_json_type(number)}", Code.INVALID_PORT)
     elif not 1 <= number <= 65535:
-        report.invalid(path, number, "must be between 1 and 65535", "invalid-port")
+        report.invalid(path, number, "must be between 1 and 65535", Code.INVALID_PORT)
 
 
 def _check_tls(report: _Report, path: str, raw: object) -> None:
     """Hosts follow `host_problem`; secretName, when set, is a Secret name."""
-    entry = report.entry(path, raw, "invalid-tls")
+    entry = report.entry(path, raw, Code.INVALID_TLS)
     if entry is None:
         return
-    hosts = report.sequence(f"{path}.hosts", entry.get("hosts"), "invalid-tls")
+    hosts = report.sequence(f"{path}.hosts", entry.get("hosts"), Code.INVALID_TLS)
     for index, raw_host in enumerate(hosts or []):
         host_path = f"{path}.hosts[{index}]"
-        host = report.text(host_path, raw_host, "invalid-tls", required=True)
+        host = report.text(host_path, raw_host, Code.INVALID_TLS, required=True)
         if host is not None:
-            _check_host(report, host_path, host, "invalid-tls")
+            _check_host(report, host_path, host, Code.INVALID_TLS)
     raw_secret = _unless_empty(entry.get("secretName"))
-    secret = report.text(f"{path}.secretName", raw_secret, "invalid-tls")
+    secret = report.text(f"{path}.secretName", raw_secret, Code.INVALID_TLS)
     if secret is not None and not is_dns1123_subdomain(secret):
-        report.invalid(f"{path}.secretName", secret, _SUBDOMAIN_REASON, "invalid-tls")
+        report.invalid(f"{path}.secretName", secret, _SUBDOMAIN_REASON, Code.INVALID_TLS)
 
 
 def _unless_empty(value: object) -> object:

@@ -12,6 +12,7 @@ import datetime
 
 from cryptography import x509
 
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity
 from ingress2nginx.core.objects import Inventory
 from ingress2nginx.model import Config, Origin
@@ -47,7 +48,7 @@ def shadowed_paths(config: Config) -> list[Problem]:
             f"path {route.path} ({route.path_type}) on host {route.host or '(any)'} never"
             f" answers: {winners} {verb} first"
         )
-        found.append(_problem(route.origin, f"{route.origin.field}.path", reason, "shadowed"))
+        found.append(_problem(route.origin, f"{route.origin.field}.path", reason, Code.SHADOWED))
     return found
 
 
@@ -62,10 +63,10 @@ def expiring_certificates(config: Config, deadline: datetime.datetime) -> list[P
             when = expiry.strftime("%Y-%m-%d")
             reason = f"the certificate expires on {when}"
             found.append(Problem(Severity.WARNING, ObjectRef("Secret", namespace, name), "data",
-                                 reason, "certificate-expiry"))  # fmt: skip
+                                 reason, Code.CERTIFICATE_EXPIRY))  # fmt: skip
     return found
 
 
-def _problem(origin: Origin, field: str, reason: str, code: str) -> Problem:
+def _problem(origin: Origin, field: str, reason: str, code: Code) -> Problem:
     ref = ObjectRef("Ingress", origin.namespace, origin.name)
     return Problem(Severity.WARNING, ref, field, reason, code)

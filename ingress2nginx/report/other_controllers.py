@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import Problem, Severity
 from ingress2nginx.core.objects import Manifest
 from ingress2nginx.features import PREFIX, REGISTRY
@@ -205,6 +206,6 @@ def foreign_problems(served: Iterable[Manifest]) -> list[Problem]:
             reason = f"an annotation of {found.controller}, ignored here; {found.advice}"
             field = f"metadata.annotations[{found.key}]"
             problems.append(
-                Problem(Severity.WARNING, ingress.ref, field, reason, "other-controller")
+                Problem(Severity.WARNING, ingress.ref, field, reason, Code.OTHER_CONTROLLER)
             )
     return problems

@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ingress2nginx.core.codes import Code
+
 INGRESS_V1 = "networking.k8s.io/v1"
 """The one Ingress apiVersion later stages see."""
 
@@ -128,7 +130,7 @@ def _service_port(port: object) -> dict[str, Any]:
     return {"number": port}
 
 
-V1_FIELD_CODE = "v1-field-in-legacy-ingress"
+V1_FIELD_CODE = Code.V1_FIELD_IN_LEGACY_INGRESS
 """Problem code of what `v1_fields` finds."""
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import Problem, Severity, SourceError, shown
 from ingress2nginx.core.objects import CLUSTER_SCOPED, KINDS, Manifest
 from ingress2nginx.sources.converting import INGRESS_V1, to_v1_ingress, v1_fields
@@ -54,7 +55,7 @@ is another kind and skipped silently; an unsupported version of a right group is
 
 _MAX_LIST_NESTING = 8
 
-SOURCE_FAILURES = frozenset({"malformed-source", "unreadable-source", "secret"})
+SOURCE_FAILURES = frozenset({Code.MALFORMED_SOURCE, Code.UNREADABLE_SOURCE, Code.SECRET})
 """Problem codes meaning "part of the input could not be read or parsed" (exit code 3): a
 malformed document, a file or folder that cannot be read, a Secret the API refuses."""
 
@@ -91,7 +92,7 @@ def load_sources(
         if unreadable == "raise":
             raise error
         found.problems.append(
-            Problem(Severity.ERROR, error.location, "", error.reason, "unreadable-source")
+            Problem(Severity.ERROR, error.location, "", error.reason, Code.UNREADABLE_SOURCE)
         )
 
     for source in sources:
@@ -181,10 +182,10 @@ class _Found:
 
     def malformed(self, location: str, reason: str) -> None:
         self.problems.append(
-            Problem(Severity.ERROR, location, "", _printable(reason), "malformed-source")
+            Problem(Severity.ERROR, location, "", _printable(reason), Code.MALFORMED_SOURCE)
         )
 
-    def unusable(self, origin: str, field_path: str, reason: str, code: str) -> None:
+    def unusable(self, origin: str, field_path: str, reason: str, code: Code) -> None:
         self.problems.append(Problem(Severity.ERROR, origin, field_path, reason, code))
 
     def result(self) -> LoadResult:
@@ -331,7 +332,9 @@ def _add_object(document: Mapping[str, Any], kind: str, origin: str, found: _Fou
         if _api_group(api_version) in {_api_group(known) for known in API_VERSIONS[kind]}:
             reason = f"{kind} in apiVersion {shown(api_version)} is not supported; skipped"
             found.problems.append(
-                Problem(Severity.WARNING, origin, "apiVersion", reason, "unsupported-api-version")
+                Problem(
+                    Severity.WARNING, origin, "apiVersion", reason, Code.UNSUPPORTED_API_VERSION
+                )
             )
         return
     metadata = document.get("metadata")
@@ -339,12 +342,12 @@ def _add_object(document: Mapping[str, Any], kind: str, origin: str, found: _Fou
     name = metadata.get("name")
     if not isinstance(name, str):
         reason = f"{kind} without a string metadata.name; skipped"
-        found.unusable(origin, "metadata.name", reason, "invalid-object")
+        found.unusable(origin, "metadata.name", reason, Code.INVALID_OBJECT)
         return
     namespace = _namespace(kind, metadata)
     if namespace is None:
         reason = f"{kind} whose metadata.namespace is not a string; skipped"
-        found.unusable(origin, "metadata.namespace", reason, "invalid-object")
+        found.unusable(origin, "metadata.namespace", reason, Code.INVALID_OBJECT)
         return
     if kind == "Ingress" and api_version != INGRESS_V1:
         converted = to_v1_ingress(document)

@@ -31,6 +31,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import Problem, Severity, SourceError, shown
 from ingress2nginx.core.logs import fields
 from ingress2nginx.sources.loading import LoadResult, ParseCache, load_sources
@@ -187,7 +188,7 @@ class KeepLastGood(ParseCache):
             if isinstance(error.__cause__, FileNotFoundError):
                 return LoadResult((), ())
             raise
-        if not any(problem.code == "malformed-source" for problem in result.problems):
+        if not any(problem.code == Code.MALFORMED_SOURCE for problem in result.problems):
             self._good[path] = result
             if path in self._stale:
                 self._stale.discard(path)
@@ -200,7 +201,7 @@ class KeepLastGood(ParseCache):
         self._stale.add(path)
         name = path if path.isprintable() else shown(path)
         reason = "kept its objects as last read without errors, until it parses again"
-        stale = Problem(Severity.WARNING, name, "", reason, "stale-source")
+        stale = Problem(Severity.WARNING, name, "", reason, Code.STALE_SOURCE)
         return LoadResult(good.manifests, (*result.problems, stale))
 
     def forget_unused(self) -> None:

@@ -58,6 +58,7 @@ from ingress2nginx.apply.validators import (
     Validator,
 )
 from ingress2nginx.core.backoff import Backoff
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.collecting import PassCollector
 from ingress2nginx.core.errors import Ingress2NginxError, Problem, Severity
 from ingress2nginx.core.logs import fields
@@ -259,9 +260,9 @@ class Watcher:
 
     def _report(self, problems: Sequence[Problem], translation: Translation) -> None:
         """Log problems not logged by the previous pass (resyncs would repeat them all)."""
-        rejected = sum(p.code in ("rejected", HELD_CODE) for p in problems)
+        rejected = sum(p.code in (Code.REJECTED, HELD_CODE) for p in problems)
         self.metrics.rejected_ingresses.set(rejected)
-        self.metrics.source_errors.set(sum(p.code == "malformed-source" for p in problems))
+        self.metrics.source_errors.set(sum(p.code == Code.MALFORMED_SOURCE for p in problems))
         self.metrics.served_ingresses.set(len(translation.served))
         current = {str(problem) for problem in problems}
         lowest = Severity.WARNING if self.options.quiet else Severity.INFO
