@@ -19,7 +19,6 @@ without rules, or failing that the oldest Ingress with one.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -42,9 +41,9 @@ from ingress2nginx.model import (
     Respond,
     Route,
     Server,
-    Split,
 )
 from ingress2nginx.normalize.backends import Backends
+from ingress2nginx.normalize.canaries import Canary, apply_canaries
 from ingress2nginx.normalize.certificates import covers
 from ingress2nginx.normalize.locations import Claim
 from ingress2nginx.normalize.paths import location_path
@@ -192,39 +191,8 @@ class Router:
 
     def _apply_canaries(self) -> None:
         """Turn each main path named by a canary Ingress into a split between both backends."""
-        for canary in self.canaries:
-            host = self.hosts.get(canary.host)
-            main = host.claims.get(canary.key) if host is not None else None
-            if host is None or main is None:
-                shown_host = canary.host or "(any host)"
-                self._canary_problem(canary, f"no main Ingress serves host {shown_host} path"
-                                     f" {canary.key[1]}; this canary is ignored")  # fmt: skip
-                continue
-            if isinstance(main.action, Split):
-                self._canary_problem(canary, f"path {canary.key[1]} already has the canary"
-                                     f" {main.action.origin}; one canary per path")  # fmt: skip
-                continue
-            if not isinstance(main.action, ProxyToUpstream | ProxyToAddress) or not isinstance(
-                canary.action, ProxyToUpstream | ProxyToAddress
-            ):
-                self._canary_problem(canary, "main and canary must both proxy to a Service with"
-                                     " endpoints; this canary is ignored")  # fmt: skip
-                continue
-            name = (
-                "canary_"
-                + hashlib.sha256(
-                    f"{canary.host}\0{canary.key[0]}\0{canary.key[1]}".encode()
-                ).hexdigest()[:12]
-            )
-            split = Split(main.action, canary.action, canary.options.canary, name, canary.origin)
-            host.claims[canary.key] = replace(main, action=split, backend=split.service)
+        apply_canaries(self.canaries, self.hosts, self.problems)
         self.canaries.clear()
-
-    def _canary_problem(self, canary: Canary, reason: str) -> None:
-        ref = ObjectRef("Ingress", canary.origin.namespace, canary.origin.name)
-        self.problems.append(
-            Problem(Severity.WARNING, ref, canary.origin.field, reason, Code.CANARY)
-        )
 
     def _claim(
         self,
@@ -380,17 +348,6 @@ class Router:
         if self.global_default is not None:
             return self.global_default[0], self.global_default[1]
         return NOT_FOUND, None
-
-
-@dataclass(frozen=True, slots=True)
-class Canary:
-    """A path of a canary Ingress, waiting for the main path it splits."""
-
-    host: str
-    key: ClaimKey
-    action: Action
-    origin: Origin
-    options: IngressOptions
 
 
 def _claim_key(path: Mapping[str, Any], options: IngressOptions) -> ClaimKey:
