@@ -208,7 +208,8 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
     # imported here: only watch needs watchdog and prometheus-client
     from ingress2nginx.core import logs
     from ingress2nginx.watch.files import FileSource
-    from ingress2nginx.watch.watching import Source, WatchOptions, WatchStartError, serve
+    from ingress2nginx.watch.serving import serve
+    from ingress2nginx.watch.watching import Source, WatchOptions, WatchStartError
 
     problem = _watch_usage_error(args)
     if problem:
