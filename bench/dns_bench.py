@@ -38,13 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dnslib import DNSRecord
 
-from ingress2nginx.dns_watching import ResponderFeed
-from ingress2nginx.dnsresponder import DEFAULT_ANSWER_RATE, DnsResponder
-from ingress2nginx.normalizing import normalize
-from ingress2nginx.objects import Inventory, Manifest
-from ingress2nginx.records import inventory_records, target_host
-from ingress2nginx.rendering import Renderer
-from ingress2nginx.settings import Settings
+from ingress2nginx.core.objects import Inventory, Manifest
+from ingress2nginx.core.settings import Settings
+from ingress2nginx.normalize.normalizing import normalize
+from ingress2nginx.normalize.records import inventory_records, target_host
+from ingress2nginx.render.rendering import Renderer
+from ingress2nginx.watch.dns import ResponderFeed
+from ingress2nginx.watch.dnsresponder import DEFAULT_ANSWER_RATE, DnsResponder
 
 DOMAIN = "cluster.local"
 WINDOW = 64
@@ -299,7 +299,7 @@ class _NoSource:
 
 
 def _stand_in(settings: Settings | None = None) -> Any:
-    from ingress2nginx.dns_upstreams import stand_in
+    from ingress2nginx.features.dns_upstreams import stand_in
 
     return stand_in(settings or Settings())
 

@@ -1,7 +1,8 @@
 """The bench's figures for one size and input format, and the report printed from them.
 
 `Result` is what a measuring process (measuring.py) sends back as JSON; `format_report`
-lays a run's results out as Markdown tables with the verdict on SPEC §8's targets.
+lays a run's results out as Markdown tables with the verdict on the targets
+(nginx_runs.py, docs/performance.md).
 """
 
 from __future__ import annotations
@@ -200,7 +201,7 @@ def _notes(results: Sequence[Result]) -> list[str]:
         largest = max(r.size for r in results)
         for r in results:
             if r.size == largest:
-                bounded = "" if r.size >= 10_000 else " (SPEC §8 sets them for 10,000)"
+                bounded = "" if r.size >= 10_000 else " (the targets are set for 10,000)"
                 notes.append(f"- targets at n={r.size:,} {r.format}{bounded}: " + _verdict(r))
     return notes
 

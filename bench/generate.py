@@ -1,7 +1,7 @@
 """Realistic clusters for the benchmark: N Ingresses with their Services, EndpointSlices and
 TLS Secrets, written as YAML and JSON manifest folders.
 
-The shape (SPEC §8, issue 9) is what a migrating ingress-nginx user feeds the translator:
+The shape (issue 9) is what a migrating ingress-nginx user feeds the translator:
 
 - N Ingresses of 3 paths each, Prefix and Exact mixed, in namespaces of 100 Ingresses
   (``team-000``, ``team-001``...), one file per namespace (a YAML stream, or a JSON ``List``

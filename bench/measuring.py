@@ -28,15 +28,15 @@ import generate
 from figures import Result, progress
 from nginx_runs import check_with_nginx, start_and_reload
 
-from ingress2nginx.applying import write_atomically, write_certificates
-from ingress2nginx.collecting import collector_paused
-from ingress2nginx.errors import Problem, Severity
-from ingress2nginx.loading import ParseCache, load_sources
-from ingress2nginx.normalizing import Translation, Translator, normalize
-from ingress2nginx.objects import Inventory, Manifest
-from ingress2nginx.rendering import Renderer
-from ingress2nginx.settings import Settings
-from ingress2nginx.validating import validate_ingress
+from ingress2nginx.apply.applying import write_atomically, write_certificates
+from ingress2nginx.core.collecting import collector_paused
+from ingress2nginx.core.errors import Problem, Severity
+from ingress2nginx.core.objects import Inventory, Manifest
+from ingress2nginx.core.settings import Settings
+from ingress2nginx.normalize.normalizing import Translation, Translator, normalize
+from ingress2nginx.normalize.validating import validate_ingress
+from ingress2nginx.render.rendering import Renderer
+from ingress2nginx.sources.loading import ParseCache, load_sources
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 """This checkout's templates, whichever copy of the package is installed."""

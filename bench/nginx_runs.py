@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from figures import Result
 
-"""SPEC §8 on the 10,000 bench: the figure must be at most this."""
+"""The target on the 10,000 bench: the figure must be at most this."""
 NGINX_WAIT_SECONDS = 300.0
 
 

@@ -1,4 +1,4 @@
-"""The standard bench (SPEC §8, issue 9): is the translator ever the slow part of a reload?
+"""The standard bench (issue 9): is the translator ever the slow part of a reload?
 
 For each size (default 100, 1,000, 10,000 Ingresses) and input format (YAML, JSON), in one
 run, on the same generated cluster (bench/generate.py):

@@ -1,5 +1,5 @@
 """Allow ``python -m ingress2nginx``."""
 
-from ingress2nginx.cli import main
+from ingress2nginx.cli.main import main
 
 raise SystemExit(main())

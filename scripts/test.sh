@@ -6,6 +6,7 @@
 # being skipped (docs/passthrough.md).
 # It also unpacks a current nginx beside the system's (scripts/mainline-nginx.sh) for the tests
 # that need a newer one.
+# It checks the import contracts (lint-imports) first.
 # Arguments are passed to pytest, e.g. `bash scripts/test.sh -k golden -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,4 +52,7 @@ if [ -z "${INGRESS2NGINX_MAINLINE_NGINX:-}" ] && command -v apt-get >/dev/null 2
 fi
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# The import contracts of pyproject.toml (layers, the Kubernetes client only in cluster/);
+# tests/test_architecture.py runs them too, so a bare pytest checks them as well.
+PYTHONPATH="$PWD" lint-imports --no-cache
 exec python3 -m pytest "$@"

@@ -42,13 +42,13 @@ from typing import Any
 
 import crossplane
 
-from ingress2nginx.applying import write_certificates
-from ingress2nginx.errors import ObjectRef, Problem
-from ingress2nginx.loading import LoadResult, load_sources, load_text
-from ingress2nginx.normalizing import Translation, normalize
-from ingress2nginx.objects import Inventory
-from ingress2nginx.rendering import Renderer
-from ingress2nginx.settings import Settings
+from ingress2nginx.apply.applying import write_certificates
+from ingress2nginx.core.errors import ObjectRef, Problem
+from ingress2nginx.core.objects import Inventory
+from ingress2nginx.core.settings import Settings
+from ingress2nginx.normalize.normalizing import Translation, normalize
+from ingress2nginx.render.rendering import Renderer
+from ingress2nginx.sources.loading import LoadResult, load_sources, load_text
 
 Obj = dict[str, Any]
 
@@ -567,8 +567,8 @@ def materialize(run: Run, chosen: Settings) -> None:
     chosen.runtime_dir.mkdir(parents=True, exist_ok=True)
     write_certificates(run.translation.config, chosen.cert_dir)
     try:
-        from ingress2nginx.annotations.references import secret_files
-        from ingress2nginx.applying import write_secret_files
+        from ingress2nginx.apply.applying import write_secret_files
+        from ingress2nginx.normalize.references import secret_files
     except ImportError:  # a tree without annotation secret files
         return
     write_secret_files(secret_files(run.translation.config.servers), chosen.cert_dir)

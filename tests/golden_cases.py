@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 from tls_secrets import secrets_from_spec
 
-from ingress2nginx.cli import main
+from ingress2nginx.cli.main import main
 
 GOLDEN_ROOT = Path(__file__).parent / "golden"
 GOLDEN_RUNTIME_DIR = "/run/ingress2nginx"

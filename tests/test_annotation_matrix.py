@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ingress2nginx.annotations import REGISTRY, Support
-from ingress2nginx.annotations.matrix import DOCUMENT, render
+from ingress2nginx.features import REGISTRY, Support
+from ingress2nginx.features.matrix import DOCUMENT, render
 
 
 def test_the_committed_support_matrix_matches_the_code() -> None:
     assert DOCUMENT.read_text() == render(), (
-        "docs/annotations.md is stale: run python -m ingress2nginx.annotations.matrix"
+        "docs/annotations.md is stale: run python -m ingress2nginx.features.matrix"
     )
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from ingress2nginx.annotations import DEFAULT_OPTIONS, REGISTRY, IngressOptions, read_options
-from ingress2nginx.annotations.base import PREFIX, AnnotationValueError, Invalid, OnInvalid
-from ingress2nginx.errors import Problem, Severity, shown
-from ingress2nginx.objects import Manifest
+from ingress2nginx.core.errors import Problem, Severity, shown
+from ingress2nginx.core.objects import Manifest
+from ingress2nginx.features import DEFAULT_OPTIONS, REGISTRY, IngressOptions, read_options
+from ingress2nginx.features.base import PREFIX, AnnotationValueError, Invalid, OnInvalid
 
 
 def parsed(name: str, value: str) -> Any:
@@ -180,9 +180,9 @@ def test_an_invalid_security_value_is_kept_as_a_marker_that_denies_the_paths(
 
 
 def test_an_invalid_source_range_denies_every_path_with_an_error_naming_it() -> None:
-    from ingress2nginx.annotations.references import resolve_references
-    from ingress2nginx.annotations.secured import denial
-    from ingress2nginx.settings import Settings
+    from ingress2nginx.core.settings import Settings
+    from ingress2nginx.features.secured import denial
+    from ingress2nginx.normalize.references import resolve_references
 
     ingress = ingress_with(**{"whitelist-source-range": "127.0.0.1, 10.0.0.0/33"})
     options, _ = read_options(ingress)
@@ -235,9 +235,9 @@ def test_no_invalid_value_rejects_the_ingress() -> None:
 
 
 def test_an_invalid_auth_method_without_auth_url_denies_nothing_and_says_so() -> None:
-    from ingress2nginx.annotations.references import resolve_references
-    from ingress2nginx.annotations.secured import denial
-    from ingress2nginx.settings import Settings
+    from ingress2nginx.core.settings import Settings
+    from ingress2nginx.features.secured import denial
+    from ingress2nginx.normalize.references import resolve_references
 
     ingress = ingress_with(**{"auth-method": "FETCH"})
     options, _ = read_options(ingress)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import ingress2nginx.applying
-from ingress2nginx.applying import write_atomically, write_certificates
+import ingress2nginx.apply.applying
+from ingress2nginx.apply.applying import write_atomically, write_certificates
 from ingress2nginx.model import CertificateFile, Config
 
 
@@ -33,7 +33,7 @@ def synced(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls.append(descriptor)
         real(descriptor)
 
-    monkeypatch.setattr(ingress2nginx.applying.os, "fsync", counting)
+    monkeypatch.setattr(ingress2nginx.apply.applying.os, "fsync", counting)
     return calls
 
 

@@ -9,22 +9,22 @@ from pathlib import Path
 import pytest
 from auth_helpers import secret, sha_hash
 
-from ingress2nginx.annotations import read_options
-from ingress2nginx.annotations.base import AnnotationValueError
-from ingress2nginx.annotations.external_auth_values import absolute_url, url_or_path
-from ingress2nginx.annotations.references import referenced_secrets
-from ingress2nginx.applying import write_certificates, write_secret_files
-from ingress2nginx.model import Config
-from ingress2nginx.normalizing import normalize
-from ingress2nginx.objects import Inventory, Manifest
-from ingress2nginx.reloading import desired_config
-from ingress2nginx.secret_files import (
+from ingress2nginx.apply.applying import write_certificates, write_secret_files
+from ingress2nginx.apply.reloading import desired_config
+from ingress2nginx.core.objects import Inventory, Manifest
+from ingress2nginx.core.secret_files import (
     SecretFile,
     file_name,
     htpasswd_from_file,
     htpasswd_from_map,
 )
-from ingress2nginx.settings import GlobalConfig, Settings
+from ingress2nginx.core.settings import GlobalConfig, Settings
+from ingress2nginx.features import read_options
+from ingress2nginx.features.base import AnnotationValueError
+from ingress2nginx.features.external_auth_values import absolute_url, url_or_path
+from ingress2nginx.model import Config
+from ingress2nginx.normalize.normalizing import normalize
+from ingress2nginx.normalize.references import referenced_secrets
 
 PREFIX = "nginx.ingress.kubernetes.io/"
 
@@ -218,7 +218,7 @@ def test_a_cipher_list_selecting_nothing_denies_instead_of_breaking_the_config(
 
 
 def test_a_revocation_list_must_parse() -> None:
-    from ingress2nginx.secret_files import revocation_list
+    from ingress2nginx.core.secret_files import revocation_list
 
     assert "revocation list" in str(revocation_list(b"-----BEGIN X509 CRL-----\nnope\n"))
 

@@ -9,7 +9,8 @@ import pytest
 from e2e import Obj, ingress, path, render, rule, service, to
 from harness import test_config
 
-from ingress2nginx.annotations.affinity import (
+from ingress2nginx.core.quoting import UnsafeValueError, interpolated, variable
+from ingress2nginx.features.affinity import (
     cookie_domain,
     cookie_name,
     cookie_path,
@@ -17,16 +18,15 @@ from ingress2nginx.annotations.affinity import (
     key_variable,
     same_site,
 )
-from ingress2nginx.annotations.balancing import (
+from ingress2nginx.features.balancing import (
     KNOWN_VARIABLES,
     Balancing,
     hash_key,
     load_balance,
     upstream_directive,
 )
-from ingress2nginx.annotations.base import AnnotationValueError, AnnotationValueIgnored
-from ingress2nginx.configuring import parse_global_config
-from ingress2nginx.quoting import UnsafeValueError, interpolated, variable
+from ingress2nginx.features.base import AnnotationValueError, AnnotationValueIgnored
+from ingress2nginx.sources.configuring import parse_global_config
 
 PREFIX = "nginx.ingress.kubernetes.io/"
 

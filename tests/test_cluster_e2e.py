@@ -38,15 +38,15 @@ from harness import (
 from kubeapi import KubeApi
 from tls_secrets import tls_secret
 
-from ingress2nginx.applying import write_certificates
-from ingress2nginx.certificates import certificate_name
-from ingress2nginx.cli import build_parser, cluster_options_from, settings_from
-from ingress2nginx.cluster_caching import ClusterCache
-from ingress2nginx.cluster_watching import WatchTiming
-from ingress2nginx.normalizing import normalize
-from ingress2nginx.objects import Inventory
-from ingress2nginx.rendering import Renderer
-from ingress2nginx.settings import Settings
+from ingress2nginx.apply.applying import write_certificates
+from ingress2nginx.cli.main import build_parser, cluster_options_from, settings_from
+from ingress2nginx.cluster.caching import ClusterCache
+from ingress2nginx.cluster.watching import WatchTiming
+from ingress2nginx.core.objects import Inventory
+from ingress2nginx.core.settings import Settings
+from ingress2nginx.normalize.certificates import certificate_name
+from ingress2nginx.normalize.normalizing import normalize
+from ingress2nginx.render.rendering import Renderer
 
 FAST = WatchTiming(idle_timeout=2.0, backoff_initial=0.05, backoff_max=0.3, secret_refresh=0.3)
 WAIT = 5.0

@@ -28,8 +28,9 @@ from harness import LOOPBACK, Nginx, free_port, make_prefix, request
 from kubeapi import TOKEN, KubeApi
 from tls_secrets import tls_secret
 
-from ingress2nginx import cluster_connecting, cluster_loading
-from ingress2nginx.cluster_connecting import connect
+from ingress2nginx.cluster import connecting as cluster_connecting
+from ingress2nginx.cluster import loading as cluster_loading
+from ingress2nginx.cluster.connecting import connect
 
 
 @pytest.fixture

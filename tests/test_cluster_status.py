@@ -13,9 +13,9 @@ from harness import NginxRunner
 from kubeapi import KubeApi
 from watchrun import running_sidecar
 
-from ingress2nginx.cluster_connecting import connect
-from ingress2nginx.cluster_publishing import PublishOptions, StatusPublisher, service_addresses
-from ingress2nginx.objects import Manifest
+from ingress2nginx.cluster.connecting import connect
+from ingress2nginx.cluster.publishing import PublishOptions, StatusPublisher, service_addresses
+from ingress2nginx.core.objects import Manifest
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:

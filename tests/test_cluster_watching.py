@@ -19,12 +19,12 @@ from harness import EchoBackend
 from kubeapi import KubeApi
 from tls_secrets import tls_secret
 
-from ingress2nginx import cluster_connecting
-from ingress2nginx.cluster_caching import ClusterCache, ClusterSource
-from ingress2nginx.cluster_loading import ClusterOptions, EndpointsMode
-from ingress2nginx.cluster_watching import WatchTiming
-from ingress2nginx.errors import SourceError
-from ingress2nginx.settings import Settings
+from ingress2nginx.cluster import connecting as cluster_connecting
+from ingress2nginx.cluster.caching import ClusterCache, ClusterSource
+from ingress2nginx.cluster.loading import ClusterOptions, EndpointsMode
+from ingress2nginx.cluster.watching import WatchTiming
+from ingress2nginx.core.errors import SourceError
+from ingress2nginx.core.settings import Settings
 
 FAST = WatchTiming(
     idle_timeout=2.0,

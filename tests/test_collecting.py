@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ingress2nginx.collecting import PassCollector, collector_paused
+from ingress2nginx.core.collecting import PassCollector, collector_paused
 
 
 @pytest.fixture(autouse=True)

@@ -259,7 +259,7 @@ def test_messages_are_not_coloured_when_stderr_is_not_a_terminal(tmp_path: Path)
 
 
 def test_every_global_option_is_documented_in_usage() -> None:
-    from ingress2nginx.configuring import OPTIONS
+    from ingress2nginx.sources.configuring import OPTIONS
 
     usage = (Path(__file__).parent.parent / "docs" / "usage.md").read_text()
     missing = [key for key in OPTIONS if f"`{key}`" not in usage and f"`-{key.split('-')[-1]}`"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from golden_cases import run_cli
 
-from ingress2nginx.converting import to_v1_ingress, v1_fields
+from ingress2nginx.sources.converting import to_v1_ingress, v1_fields
 
 LEGACY_VERSIONS = ["networking.k8s.io/v1beta1", "extensions/v1beta1"]
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ingress2nginx.cli import build_parser
+from ingress2nginx.cli.main import build_parser
 
 ROOT = Path(__file__).parent.parent
 MANIFESTS = ROOT / "samples" / "kubernetes"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from e2e import ingress, path, render, rule, service, to
 
-from ingress2nginx.cli import main
+from ingress2nginx.cli.main import main
 
 OBJECTS = [ingress("web", rules=[rule("web.test", path("/", to("web")))]), service("web")]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingress2nginx.objects import Manifest
-from ingress2nginx.records import (
+from ingress2nginx.core.objects import Manifest
+from ingress2nginx.normalize.records import (
     Target,
     Unavailable,
     address_of,

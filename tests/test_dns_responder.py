@@ -12,8 +12,14 @@ from dnslib import QTYPE, RCODE, DNSRecord
 from dnsstub import DnsStub
 from harness import LOOPBACK
 
-from ingress2nginx.dnsresponder import DnsResponder
-from ingress2nginx.records import Target, parse_listen, relay_addresses, srv_name, target_host
+from ingress2nginx.normalize.records import (
+    Target,
+    parse_listen,
+    relay_addresses,
+    srv_name,
+    target_host,
+)
+from ingress2nginx.watch.dnsresponder import DnsResponder
 
 DOMAIN = "cluster.local"
 NAME = srv_name("shop", "web", 80, DOMAIN)

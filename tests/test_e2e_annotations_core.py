@@ -230,7 +230,7 @@ def test_rewrite_target_works_with_a_backend_resolved_by_dns(nginx_binary: str) 
 
 def test_on_a_regex_host_every_implementation_specific_path_is_a_regex(nginx_binary: str) -> None:
     """use-regex makes the host's ImplementationSpecific paths regexes, whichever Ingress wrote
-    them (SPEC §4, as ingress-nginx): ``/o+`` matches ``/oooo``, which it would not as a
+    them (as ingress-nginx): ``/o+`` matches ``/oooo``, which it would not as a
     prefix; Prefix paths stay element-wise."""
     with started_backends("regex", "other", "prefix") as echo:
         objects = [

@@ -14,7 +14,7 @@ from auth_helpers import AuthService
 from e2e import Site, echo_service, ingress, path, render, rule, serving, started_backends, to
 from harness import EchoBackend
 
-from ingress2nginx.cli import main
+from ingress2nginx.cli.main import main
 
 PREFIX = "nginx.ingress.kubernetes.io/"
 ALLOW = ("--allow-snippet-annotations", "--snippet-namespace", "team-a")

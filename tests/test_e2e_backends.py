@@ -1,4 +1,4 @@
-"""Backends through real nginx (SPEC §4, "Backends" and what reaches them).
+"""Backends through real nginx, and what reaches them.
 
 The ``site`` serves Services with EndpointSlices or Endpoints leading to echo backends; the
 ``dns_site`` serves Services that nginx resolves at request time (no Service in the input, and

@@ -1,4 +1,4 @@
-"""Merging, conflicts and class selection through real nginx (SPEC §4).
+"""Merging, conflicts and class selection through real nginx.
 
 One manifest is served four ways: as is (our class ``nginx`` is not the default class), with
 our IngressClass marked default, with ``--watch-ingress-without-class``, and with

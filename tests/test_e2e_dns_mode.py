@@ -54,9 +54,9 @@ from test_e2e_annotations_balancing import (  # noqa: F401 - the same tests, on 
 from test_mainline_nginx import find_mainline_nginx, version_of
 from tls_secrets import tls_secret
 
-from ingress2nginx.dnsresponder import DnsResponder
-from ingress2nginx.objects import Inventory, Manifest
-from ingress2nginx.records import Unavailable, inventory_records, target_host
+from ingress2nginx.core.objects import Inventory, Manifest
+from ingress2nginx.normalize.records import Unavailable, inventory_records, target_host
+from ingress2nginx.watch.dnsresponder import DnsResponder
 
 DOMAIN = "cluster.local"
 SETTLE = 10.0

@@ -1,4 +1,4 @@
-"""Host matching and default backends through real nginx (SPEC §4, "Hosts").
+"""Host matching and default backends through real nginx.
 
 Two sites: ``hosts`` has precise hosts, a one-label wildcard and a rule without host, and no
 default backend anywhere; ``defaults`` has a global default backend (an Ingress without rules)

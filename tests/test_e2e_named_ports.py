@@ -16,7 +16,7 @@ from e2e import ingress, path, render, rule, serving, started_backends, to
 from harness import LOOPBACK, free_port
 from test_mainline_nginx import find_mainline_nginx, version_of
 
-from ingress2nginx.dnsresponder import DnsResponder
+from ingress2nginx.watch.dnsresponder import DnsResponder
 
 OBJECTS = [ingress("web", rules=[rule("web.test", path("/", to("elsewhere", "http")))])]
 SRV_NAME = "_http._tcp.elsewhere.default.svc.cluster.local"

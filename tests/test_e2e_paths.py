@@ -1,4 +1,4 @@
-"""Path matching through real nginx: every row of SPEC §4's path table, and precedence.
+"""Path matching through real nginx: every path type and match rule, and precedence.
 
 One nginx serves one manifest; each scenario has its own host, and every path routes to an
 echo backend named for it, so each answer says which path matched (None: nginx's own 404).

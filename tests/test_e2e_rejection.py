@@ -1,4 +1,4 @@
-"""Invalid input through real nginx (SPEC §5): each invalid Ingress is rejected alone.
+"""Invalid input through real nginx: each invalid Ingress is rejected alone.
 
 One render holds a valid Ingress ``good``, a valid rule without host (backend ``anyhost``, so
 a host nobody serves answers ``anyhost``), and one invalid Ingress per kind of mistake, each on

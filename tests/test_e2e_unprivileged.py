@@ -1,4 +1,4 @@
-"""SPEC §2: with --runtime-dir the output runs unprivileged under ``nginx -p DIR -c FILE`` —
+"""With --runtime-dir the output runs unprivileged under ``nginx -p DIR -c FILE`` —
 proven by running the real nginx as ``nobody`` on the rendered config, TLS included."""
 
 from __future__ import annotations

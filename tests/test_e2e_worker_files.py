@@ -31,7 +31,7 @@ from harness import (
 )
 from watchrun import running_sidecar, write_manifests
 
-from ingress2nginx import workers
+from ingress2nginx.apply import workers
 
 CREDENTIALS = basic_credentials("alice", "alice-pass")
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to start nginx as root")

@@ -19,12 +19,12 @@ from e2e import (
     to,
 )
 
-from ingress2nginx.explaining import explain_request, normalize_uri, shadowed
-from ingress2nginx.loading import load_text
+from ingress2nginx.core.objects import Inventory
+from ingress2nginx.core.settings import Settings
 from ingress2nginx.model import ProxyToUpstream, Respond
-from ingress2nginx.normalizing import normalize
-from ingress2nginx.objects import Inventory
-from ingress2nginx.settings import Settings
+from ingress2nginx.normalize.normalizing import normalize
+from ingress2nginx.report.explaining import explain_request, normalize_uri, shadowed
+from ingress2nginx.sources.loading import load_text
 
 SERVICES = ("root", "foo", "foobar", "exact", "deep", "regex", "wild", "any", "fallback")
 HOSTS = ("a.test", "A.TEST:8080", "x.wild.test", "y.x.wild.test", "regex.test", "other.test")

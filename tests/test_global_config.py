@@ -14,8 +14,8 @@ import pytest
 import yaml
 from e2e import Site, echo_service, ingress, path, rule, serving, started_backends, to
 
-from ingress2nginx.configuring import parse_global_config
-from ingress2nginx.settings import GZIP_TYPES
+from ingress2nginx.core.settings import GZIP_TYPES
+from ingress2nginx.sources.configuring import parse_global_config
 
 
 @pytest.mark.parametrize(

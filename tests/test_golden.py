@@ -25,7 +25,7 @@ from golden_cases import (
     run_cli,
 )
 
-from ingress2nginx.applying import validate_structure, validate_with_nginx
+from ingress2nginx.apply.applying import validate_structure, validate_with_nginx
 
 CASES = all_cases()
 

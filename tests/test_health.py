@@ -14,8 +14,8 @@ import pytest
 from golden_cases import run_cli
 from harness import LOOPBACK, request
 
-from ingress2nginx import logs
-from ingress2nginx.health import HealthServer, Metrics
+from ingress2nginx.core import logs
+from ingress2nginx.watch.health import HealthServer, Metrics
 
 EXPECTED_METRICS = (
     "ingress2nginx_renders_total",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 from e2e import echo_service, ingress, path, rule, serving, started_backends, to
 
-from ingress2nginx.isolating import MAX_RUNS, Budget, Key, Outcome, isolate, suspect_at
+from ingress2nginx.apply.isolating import MAX_RUNS, Budget, Key, Outcome, isolate, suspect_at
 
 SNIPPETS = ("--allow-snippet-annotations", "--snippet-namespace", "default")
 

@@ -8,11 +8,11 @@ from typing import Any
 
 from e2e import ingress, manifest_text, path, rule, to
 
-from ingress2nginx.lastgood import LastGood, fingerprint, notices
-from ingress2nginx.loading import load_text
-from ingress2nginx.normalizing import Translator
-from ingress2nginx.objects import Inventory, Manifest
-from ingress2nginx.settings import Settings
+from ingress2nginx.core.objects import Inventory, Manifest
+from ingress2nginx.core.settings import Settings
+from ingress2nginx.normalize.lastgood import LastGood, fingerprint, notices
+from ingress2nginx.normalize.normalizing import Translator
+from ingress2nginx.sources.loading import load_text
 
 
 def app(route: str = "/", backend: str = "web", **annotations: str) -> Any:

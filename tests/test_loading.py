@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ingress2nginx.errors import Severity, SourceError
-from ingress2nginx.loading import LoadResult, ParseCache, load_sources, load_text
+from ingress2nginx.core.errors import Severity, SourceError
+from ingress2nginx.sources.loading import LoadResult, ParseCache, load_sources, load_text
 
 SERVICE = """\
 apiVersion: v1

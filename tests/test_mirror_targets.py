@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingress2nginx.annotations.base import AnnotationValueError
-from ingress2nginx.annotations.mirror import MirrorOptions, mirror_target, pass_target
+from ingress2nginx.features.base import AnnotationValueError
+from ingress2nginx.features.mirror import MirrorOptions, mirror_target, pass_target
 
 
 @pytest.mark.parametrize(

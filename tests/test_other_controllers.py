@@ -9,8 +9,13 @@ import pytest
 from e2e import ingress, manifest_text, path, rule, to
 from golden_cases import run_cli
 
-from ingress2nginx.annotations import PREFIX, REGISTRY
-from ingress2nginx.other_controllers import CONTROLLERS, EQUIVALENTS, controller_of, equivalent_of
+from ingress2nginx.features import PREFIX, REGISTRY
+from ingress2nginx.report.other_controllers import (
+    CONTROLLERS,
+    EQUIVALENTS,
+    controller_of,
+    equivalent_of,
+)
 
 DOC = Path(__file__).parent.parent / "docs" / "migrate-from-ingress-nginx.md"
 

@@ -9,9 +9,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingress2nginx import parsing
-from ingress2nginx.parsing import parse_documents
-from ingress2nginx.plain_yaml import MAX_DEPTH, Scalars, plain_documents
+from ingress2nginx.sources import parsing
+from ingress2nginx.sources.parsing import parse_documents
+from ingress2nginx.sources.plain_yaml import MAX_DEPTH, Scalars, plain_documents
 
 
 def _pyyaml(text: str) -> list[object]:

@@ -23,24 +23,22 @@ from e2e import Obj, echo_service, ingress, manifest_text, path, rule, to
 from harness import LOOPBACK, EchoBackendFactory, Nginx, NginxRunner, free_port, request
 from tls_secrets import tls_secret
 
-from ingress2nginx import reloading
-from ingress2nginx.loading import load_text
-from ingress2nginx.model import CertificateFile, Config
-from ingress2nginx.normalizing import normalize
-from ingress2nginx.objects import Inventory
-from ingress2nginx.reloading import (
-    ApplyPipeline,
+from ingress2nginx.apply import reloading
+from ingress2nginx.apply.reloaders import (
     CommandReloader,
-    DesiredConfig,
     SignalReloader,
     StatusEndpoint,
     Step,
-    desired_config,
     master_pid,
 )
-from ingress2nginx.rendering import IDENTITY_PLACEHOLDER, Renderer
-from ingress2nginx.settings import Settings
-from ingress2nginx.validators import CommandValidator, NginxValidator, StructureValidator
+from ingress2nginx.apply.reloading import ApplyPipeline, DesiredConfig, desired_config
+from ingress2nginx.apply.validators import CommandValidator, NginxValidator, StructureValidator
+from ingress2nginx.core.objects import Inventory
+from ingress2nginx.core.settings import Settings
+from ingress2nginx.model import CertificateFile, Config
+from ingress2nginx.normalize.normalizing import normalize
+from ingress2nginx.render.rendering import IDENTITY_PLACEHOLDER, Renderer
+from ingress2nginx.sources.loading import load_text
 
 MINIMAL = "events {}\nhttp {\n    server {\n        # ingress2nginx\n    }\n}\n"
 

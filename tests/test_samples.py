@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from golden_cases import run_cli
 
-from ingress2nginx.applying import validate_structure, validate_with_nginx
+from ingress2nginx.apply.applying import validate_structure, validate_with_nginx
 
 ROOT = Path(__file__).parent.parent
 SAMPLES = sorted((ROOT / "samples").glob("*.yaml"))

@@ -47,10 +47,10 @@ from test_security_hostile import (
 )
 from tls_secrets import tls_secret
 
-from ingress2nginx.annotations import PREFIX
-from ingress2nginx.cli import build_parser
-from ingress2nginx.errors import Severity
-from ingress2nginx.settings import Settings
+from ingress2nginx.cli.main import build_parser
+from ingress2nginx.core.errors import Severity
+from ingress2nginx.core.settings import Settings
+from ingress2nginx.features import PREFIX
 
 CORPUS = Path(__file__).parent / "security_corpus"
 NAMESPACE = "tenant"

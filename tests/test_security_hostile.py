@@ -23,7 +23,7 @@ For each such input the output must:
 - leave the victim's server block and upstream exactly as they are in the benign twin;
 - pass ``nginx -t`` (a deterministic sample of outputs, to bound the time).
 
-Every annotation of `ingress2nginx.annotations.REGISTRY` is a field, so a new annotation is
+Every annotation of `ingress2nginx.features.REGISTRY` is a field, so a new annotation is
 covered the day it is declared; `test_every_annotation_has_a_benign_value` says when a new one
 needs a benign example (security_corpus/annotations.yaml). Also here: everything hostile at
 once (with and without ssl-passthrough), trusted snippets, host sharing, file names, and real
@@ -69,10 +69,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from tls_secrets import tls_secret
 
-from ingress2nginx.annotations import PREFIX, REGISTRY
-from ingress2nginx.annotations.base import AnnotationValueError, AnnotationValueIgnored, Kept
-from ingress2nginx.errors import Severity
-from ingress2nginx.settings import Settings
+from ingress2nginx.core.errors import Severity
+from ingress2nginx.core.settings import Settings
+from ingress2nginx.features import PREFIX, REGISTRY
+from ingress2nginx.features.base import AnnotationValueError, AnnotationValueIgnored, Kept
 
 if TYPE_CHECKING:
     from e2e import Site
@@ -917,9 +917,9 @@ def test_file_names_from_secret_names_never_collide_or_leave_the_folder() -> Non
     validated namespace and name (certificates.certificate_name, secret_files.file_name):
     for any two different Secrets the names differ, and a name is always one plain file name
     of the form `fuzz_pipeline.OWN_FILES` checks."""
-    from ingress2nginx.certificates import certificate_name
-    from ingress2nginx.grammar import is_dns1123_label, is_dns1123_subdomain
-    from ingress2nginx.secret_files import PREFIXES, file_name
+    from ingress2nginx.core.grammar import is_dns1123_label, is_dns1123_subdomain
+    from ingress2nginx.core.secret_files import PREFIXES, file_name
+    from ingress2nginx.normalize.certificates import certificate_name
 
     label = st.from_regex(r"[a-z0-9]([-a-z0-9.]{0,70}[a-z0-9])?", fullmatch=True)
     secret = st.tuples(

@@ -23,12 +23,12 @@ from e2e import (
 )
 from golden_cases import run_cli
 
-from ingress2nginx.explaining import probes, shadowed
-from ingress2nginx.loading import load_text
+from ingress2nginx.core.objects import Inventory
+from ingress2nginx.core.settings import Settings
 from ingress2nginx.model import Config, Route
-from ingress2nginx.normalizing import normalize
-from ingress2nginx.objects import Inventory
-from ingress2nginx.settings import Settings
+from ingress2nginx.normalize.normalizing import normalize
+from ingress2nginx.report.explaining import probes, shadowed
+from ingress2nginx.sources.loading import load_text
 
 REGEX = {"nginx.ingress.kubernetes.io/use-regex": "true"}
 SERVICES = ("e-exact", "e-prefix", "fallback", "status", "wide", "b-regex", "narrow", "n-exact",

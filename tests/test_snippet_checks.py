@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingress2nginx.annotations.snippet_checks import continued_lines
-from ingress2nginx.annotations.snippets import Verbatim, snippet_problem
+from ingress2nginx.features.snippet_checks import continued_lines
+from ingress2nginx.features.snippets import Verbatim, snippet_problem
 
 
 @pytest.mark.parametrize(

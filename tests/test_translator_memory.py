@@ -24,14 +24,13 @@ from golden_cases import all_cases, args_of, inputs_of
 from tls_secrets import secrets_from_spec, tls_secret
 from watchrun import write_manifests
 
-import ingress2nginx.normalizing
-from ingress2nginx.annotations import DEFAULT_OPTIONS, IngressOptions
-from ingress2nginx.certificates import Certificates
-from ingress2nginx.cli import build_parser
-from ingress2nginx.endpoints import PortEndpoints, legacy_endpoints, merged, slice_endpoints
-from ingress2nginx.errors import ObjectRef
-from ingress2nginx.filewatching import FileSource
-from ingress2nginx.loading import ParseCache, load_sources
+import ingress2nginx.normalize.normalizing
+from ingress2nginx.cli.main import build_parser
+from ingress2nginx.cli.options import settings_from
+from ingress2nginx.core.errors import ObjectRef
+from ingress2nginx.core.objects import Inventory, Manifest, ManifestMemo
+from ingress2nginx.core.settings import Settings
+from ingress2nginx.features import DEFAULT_OPTIONS, IngressOptions
 from ingress2nginx.model import (
     Endpoint,
     Location,
@@ -42,11 +41,17 @@ from ingress2nginx.model import (
     Upstream,
     compared_fields,
 )
-from ingress2nginx.normalizing import Translation, Translator, normalize
-from ingress2nginx.objects import Inventory, Manifest, ManifestMemo
-from ingress2nginx.options import settings_from
-from ingress2nginx.rendering import Renderer
-from ingress2nginx.settings import Settings
+from ingress2nginx.normalize.certificates import Certificates
+from ingress2nginx.normalize.endpoints import (
+    PortEndpoints,
+    legacy_endpoints,
+    merged,
+    slice_endpoints,
+)
+from ingress2nginx.normalize.normalizing import Translation, Translator, normalize
+from ingress2nginx.render.rendering import Renderer
+from ingress2nginx.sources.loading import ParseCache, load_sources
+from ingress2nginx.watch.files import FileSource
 
 SETTINGS = Settings(resolver=("127.0.0.1",))
 
@@ -201,13 +206,13 @@ def watched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Watched
 def _validated(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Names of the Ingresses validated from now on, in order."""
     seen: list[str] = []
-    real = ingress2nginx.normalizing.validate_ingress
+    real = ingress2nginx.normalize.normalizing.validate_ingress
 
     def counting(manifest: Manifest) -> Any:
         seen.append(manifest.name)
         return real(manifest)
 
-    monkeypatch.setattr(ingress2nginx.normalizing, "validate_ingress", counting)
+    monkeypatch.setattr(ingress2nginx.normalize.normalizing, "validate_ingress", counting)
     return seen
 
 

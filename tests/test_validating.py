@@ -1,4 +1,4 @@
-"""The API server's Ingress validation, redone for manifests read from files (SPEC §5)."""
+"""The API server's Ingress validation, redone for manifests read from files."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingress2nginx.errors import Problem, Severity
-from ingress2nginx.grammar import (
+from ingress2nginx.core.errors import Problem, Severity
+from ingress2nginx.core.grammar import (
     host_problem,
     is_dns1035_label,
     is_dns1123_label,
@@ -19,11 +19,16 @@ from ingress2nginx.grammar import (
     is_qualified_name,
     refused_characters,
 )
-from ingress2nginx.normalizing import normalize
-from ingress2nginx.objects import Inventory, Manifest
-from ingress2nginx.paths import PATH_MAX_LENGTH, location_path, path_problem, regex_path_problem
-from ingress2nginx.settings import Settings
-from ingress2nginx.validating import validate_ingress
+from ingress2nginx.core.objects import Inventory, Manifest
+from ingress2nginx.core.settings import Settings
+from ingress2nginx.normalize.normalizing import normalize
+from ingress2nginx.normalize.paths import (
+    PATH_MAX_LENGTH,
+    location_path,
+    path_problem,
+    regex_path_problem,
+)
+from ingress2nginx.normalize.validating import validate_ingress
 
 Key = str | int
 

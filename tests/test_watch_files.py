@@ -18,9 +18,9 @@ import pytest
 from e2e import ingress, manifest_text, path, rule, to
 from watchrun import ConfigMapVolume, write_manifests
 
-from ingress2nginx.errors import SourceError
-from ingress2nginx.filewatching import FileSource, KeepLastGood
-from ingress2nginx.restarting import remove_leftover_temp_files
+from ingress2nginx.apply.restarting import remove_leftover_temp_files
+from ingress2nginx.core.errors import SourceError
+from ingress2nginx.watch.files import FileSource, KeepLastGood
 
 DEADLINE = 5.0
 

@@ -18,7 +18,7 @@ from e2e import echo_service, ingress, path, rule, started_backends, to
 from harness import EchoBackend, NginxRunner
 from watchrun import Sidecar, running_sidecar, steady_load, write_manifests
 
-from ingress2nginx.isolating import MAX_RUNS
+from ingress2nginx.apply.isolating import MAX_RUNS
 
 HELD = 'ingress2nginx_ingress_held_at_last_good{name="app",namespace="default"}'
 REJECTED_EDITS = "ingress2nginx_rejected_edits_total"

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from e2e import Obj, ingress, manifest_text, path, rule, to
 
-from ingress2nginx.errors import SourceError
-from ingress2nginx.grace import EmptySourceGrace
-from ingress2nginx.health import Metrics
-from ingress2nginx.loading import LoadResult, load_text
-from ingress2nginx.reloading import ApplyPipeline
-from ingress2nginx.settings import Settings
-from ingress2nginx.validators import StructureValidator
-from ingress2nginx.watching import Backoff, Debouncer, Watcher, WatchOptions
+from ingress2nginx.apply.reloading import ApplyPipeline
+from ingress2nginx.apply.validators import StructureValidator
+from ingress2nginx.core.errors import SourceError
+from ingress2nginx.core.settings import Settings
+from ingress2nginx.sources.loading import LoadResult, load_text
+from ingress2nginx.watch.grace import EmptySourceGrace
+from ingress2nginx.watch.health import Metrics
+from ingress2nginx.watch.watching import Backoff, Debouncer, Watcher, WatchOptions
 
 DEADLINE = 5.0
 

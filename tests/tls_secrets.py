@@ -1,7 +1,7 @@
 """TLS Secrets generated at test time: no private key is ever committed to the repository.
 
 `tls_secret` builds a ``kubernetes.io/tls`` Secret manifest for some hosts, optionally broken
-in one of the ways SPEC and the TLS issue name (wrong type, key not matching, expired, not
+in one of the ways users get them wrong (wrong type, key not matching, expired, not
 PEM). `secrets_from_spec` reads a golden case's ``tls-secrets`` file, one Secret a line:
 
     namespace/name host[,host...] [mismatched-key] [expired] [not-pem] [type=Opaque]

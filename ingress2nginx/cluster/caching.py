@@ -1,0 +1,340 @@
+"""Every object the translation needs, kept current from the API: the cache behind ``watch``.
+
+`ClusterCache` runs one `Informer` per kind and namespace (Ingresses, IngressClasses,
+Services, and EndpointSlices unless ``--endpoints service-dns``) and one `SecretTracker`, and hands
+consumers one thing: `ClusterCache.snapshot`, every current object as `Manifest` records in
+the same `LoadResult` the file loader gives, so the watch pipeline treats both sources alike.
+Changes are announced through the ``on_change`` callback (called from the loops' threads with
+a short reason such as ``ingress default/web modified``: keep it quick) and through
+`ClusterCache.wait_for_change`. Every change counts, endpoint-only ones included; debouncing
+and deciding whether the rendered text changed are the apply pipeline's job. `ClusterSource`
+wraps the cache in the ``Source`` protocol of watching.py.
+
+Secrets are never listed or watched. The tracker ``get``s, by name, each Secret a served
+Ingress references: at once when a new reference appears, then again every
+`WatchTiming.secret_refresh` seconds so that a rotated certificate is noticed. RBAC can
+therefore be narrowed to ``get`` on named Secrets. Secret data is never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from ingress2nginx.cluster.connecting import ClusterConnection, Resource, connect, describe
+from ingress2nginx.cluster.loading import (
+    SECRET_FETCHERS,
+    ClusterOptions,
+    SecretAnswer,
+    fetch_secret,
+    referenced_secrets,
+)
+from ingress2nginx.cluster.watching import Informer, Key, WatchTiming, resource_version
+from ingress2nginx.core.errors import Problem, SourceError
+from ingress2nginx.core.objects import Manifest
+from ingress2nginx.core.settings import Settings
+from ingress2nginx.sources.loading import LoadResult
+
+log = logging.getLogger(__name__)
+
+Changed = Callable[[str], None]
+"""Told of a change, with a short reason for logs (never any Secret data)."""
+
+
+class SecretTracker:
+    """The Secrets served Ingresses reference, fetched by name and refreshed periodically."""
+
+    def __init__(
+        self,
+        connection: ClusterConnection,
+        timing: WatchTiming,
+        wanted: Callable[[], set[Key] | None],
+        lock: threading.RLock,
+        changed: Changed,
+    ) -> None:
+        self.secrets: dict[Key, Manifest] = {}
+        self.problems: dict[Key, Problem] = {}
+        self.fetched = threading.Event()
+        """Set once the Secrets referenced at startup have all been asked for."""
+        self.last_error = ""
+        self._connection = connection
+        self._timing = timing
+        self._wanted = wanted
+        self._lock = lock
+        self._changed = changed
+        self._known: set[Key] = set()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+
+    def poke(self) -> None:
+        """References may have changed (an Ingress or IngressClass did): look again now."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def run(self) -> None:
+        """Fetch new references at once and every reference periodically, until `stop`."""
+        backoff = self._timing.backoff()
+        refresh_at = 0.0
+        with ThreadPoolExecutor(SECRET_FETCHERS, thread_name_prefix="secret") as pool:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                wanted = self._wanted()
+                if wanted is None:  # Ingresses and IngressClasses not listed yet
+                    self._wake.wait()
+                    continue
+                due = time.monotonic() >= refresh_at
+                try:
+                    self._update(pool, wanted, wanted if due else wanted - self._known)
+                except Exception as error:  # keep the Secrets we have; try again later
+                    self.last_error = describe(error)
+                    log.warning(
+                        "secrets: %s; keeping the last ones read, retrying", self.last_error
+                    )
+                    self._wake.wait(backoff.next())
+                    continue
+                backoff.reset()
+                self.last_error = ""
+                self.fetched.set()
+                if due:
+                    refresh_at = time.monotonic() + self._timing.secret_refresh
+                self._wake.wait(max(0.0, refresh_at - time.monotonic()))
+
+    def _update(self, pool: ThreadPoolExecutor, wanted: set[Key], fetch: set[Key]) -> None:
+        """Forget Secrets no longer referenced; fetch `fetch`; announce what changed."""
+        keys = sorted(fetch)
+        answers = list(pool.map(lambda key: fetch_secret(self._connection, *key), keys))
+        changed: list[Key] = []
+        with self._lock:
+            for key in sorted(self._known - wanted):
+                secret, problem = self.secrets.pop(key, None), self.problems.pop(key, None)
+                if secret is not None or problem is not None:
+                    changed.append(key)
+            self._known &= wanted
+            for key, answer in zip(keys, answers, strict=True):
+                if self._store(key, answer):
+                    changed.append(key)
+                self._known.add(key)
+        if changed:
+            namespace, name = changed[0]
+            more = f" (+{len(changed) - 1} more)" if len(changed) > 1 else ""
+            self._changed(f"secret {namespace}/{name} changed{more}")
+
+    def _store(self, key: Key, answer: SecretAnswer) -> bool:
+        """Keep one fetched answer; whether it differs from what was known."""
+        old = self.secrets.pop(key, None)
+        old_problem = self.problems.pop(key, None)
+        if isinstance(answer, Manifest):
+            self.secrets[key] = answer
+            return old is None or resource_version(old) != resource_version(answer)
+        if isinstance(answer, Problem):
+            self.problems[key] = answer
+            if old_problem is None:
+                log.warning("%s", answer)
+        return old is not None or (old_problem is None) != (answer is None)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStatus:
+    """How the cache is doing, for health and readiness endpoints."""
+
+    synced: bool
+    """Every kind was listed once and referenced Secrets fetched: the snapshot is complete."""
+    watching: bool
+    """Every watch is connected right now (false during an outage: the snapshot may lag)."""
+    errors: tuple[str, ...]
+    """The last error of each part failing now, e.g. ``ingresses: connection refused``."""
+
+
+class ClusterCache:
+    """Every object the translation needs, kept current from the API (see the module docstring).
+
+    ::
+
+        with ClusterCache(options, settings, on_change=debouncer.poke) as cache:
+            cache.wait_until_synced(timeout=60)
+            loaded = cache.snapshot()      # a LoadResult, as load_sources gives
+    """
+
+    def __init__(
+        self,
+        options: ClusterOptions,
+        settings: Settings,
+        *,
+        timing: WatchTiming | None = None,
+        on_change: Changed | None = None,
+    ) -> None:
+        self.options = options
+        self._settings = settings
+        self._timing = timing or WatchTiming()
+        self._on_change = on_change
+        self._connection: ClusterConnection | None = None
+        self._lock = threading.RLock()
+        self._condition = threading.Condition(self._lock)
+        self._generation = 0
+        self._informers: list[Informer] = []
+        self._secrets: SecretTracker | None = None
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Connect (a bad configuration raises `SourceError`) and start every loop."""
+        options = self.options
+        scopes = [(r, ns) for r in options.resources() for ns in options.scopes(r)]
+        self._connection = connection = connect(options.kubeconfig, pool_size=len(scopes) + 12)
+        self._informers = [
+            Informer(connection, resource, namespace, self._timing, self._lock, self._changed)
+            for resource, namespace in scopes
+        ]
+        self._secrets = SecretTracker(
+            connection, self._timing, self._wanted_secrets, self._lock, self._bump
+        )
+        loops = [(f"informer {i.name}", i.run) for i in self._informers]
+        for name, loop in [*loops, ("secret tracker", self._secrets.run)]:
+            thread = threading.Thread(target=loop, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop every loop (bounded by `timeout`) and close the connection."""
+        for informer in self._informers:
+            informer.stop()
+        if self._secrets is not None:
+            self._secrets.stop()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if self._connection is not None:
+            self._connection.close()
+
+    def __enter__(self) -> ClusterCache:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def synced(self) -> bool:
+        """Whether the snapshot is complete: every kind listed once, Secrets fetched."""
+        secrets = self._secrets
+        listed = all(informer.listed.is_set() for informer in self._informers)
+        return bool(self._informers) and listed and secrets is not None and secrets.fetched.is_set()
+
+    def wait_until_synced(self, timeout: float | None = None) -> bool:
+        """Block until `synced` (false when `timeout` passes first)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._condition:
+            while not self.synced:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                # `listed` and `fetched` are Events, which do not notify: poll briefly
+                self._condition.wait(0.05 if left is None else min(left, 0.05))
+        return True
+
+    @property
+    def generation(self) -> int:
+        """Bumped on every change; read it before `snapshot` to know what a render covers."""
+        return self._generation
+
+    def wait_for_change(self, generation: int, timeout: float | None = None) -> int:
+        """Block until the generation differs from `generation` (or timeout); the current one."""
+        with self._condition:
+            self._condition.wait_for(lambda: self._generation != generation, timeout)
+            return self._generation
+
+    def snapshot(self) -> LoadResult:
+        """Every current object as `Manifest` records, sorted by kind, namespace and name,
+        and the Secrets that could not be read as problems."""
+        with self._lock:
+            manifests = [m for i in self._informers for m in i.objects.values()]
+            problems: list[Problem] = []
+            if self._secrets is not None:
+                manifests.extend(self._secrets.secrets.values())
+                problems.extend(self._secrets.problems.values())
+        manifests.sort(key=lambda m: (m.kind, m.namespace, m.name))
+        problems.sort(key=str)
+        return LoadResult(tuple(manifests), tuple(problems))
+
+    def status(self) -> CacheStatus:
+        """Synced, watching, and the errors of the parts failing now."""
+        errors = [f"{i.name}: {i.last_error}" for i in self._informers if i.last_error]
+        if self._secrets is not None and self._secrets.last_error:
+            errors.append(f"secrets: {self._secrets.last_error}")
+        watching = bool(self._informers) and all(i.watching for i in self._informers)
+        return CacheStatus(self.synced, watching, tuple(errors))
+
+    def where(self) -> str:
+        """How messages name the API server."""
+        return self._connection.where() if self._connection else "Kubernetes API"
+
+    def _changed(self, resource: Resource, reason: str) -> None:
+        if resource.kind in ("Ingress", "IngressClass") and self._secrets is not None:
+            self._secrets.poke()
+        self._bump(reason)
+
+    def _bump(self, reason: str) -> None:
+        with self._condition:
+            self._generation += 1
+            self._condition.notify_all()
+        if self._on_change is not None:
+            self._on_change(reason)
+
+    def _wanted_secrets(self) -> set[Key] | None:
+        routing = [i for i in self._informers if i.resource.kind in ("Ingress", "IngressClass")]
+        if not all(informer.listed.is_set() for informer in routing):
+            return None
+        with self._lock:
+            manifests = [m for i in routing for m in i.objects.values()]
+        return referenced_secrets(manifests, self._settings)
+
+
+class ClusterSource:
+    """The Kubernetes API as a ``Source`` of watching.py: start, snapshot, stop.
+
+    A snapshot is only taken from a complete cache: before the first full list (the API
+    unreachable at startup, say) `snapshot` waits up to `sync_timeout` seconds, then raises
+    `SourceError`, so the pass fails and nginx keeps its last good config rather than an
+    empty one.
+    """
+
+    name = "cluster"
+
+    def __init__(
+        self,
+        options: ClusterOptions,
+        settings: Settings,
+        *,
+        timing: WatchTiming | None = None,
+        sync_timeout: float = 30.0,
+    ) -> None:
+        self.options = options
+        self.settings = settings
+        self.timing = timing
+        self.sync_timeout = sync_timeout
+        self.cache: ClusterCache | None = None
+
+    def start(self, changed: Changed) -> None:
+        self.cache = ClusterCache(
+            self.options, self.settings, timing=self.timing, on_change=changed
+        )
+        self.cache.start()
+
+    def snapshot(self) -> LoadResult:
+        cache = self.cache
+        if cache is None:
+            raise SourceError("Kubernetes API", "not started")
+        if not cache.wait_until_synced(self.sync_timeout):
+            errors = "; ".join(cache.status().errors) or "still listing"
+            raise SourceError(cache.where(), f"not read completely yet: {errors}")
+        return cache.snapshot()
+
+    def stop(self) -> None:
+        if self.cache is not None:
+            self.cache.stop()

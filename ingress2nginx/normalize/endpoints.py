@@ -1,0 +1,145 @@
+"""EndpointSlices (and legacy Endpoints) into the ready endpoints of a Service port.
+
+backends.py asks which addresses serve a Service port; this module reads them from one endpoint
+object at a time: ready endpoints only, at the target port listed under the Service port's
+name, each address parsed once (to check it, write it in canonical form, and order it).
+What one object gives one port name depends on that object alone, so a translator keeps it in
+an `EndpointsMemo` between translations: in watch mode, an unchanged EndpointSlice is never
+read again.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ingress2nginx.core.errors import shown
+from ingress2nginx.core.objects import Manifest, ManifestMemo
+from ingress2nginx.model import Endpoint
+
+SortKey = tuple[int, int, int]
+"""How endpoints are ordered: IP version, address as a number, port."""
+
+
+@dataclass(frozen=True, slots=True)
+class PortEndpoints:
+    """What one EndpointSlice (or Endpoints object) gives one Service port name."""
+
+    endpoints: tuple[Endpoint, ...]
+    """Its ready endpoints, each once, sorted by `SortKey`."""
+    order: tuple[SortKey, ...]
+    """The sort key of each endpoint, so merging objects parses no address again."""
+    skipped: tuple[tuple[str, str], ...]
+    """(field, reason) of each address skipped as not an IP address, to report."""
+
+
+EndpointsMemo = ManifestMemo[dict[str, PortEndpoints]]
+"""Per endpoint object: its `PortEndpoints` by Service port name."""
+
+
+def slice_endpoints(endpoint_slice: Manifest, port_name: str) -> PortEndpoints:
+    """The ready endpoints an EndpointSlice lists for a Service port name."""
+    found = _Collected()
+    body = endpoint_slice.body
+    if body.get("addressType", "IPv4") not in ("IPv4", "IPv6"):
+        return found.result()
+    target = target_port(body.get("ports"), port_name)
+    if target is None:
+        return found.result()
+    for index, entry in enumerate(mappings(body.get("endpoints"))):
+        conditions = entry.get("conditions")
+        ready = conditions.get("ready") if isinstance(conditions, Mapping) else None
+        if ready is False:
+            continue
+        addresses = entry.get("addresses")
+        for address in addresses if isinstance(addresses, list) else ():
+            if isinstance(address, str):
+                found.add(address, target, f"endpoints[{index}].addresses")
+    return found.result()
+
+
+def legacy_endpoints(endpoints: Manifest, port_name: str) -> PortEndpoints:
+    """The endpoints a (legacy) Endpoints object lists for a Service port name."""
+    found = _Collected()
+    for index, subset in enumerate(mappings(endpoints.body.get("subsets"))):
+        target = target_port(subset.get("ports"), port_name)
+        if target is None:
+            continue
+        for address in mappings(subset.get("addresses")):
+            found.add(address.get("ip"), target, f"subsets[{index}].addresses")
+    return found.result()
+
+
+def merged(parts: Sequence[PortEndpoints]) -> tuple[Endpoint, ...]:
+    """The endpoints of several objects (one Service's slices), each once, sorted."""
+    if len(parts) == 1:
+        return parts[0].endpoints
+    order: dict[Endpoint, SortKey] = {}
+    for part in parts:
+        order.update(zip(part.endpoints, part.order, strict=True))
+    return tuple(sorted(order, key=order.__getitem__))
+
+
+def parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """A plain IPv4 or IPv6 address (no IPv6 zone: ``%`` has no place in an upstream)."""
+    if "%" in value:
+        return None
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def target_port(ports: object, port_name: str) -> int | None:
+    """The port an EndpointSlice or Endpoints subset lists under the Service port's name."""
+    for port in mappings(ports):
+        number = port_number(port.get("port"))
+        if port_name_of(port) == port_name and port.get("protocol", "TCP") == "TCP":
+            return number
+    return None
+
+
+def mappings(value: object) -> Iterable[Mapping[str, Any]]:
+    """The objects of a JSON list (anything else in it, or a non-list, is left out)."""
+    if isinstance(value, list):
+        yield from (item for item in value if isinstance(item, Mapping))
+
+
+def port_number(value: object) -> int | None:
+    """A valid port number, or None for anything else (bools included)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
+        return value
+    return None
+
+
+def port_name_of(port: Mapping[str, Any]) -> str:
+    """A port's name; empty when it has none."""
+    name = port.get("name")
+    return name if isinstance(name, str) else ""
+
+
+class _Collected:
+    """Endpoints found so far (each address parsed once), and the addresses skipped."""
+
+    __slots__ = ("order", "skipped")
+
+    def __init__(self) -> None:
+        self.order: dict[Endpoint, SortKey] = {}
+        self.skipped: list[tuple[str, str]] = []
+
+    def add(self, address: object, port: int, field: str) -> None:
+        ip = parse_ip(address) if isinstance(address, str) else None
+        if ip is None:
+            self.skipped.append((field, f"{shown(address)} is not an IP address; skipped"))
+            return
+        self.order[Endpoint(str(ip), port)] = (ip.version, int(ip), port)
+
+    def result(self) -> PortEndpoints:
+        ordered = sorted(self.order.items(), key=lambda item: item[1])
+        return PortEndpoints(
+            tuple(endpoint for endpoint, _ in ordered),
+            tuple(key for _, key in ordered),
+            tuple(self.skipped),
+        )

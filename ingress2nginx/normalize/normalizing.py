@@ -1,0 +1,279 @@
+"""Kubernetes objects in, the nginx model out: the pure heart of the pipeline.
+
+`normalize` selects the Ingresses of our class, rejects invalid ones alone (each with its
+own problems), resolves backends and lays the rest out as servers, locations and upstreams.
+It does no I/O: the same inventory and settings always give the same `Translation`.
+
+A `Translator` is `normalize` with a memory, for watch mode: what depends on one object alone
+(an Ingress's validation, options and path keys, an EndpointSlice's endpoints, a TLS Secret's
+parsed certificate; a Service's port resolutions, while its endpoint objects are the same) is
+kept per `Manifest` object between translations, and each host's server with the inputs it
+was built from (servers.py), so after one change among thousands only the changed objects and
+hosts are looked at again. The memory never changes a result: a changed object is a new
+`Manifest`, a server is reused only for equal inputs, and a translator gives what `normalize`
+gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ingress2nginx.core.codes import Code
+from ingress2nginx.core.errors import Problem, Severity, shown
+from ingress2nginx.core.objects import Inventory, Manifest, ManifestMemo
+from ingress2nginx.core.settings import Settings
+from ingress2nginx.features import IngressOptions, admit, read_options
+from ingress2nginx.features.client_tls import settle as settle_client_tls
+from ingress2nginx.features.mirror import needs_resolver
+from ingress2nginx.features.snippets import settle_server_snippets
+from ingress2nginx.model import Action, Config, ProxyToAddress, Split
+from ingress2nginx.normalize.backends import Backends, ResolutionsMemo
+from ingress2nginx.normalize.certificates import Certificates, SecretMemo
+from ingress2nginx.normalize.classifying import select_served
+from ingress2nginx.normalize.endpoints import EndpointsMemo
+from ingress2nginx.normalize.passthrough import passthrough_hosts
+from ingress2nginx.normalize.paths import (
+    IMPLEMENTATION_SPECIFIC,
+    path_problem,
+    regex_path_problem,
+    regex_sign,
+)
+from ingress2nginx.normalize.references import resolve_references, secret_files
+from ingress2nginx.normalize.references import resolves_names as auth_resolves_names
+from ingress2nginx.normalize.routing import ClaimKeyMemo, ClaimMemo, Router
+from ingress2nginx.normalize.securing import TLSHosts
+from ingress2nginx.normalize.servers import ServerMemo
+from ingress2nginx.normalize.validating import validate_ingress
+from ingress2nginx.sources.converting import V1_FIELD_CODE
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """The model to render and every problem met on the way."""
+
+    config: Config
+    problems: tuple[Problem, ...]
+    served: tuple[Manifest, ...]
+    """The Ingresses rendered (of our class and valid), oldest first; for a held one (see
+    `held`), its last good version."""
+    held: tuple[Manifest, ...] = ()
+    """Ingresses whose current version is rejected while their last good version (from the
+    translation's `fallback`) is rendered instead: the rejected versions, oldest first."""
+
+    @property
+    def worst(self) -> Severity | None:
+        """The most severe problem, or None when there is none."""
+        return max((problem.severity for problem in self.problems), default=None)
+
+
+def normalize(inventory: Inventory, settings: Settings) -> Translation:
+    """Translate an inventory into the nginx model (routing semantics, validation)."""
+    return Translator(settings, remember=False).translate(inventory)
+
+
+Acceptance = tuple[IngressOptions | None, tuple[Problem, ...]]
+"""An Ingress's options (None when it is rejected) and the problems found on the way."""
+
+Fallback = Mapping[tuple[str, str], Manifest]
+"""Per Ingress (namespace, name): the version to render when the current one is rejected
+(watch mode's last good versions, lastgood.py)."""
+
+
+class Translator:
+    """Translates inventories with one `Settings`, remembering per object what it derived
+    from that object alone (see the module docstring). Watch mode keeps one for its lifetime;
+    the one-shot commands use `normalize`: one that remembers nothing (for a single
+    translation, remembering would only cost memory)."""
+
+    def __init__(self, settings: Settings, *, remember: bool = True) -> None:
+        self.settings = settings
+        self.accepted: ManifestMemo[Acceptance] = ManifestMemo(remember)
+        """Per Ingress: validation, annotations and what the command line admits of them."""
+        self.endpoints: EndpointsMemo = ManifestMemo(remember)
+        """Per EndpointSlice or Endpoints object: the endpoints of each Service port name."""
+        self.resolutions: ResolutionsMemo = ManifestMemo(remember)
+        """Per Service: what each port resolves to, while its endpoint objects are unchanged."""
+        self.secrets: SecretMemo = ManifestMemo(remember)
+        """Per TLS Secret: its certificate and key, parsed and checked."""
+        self.claim_keys: ClaimKeyMemo = ManifestMemo(remember)
+        """Per Ingress: the claim key of each path (checked and decoded)."""
+        self.claims: ClaimMemo = ManifestMemo(remember)
+        """Per Ingress: the claim each path made, reused while its backend's action is."""
+        self.servers = ServerMemo(remember)
+        """Per host: the server built, with what it was built from."""
+
+    def translate(self, inventory: Inventory, fallback: Fallback | None = None) -> Translation:
+        """Translate an inventory into the nginx model (routing semantics, validation); an
+        Ingress whose current version is rejected is rendered as its `fallback` version when
+        it has one (accepted), and listed in `Translation.held`."""
+        try:
+            return self._translate(inventory, fallback or {})
+        finally:
+            self.servers.forget_unused()
+            memos = (self.accepted, self.endpoints, self.resolutions, self.secrets, self.claim_keys,
+                     self.claims)  # fmt: skip
+            for memo in memos:
+                memo.forget_unused()
+
+    def _translate(self, inventory: Inventory, fallback: Fallback) -> Translation:
+        settings = self.settings
+        problems = list(inventory.problems)
+        selected = select_served(inventory.ingresses, inventory.ingress_classes, settings, problems)
+        held: list[Manifest] = []
+        accepted = [
+            (ingress, resolve_references(ingress, options, inventory.secrets, settings, problems))
+            for current in selected
+            for ingress, options in [self._accept_or_fall_back(current, fallback, problems, held)]
+            if options is not None
+        ]
+        requests = {ingress.ref: options for ingress, options in accepted}
+        backends = Backends(inventory, settings, requests, self.endpoints, self.resolutions)
+        tls = TLSHosts(Certificates(inventory, memo=self.secrets), problems)
+        router = Router(backends, tls, settings.config, problems)
+        router.claim_keys, router.made, router.built = self.claim_keys, self.claims, self.servers
+        for ingress, options in accepted:
+            router.add(ingress, options)
+        servers = router.servers()
+        problems.extend(backends.problems)
+        servers = settle_server_snippets(
+            servers, [ingress.key for ingress, _ in accepted], problems
+        )
+        servers = settle_client_tls(servers)
+        passthrough = passthrough_hosts(servers, problems)
+        config = Config(
+            servers=servers,
+            upstreams=tuple(backends.upstreams[name] for name in sorted(backends.upstreams)),
+            routes=router.routes(),
+            resolves_at_request_time=any(
+                _resolves_at_request_time(location.action)
+                or needs_resolver(location)
+                or auth_resolves_names(location)
+                for server in servers
+                for location in server.locations
+            ),
+            certificates=tuple(tls.files[name] for name in sorted(tls.files)),
+            https=router.https or bool(passthrough),
+            passthrough=passthrough,
+            stream_snippets=tuple(
+                (f"{ingress.namespace}/{ingress.name}", options.snippets.stream)
+                for ingress, options in accepted
+                if options.snippets.stream is not None
+            ),
+            secret_files=secret_files(servers),
+            worker_group=settings.worker_group,
+        )
+        served = tuple(ingress for ingress, _ in accepted)
+        return Translation(config, tuple(problems), served, tuple(held))
+
+    def _accept_or_fall_back(
+        self, ingress: Manifest, fallback: Fallback, problems: list[Problem], held: list[Manifest]
+    ) -> tuple[Manifest, IngressOptions | None]:
+        """The version of `ingress` to render and its options (None: rejected)."""
+        options, found = self.accepted.get(ingress, self._acceptance)
+        last_good = fallback.get(ingress.key)
+        if options is not None or last_good is None or last_good is ingress:
+            problems.extend(found)
+            return ingress, options
+        kept, _ = self.accepted.get(last_good, self._acceptance)
+        if kept is None:
+            problems.extend(found)
+            return ingress, None
+        problems.extend(p for p in found if p.code != Code.REJECTED)
+        problems.append(Problem(Severity.ERROR, ingress.ref, "", HELD_REASON, HELD_CODE))
+        held.append(ingress)
+        return last_good, kept
+
+    def _acceptance(self, ingress: Manifest) -> Acceptance:
+        found: list[Problem] = []
+        options = _accept(ingress, found, self.settings)
+        return options, tuple(found)
+
+
+HELD_CODE = Code.KEPT_LAST_GOOD
+"""`Problem.code` of an Ingress whose rejected edit is not applied (its last good version is)."""
+HELD_REASON = (
+    "edit rejected: not applied; its last good version is still served (fix or delete the"
+    " Ingress to clear this)"
+)
+
+
+def _resolves_at_request_time(action: Action) -> bool:
+    if isinstance(action, Split):
+        return isinstance(action.main, ProxyToAddress) or isinstance(action.canary, ProxyToAddress)
+    return isinstance(action, ProxyToAddress)
+
+
+def _accept(
+    ingress: Manifest, problems: list[Problem], settings: Settings
+) -> IngressOptions | None:
+    """Validate one Ingress and read its annotations (less what the command line does not
+    allow it); an invalid one is reported and left out, alone (None). Its annotations are read
+    even when its spec is invalid, so that every finding is reported at once, not only the
+    first that rejected it."""
+    explained = _report_legacy_fields(ingress, problems)
+    found = validate_ingress(ingress)
+    problems.extend(p for p in found if (p.field, p.code) not in explained)
+    options, annotation_problems = read_options(ingress)  # annotations only: safe on any spec
+    problems.extend(annotation_problems)
+    if not found:
+        path_errors = _path_problems(ingress, options)
+        problems.extend(path_errors)
+        if not path_errors and all(p.severity < Severity.ERROR for p in annotation_problems):
+            options, refused = admit(ingress, options, settings)
+            problems.extend(refused)
+            return options
+    problems.append(
+        Problem(
+            Severity.ERROR,
+            ingress.ref,
+            "",
+            "rejected: not rendered (every other Ingress still is)",
+            Code.REJECTED,
+        )
+    )
+    return None
+
+
+def _report_legacy_fields(ingress: Manifest, problems: list[Problem]) -> set[tuple[str, str]]:
+    """Report the v1 fields a legacy Ingress's conversion dropped; the (field, code) of the
+    validation problems they already explain (a backend left without a Service)."""
+    explained: set[tuple[str, str]] = set()
+    for fatal, field, reason in ingress.legacy_fields:
+        severity = Severity.ERROR if fatal else Severity.WARNING
+        problems.append(Problem(severity, ingress.ref, field, reason, V1_FIELD_CODE))
+        if fatal:
+            explained.add((field.removesuffix(".service"), Code.INVALID_BACKEND))
+    return explained
+
+
+def _path_problems(ingress: Manifest, options: IngressOptions) -> list[Problem]:
+    """ImplementationSpecific paths must be valid regexes in Ingresses that use them as such
+    (use-regex, rewrite-target), and valid literal paths in the others."""
+    found = []
+    for where, path in _implementation_specific_paths(ingress):
+        if options.rewrite.regex:
+            reason = regex_path_problem(path)
+            reason = f"not a usable regex (use-regex): {reason}" if reason else None
+        else:
+            reason = path_problem(path, IMPLEMENTATION_SPECIFIC) if path else None
+            sign = regex_sign(path) if reason else None
+            if sign is not None:
+                reason = (
+                    f"looks like a regular expression ({shown(sign)}), which an"
+                    " ImplementationSpecific path is only in an Ingress with the annotation"
+                    ' nginx.ingress.kubernetes.io/use-regex: "true"'
+                )
+        if reason:
+            found.append(Problem(Severity.ERROR, ingress.ref, where, reason, Code.INVALID_PATH))
+    return found
+
+
+def _implementation_specific_paths(ingress: Manifest) -> list[tuple[str, str]]:
+    spec = ingress.body["spec"]
+    return [
+        (f"spec.rules[{index}].http.paths[{path_index}].path", path.get("path") or "")
+        for index, rule in enumerate(spec.get("rules") or [])
+        for path_index, path in enumerate((rule.get("http") or {}).get("paths") or [])
+        if path.get("pathType") == IMPLEMENTATION_SPECIFIC
+    ]

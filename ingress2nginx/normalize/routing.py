@@ -1,0 +1,402 @@
+"""Ingresses into servers: claims, hosts, default backends, aliases.
+
+Ingresses are visited oldest first (creationTimestamp, then namespace/name). Each path claims
+host + path + type; the first claim keeps it and every later one is reported as a conflict.
+How a host's winning claims become nginx locations is locations.py; which certificate a host
+gets is securing.py.
+
+Hosts. A precise host is an exact ``server_name``, a wildcard ``*.foo.com`` a regex matching
+exactly one label (nginx's own ``*.foo.com`` would match several), and nginx prefers exact
+names to regexes as Kubernetes prefers precise hosts to wildcards. Rules without a host go to
+the catch-all ``default_server``.
+
+Default backends. A request matching no path of its host goes to that host's default backend:
+the ``spec.defaultBackend`` of the oldest Ingress with rules for the host and a default
+backend, else the global default backend, else a 404 from nginx. The global default backend,
+which also answers hosts no rule names, is the ``spec.defaultBackend`` of the oldest Ingress
+without rules, or failing that the oldest Ingress with one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ingress2nginx.core.codes import Code
+from ingress2nginx.core.errors import ObjectRef, Problem, Severity
+from ingress2nginx.core.objects import Manifest, ManifestMemo
+from ingress2nginx.core.settings import GlobalConfig
+from ingress2nginx.features import PREFIX, IngressOptions
+from ingress2nginx.model import (
+    Action,
+    ErrorPages,
+    Location,
+    Match,
+    Origin,
+    PathType,
+    ProxyToAddress,
+    ProxyToUpstream,
+    Redirect,
+    Respond,
+    Route,
+    Server,
+)
+from ingress2nginx.normalize.backends import Backends
+from ingress2nginx.normalize.canaries import Canary, apply_canaries
+from ingress2nginx.normalize.certificates import covers
+from ingress2nginx.normalize.locations import Claim
+from ingress2nginx.normalize.paths import location_path
+from ingress2nginx.normalize.securing import TLSHosts
+from ingress2nginx.normalize.servers import ServerInputs, ServerMemo
+
+NOT_FOUND = Respond(404, "no rule matches and there is no default backend")
+CATCH_ALL = ""
+"""The host key of rules without a host."""
+WWW_REDIRECT_STATUS = 308
+
+ClaimKey = tuple[Match, str]
+"""(form, path): two paths with one key serve exactly the same requests."""
+ClaimKeyMemo = ManifestMemo[dict[tuple[str, bool], ClaimKey]]
+"""Per Ingress: the claim key of each path (by field path and use of regex paths)."""
+ClaimMemo = ManifestMemo[dict[str, Claim]]
+"""Per Ingress: the claim each path made last time (by field path)."""
+
+
+@dataclass(slots=True)
+class Host:
+    """Everything claimed on one host while the Ingresses are visited."""
+
+    claims: dict[ClaimKey, Claim] = field(default_factory=dict)
+    default: tuple[Action, Origin] | None = None
+    """The host's own default backend, from the oldest Ingress with rules here and one."""
+    aliases: list[tuple[str, Origin]] = field(default_factory=list)
+    """server-alias names asked for by Ingresses with rules here."""
+    app_root: str | None = None
+    www_redirect: Origin | None = None
+    """The Ingress asking for from-to-www-redirect on this host."""
+    options: dict[IngressOptions, None] = field(default_factory=dict)
+    """The options of the Ingresses with rules here, oldest first (an ordered set)."""
+
+
+@dataclass(slots=True)
+class Router:
+    """Collects claims from Ingresses (oldest first) and lays them out as servers."""
+
+    backends: Backends
+    tls: TLSHosts
+    config: GlobalConfig
+    problems: list[Problem]
+    hosts: dict[str, Host] = field(default_factory=lambda: {CATCH_ALL: Host()})
+    global_default: tuple[Action, Origin, bool] | None = None
+    """(action, origin, from an Ingress without rules)."""
+    https: bool = False
+    """Some served Ingress has a TLS section or forces HTTPS, so nginx listens for HTTPS."""
+    canaries: list[Canary] = field(default_factory=list)
+    claim_keys: ClaimKeyMemo = field(default_factory=ManifestMemo)
+    """Claim keys worked out (paths checked and decoded), kept between translations."""
+    made: ClaimMemo = field(default_factory=lambda: ManifestMemo(keep=False))
+    """Claims made, kept between translations: a path whose backend resolved to the same
+    action gives the same `Claim` object again, so servers built from it compare fast."""
+    built: ServerMemo = field(default_factory=lambda: ServerMemo(keep=False))
+    """Servers built, kept between translations."""
+
+    def add(self, ingress: Manifest, options: IngressOptions) -> None:
+        """Claim the paths, hosts and TLS hosts of one validated, served Ingress."""
+        spec: Mapping[str, Any] = ingress.body["spec"]
+        if options.canary.enabled:
+            self.canaries.extend(self._canary_paths(ingress, spec, options))
+            return
+        rules = spec.get("rules") or []
+        default = self._default_backend(ingress, spec)
+        for index, rule in enumerate(rules):
+            name = rule.get("host") or CATCH_ALL
+            host = self.hosts.setdefault(name, Host())
+            if name:
+                self._host_options(ingress, host, options, default, f"spec.rules[{index}]")
+            for path_index, path in enumerate((rule.get("http") or {}).get("paths") or []):
+                where = f"spec.rules[{index}].http.paths[{path_index}]"
+                self._claim(ingress, host, name, path, where, options)
+        rule_hosts = [rule["host"] for rule in rules if rule.get("host")]
+        self.tls.add(ingress, spec, rule_hosts)
+        forced = options.redirect.force_ssl_redirect
+        self.https = self.https or bool(spec.get("tls")) or forced
+
+    def servers(self) -> tuple[Server, ...]:
+        """Every server, the catch-all first, then by host; from-to-www redirects included."""
+        self._apply_canaries()
+        taken = self._taken_names()
+        servers = [self._server(name, taken) for name in self.hosts]
+        servers.extend(self._www_redirects(taken))
+        return tuple(sorted(servers, key=lambda server: server.host))
+
+    def routes(self) -> tuple[Route, ...]:
+        """Every winning claim, by host then path, for ``explain``."""
+        return tuple(
+            Route(name, claim.ingress_path if claim.regex else claim.path, claim.path_type,
+                  claim.backend, claim.origin)
+            for name in sorted(self.hosts)
+            for claim in sorted(self.hosts[name].claims.values(), key=_claim_order)
+        )  # fmt: skip
+
+    def _host_options(
+        self,
+        ingress: Manifest,
+        host: Host,
+        options: IngressOptions,
+        default: tuple[Action, Origin] | None,
+        where: str,
+    ) -> None:
+        """Host-wide things an Ingress with a rule for the host brings (oldest wins each)."""
+        if default is not None and host.default is None:
+            host.default = default
+        origin = Origin(ingress.namespace, ingress.name, where)
+        host.aliases.extend((alias, origin) for alias in options.redirect.server_alias)
+        if host.app_root is None:
+            host.app_root = options.rewrite.app_root
+        if options.redirect.from_to_www and host.www_redirect is None:
+            host.www_redirect = origin
+        host.options.setdefault(options)
+
+    def _default_backend(
+        self, ingress: Manifest, spec: Mapping[str, Any]
+    ) -> tuple[Action, Origin] | None:
+        backend = spec.get("defaultBackend")
+        if backend is None:
+            return None
+        field_path = "spec.defaultBackend"
+        action = self.backends.resolve(ingress, backend["service"], field_path, self.problems)
+        origin = Origin(ingress.namespace, ingress.name, field_path)
+        without_rules = not spec.get("rules")
+        current = self.global_default
+        if current is None or (without_rules and not current[2]):
+            self.global_default = (action, origin, without_rules)
+        elif without_rules:
+            self._conflict(ingress, field_path, f"the default backend is already {current[1]}")
+        return action, origin
+
+    def _canary_paths(
+        self, ingress: Manifest, spec: Mapping[str, Any], options: IngressOptions
+    ) -> list[Canary]:
+        found = []
+        for index, rule in enumerate(spec.get("rules") or []):
+            host = rule.get("host") or CATCH_ALL
+            for path_index, path in enumerate((rule.get("http") or {}).get("paths") or []):
+                where = f"spec.rules[{index}].http.paths[{path_index}]"
+                key = self._claim_key(ingress, path, where, options)
+                action = self._action(ingress, path["backend"], f"{where}.backend", options)
+                origin = Origin(ingress.namespace, ingress.name, where)
+                found.append(Canary(host, key, action, origin, options))
+        return found
+
+    def _apply_canaries(self) -> None:
+        """Turn each main path named by a canary Ingress into a split between both backends."""
+        apply_canaries(self.canaries, self.hosts, self.problems)
+        self.canaries.clear()
+
+    def _claim(
+        self,
+        ingress: Manifest,
+        host: Host,
+        host_name: str,
+        path: Mapping[str, Any],
+        where: str,
+        options: IngressOptions,
+    ) -> None:
+        path_type = PathType(path["pathType"])
+        written = path.get("path") or "/"
+        form, normalized = self._claim_key(ingress, path, where, options)
+        regex = form is Match.REGEX
+        taken = host.claims.get((form, normalized))
+        if taken is not None:
+            self._conflict(
+                ingress,
+                f"{where}.path",
+                f"host {host_name or '(any host)'} path {normalized} ({path_type}) is already"
+                f" served by {taken.origin}; this path is ignored",
+            )
+            return
+        stand_in = self._stand_in(ingress, options, where)
+        told = len(self.problems)
+        action = self._action(ingress, path["backend"], f"{where}.backend", options)
+        standing_in = False
+        if isinstance(action, Respond) and stand_in is not None:
+            action, standing_in = stand_in, True
+            self.problems[told:] = map(_stood_in_for, self.problems[told:])
+        made = self.made.get(ingress, lambda _: {}) if self.made.keep else {}
+        claim = made.get(where)
+        if claim is None or not (
+            claim.action is action and claim.stand_in is stand_in and claim.options is options
+        ):  # the same Ingress object, path and options: only the backend could differ
+            origin = Origin(ingress.namespace, ingress.name, where)
+            service = path["backend"]["service"]
+            port = service["port"].get("number") or service["port"].get("name")
+            claim = made[where] = Claim(
+                path_type, normalized, regex, written, action, origin, _describe(action),
+                options, service=(service["name"], str(port)), stand_in=stand_in,
+                standing_in=standing_in,
+            )  # fmt: skip
+        host.claims[(form, normalized)] = claim
+
+    def _claim_key(
+        self, ingress: Manifest, path: Mapping[str, Any], where: str, options: IngressOptions
+    ) -> ClaimKey:
+        """`_claim_key` of the path at `where` in `ingress`, worked out once per Ingress."""
+        keys = self.claim_keys.get(ingress, lambda _: {})
+        memo_key = (where, options.rewrite.regex)
+        key = keys.get(memo_key)
+        if key is None:
+            key = keys[memo_key] = _claim_key(path, options)
+        return key
+
+    def _stand_in(
+        self, ingress: Manifest, options: IngressOptions, where: str
+    ) -> ProxyToUpstream | ProxyToAddress | None:
+        """The default-backend annotation's Service (first port), when it can proxy."""
+        name = options.errors.default_backend
+        if name is None:
+            return None
+        field_path = f"metadata.annotations[{PREFIX}default-backend]"
+        action = self.backends.resolve_first_port(ingress, name, field_path, self.problems)
+        return action if isinstance(action, ProxyToUpstream | ProxyToAddress) else None
+
+    def _with_error_pages(self, claim: Claim) -> Claim:
+        """Attach custom-http-errors: rendered by the stand-in, else the global default."""
+        codes = claim.options.errors.codes
+        if not codes:
+            return claim
+        target = claim.stand_in
+        if target is None and self.global_default is not None:
+            candidate = self.global_default[0]
+            target = candidate if isinstance(candidate, ProxyToUpstream | ProxyToAddress) else None
+        if target is None:
+            reason = "custom-http-errors needs a default-backend annotation or a global default"
+            ref = ObjectRef("Ingress", claim.origin.namespace, claim.origin.name)
+            where = f"metadata.annotations[{PREFIX}custom-http-errors]"
+            problem = Problem(
+                Severity.WARNING, ref, where, f"{reason} backend; ignored", Code.ERRORS
+            )
+            if problem not in self.problems:
+                self.problems.append(problem)
+            return claim
+        pages = ErrorPages(codes, target, claim.service[0], claim.service[1])
+        return replace(claim, error_pages=pages)
+
+    def _action(
+        self, ingress: Manifest, backend: Mapping[str, Any], where: str, options: IngressOptions
+    ) -> Action:
+        redirect = options.redirect.redirect
+        if redirect is not None:
+            return Redirect(*redirect)
+        return self.backends.resolve(ingress, backend["service"], where, self.problems)
+
+    def _conflict(self, ingress: Manifest, field_path: str, reason: str) -> None:
+        self.problems.append(
+            Problem(Severity.WARNING, ingress.ref, field_path, reason, Code.CONFLICT)
+        )
+
+    def _taken_names(self) -> set[str]:
+        return {name for name in self.hosts if name}
+
+    def _server(self, name: str, taken: set[str]) -> Server:
+        host = self.hosts[name]
+        tls = self.tls.hosts.get(name)
+        claims = tuple(self._with_error_pages(claim) for claim in host.claims.values())
+        names = server_names(name) + self._aliases(name, host, taken)
+        usable = tls.usable if tls is not None else None
+        return self.built.get(ServerInputs(
+            name, names, name == CATCH_ALL, claims, self._fallback(host), usable,
+            host.app_root, tuple(host.options), self.config.ssl_redirect,
+            self.config.no_auth_locations,
+        ))  # fmt: skip
+
+    def _aliases(self, name: str, host: Host, taken: set[str]) -> tuple[str, ...]:
+        found: list[str] = []
+        for alias, origin in host.aliases:
+            if alias in taken:
+                reason = f"server-alias {alias} is already served by another rule; ignored"
+                self.problems.append(
+                    Problem(Severity.WARNING, _ref(origin), "metadata.annotations"
+                            "[nginx.ingress.kubernetes.io/server-alias]", reason, Code.CONFLICT)
+                )  # fmt: skip
+                continue
+            taken.add(alias)
+            found.extend(server_names(alias))
+        return tuple(found)
+
+    def _www_redirects(self, taken: set[str]) -> list[Server]:
+        """from-to-www-redirect: a server for the other name of a host, redirecting to it."""
+        servers = []
+        for name in sorted(self.hosts):
+            host = self.hosts[name]
+            if host.www_redirect is None or name.startswith("*."):
+                continue
+            other = name[4:] if name.startswith("www.") else f"www.{name}"
+            if other in taken:
+                continue
+            taken.add(other)
+            tls = self.tls.hosts.get(name)
+            usable = tls.usable if tls is not None and covers(tls.names, other) else None
+            action = Redirect(WWW_REDIRECT_STATUS, name, keep_uri=True)
+            location = Location(Match.PREFIX, "/", action, host.www_redirect)
+            servers.append(Server(other, (other,), False, (location,), usable))
+        return servers
+
+    def _fallback(self, host: Host) -> tuple[Action, Origin | None]:
+        if host.default is not None:
+            return host.default
+        if self.global_default is not None:
+            return self.global_default[0], self.global_default[1]
+        return NOT_FOUND, None
+
+
+def _claim_key(path: Mapping[str, Any], options: IngressOptions) -> ClaimKey:
+    """(form, normalized path) of an Ingress path: equal keys serve the same requests."""
+    path_type = PathType(path["pathType"])
+    written = path.get("path") or "/"
+    if path_type is PathType.IMPLEMENTATION_SPECIFIC and options.rewrite.regex:
+        return Match.REGEX, written
+    form = Match.EXACT if path_type is PathType.EXACT else Match.PREFIX
+    return form, _normalize(written, path_type)
+
+
+def _claim_order(claim: Claim) -> tuple[str, str]:
+    return (claim.path, claim.path_type)
+
+
+def _normalize(path: str, path_type: PathType) -> str:
+    """The path nginx compares: percent-decoded; for Prefix without its trailing /."""
+    decoded = location_path(path)
+    if path_type is PathType.EXACT:
+        return decoded
+    return decoded.rstrip("/") or "/"
+
+
+def server_names(host: str) -> tuple[str, ...]:
+    """``server_name`` arguments for an Ingress host (already validated)."""
+    if host == CATCH_ALL:
+        return ("_",)
+    if host.startswith("*."):
+        suffix = host[2:].replace(".", r"\.")
+        return (rf"~^[^.]+\.{suffix}$",)
+    return (host,)
+
+
+def _describe(action: Action) -> str:
+    if isinstance(action, Respond):
+        return str(action.status)
+    if isinstance(action, Redirect):
+        return f"redirect {action.status} {action.target}"
+    return action.service
+
+
+def _ref(origin: Origin) -> ObjectRef:
+    return ObjectRef("Ingress", origin.namespace, origin.name)
+
+
+def _stood_in_for(problem: Problem) -> Problem:
+    """A backend's "answering 503", when the default-backend Service answers instead."""
+    reason = problem.reason.removesuffix("; answering 503")
+    if reason == problem.reason:
+        return problem
+    return replace(problem, reason=f"{reason}; the default-backend Service answers instead")
