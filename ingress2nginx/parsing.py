@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 import yaml
 
 from ingress2nginx.plain_yaml import Scalars, plain_documents
+from ingress2nginx.rapid_yaml import rapid_documents
 
 try:
     _YamlLoader: type[yaml.CSafeLoader] | type[yaml.SafeLoader] = yaml.CSafeLoader
@@ -112,7 +113,9 @@ def _yaml_documents(
     parsed: Documents,
     malformed: Malformed,
 ) -> None:
-    documents = plain_documents(chunk, scalars)
+    documents = rapid_documents(chunk, scalars)
+    if documents is None:
+        documents = plain_documents(chunk, scalars)
     try:
         if documents is None:
             documents = list(yaml.load_all(chunk, Loader=_YamlLoader))
