@@ -38,11 +38,21 @@ _STR = "tag:yaml.org,2002:str"
 _BEYOND_PLAIN = re.compile(r"(?:^|[\s\[{,:])[&*]|(?:^|[\s\[{,])\?(?:\s|$)", re.MULTILINE)
 """Anchors, aliases and complex keys (looked for only when the text has ``&``, ``*``, ``?``)."""
 _REFUSED_BY_PYYAML = re.compile(
-    "[^\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+    "[^\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
-"""Characters PyYAML's reader refuses (and the tab, which it refuses as indentation)."""
+"""Characters PyYAML's reader refuses, the tab (which it refuses as indentation), and the line
+breaks of YAML 1.1 that YAML 1.2 reads as text (NEL, LS, PS)."""
+_LONE_CR = re.compile("\r(?!\n)")
+"""A line break in YAML 1.1 (PyYAML), not in rapidyaml."""
+_INDICATOR_FIRST = re.compile(r"(?:^|\s)[\]},@`]", re.MULTILINE)
+"""A scalar starting with an indicator PyYAML refuses there, and rapidyaml may read as text."""
+_BLOCK_HEADER_BEYOND = re.compile(r"(?:^|\s)[|>](?![-+]?[ ]*$)|^[|>]|^- [|>]", re.MULTILINE)
+"""A block scalar header other than ``|``, ``>`` and their chomping (or a ``>`` in text), or
+one at the top level or of an unindented sequence item (rapidyaml reads unindented text)."""
 _CONTROL = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
 """The same for ASCII text."""
+_FLOW = re.compile(r"[\[\]{}]")
+"""Flow collections other than the empty ``[]`` and ``{}`` manifests are written with."""
 _RESOLVER = yaml.SafeLoader("")
 _MAY_RESOLVE = _RESOLVER.yaml_implicit_resolvers
 _CANDIDATE = re.compile(
@@ -53,6 +63,8 @@ a string with escapes never does (PyYAML's patterns hold no quote, backslash or 
 if ryml is not None:
     _VAL = ryml.VAL
     _QUOTED = ryml.VAL_SQUO | ryml.VAL_DQUO | ryml.VAL_LITERAL | ryml.VAL_FOLDED
+    _KEY = ryml.KEY
+    _QUOTED_KEY = ryml.KEY_SQUO | ryml.KEY_DQUO | ryml.KEY_LITERAL | ryml.KEY_FOLDED
 
 
 class _NotPlain(Exception):
@@ -72,12 +84,19 @@ def rapid_documents(text: str, scalars: Scalars) -> list[object] | None:
             nodes = [root]
         else:  # no document (only comments), or something this path does not know
             return None
-        written = [ryml.emit_json_malloc(tree, node) for node in nodes]
+        written = [_json(tree, node) for node in nodes]
         if not _only_quoted(text, tree, written, scalars.tags):
             return None
         return [_DECODER.decode(json_text) for json_text in written]
     except Exception:  # rapidyaml's errors, _NotPlain: the slower paths report or read it
         return None
+
+
+def _json(tree: Any, node: int) -> str:
+    """The JSON of one node, written into a buffer of ours (``emit_json_malloc`` leaks its)."""
+    buffer = bytearray(ryml.compute_json_length(tree, node))
+    ryml.emit_json_in_place(tree, buffer, node)
+    return buffer.decode()
 
 
 def _beyond_plain(text: str) -> bool:
@@ -88,8 +107,14 @@ def _beyond_plain(text: str) -> bool:
         return True
     if ("&" in text or "*" in text or "?" in text) and _BEYOND_PLAIN.search(text):
         return True
+    if "\r" in text and _LONE_CR.search(text):
+        return True
+    if ("|" in text or ">" in text) and _BLOCK_HEADER_BEYOND.search(text):
+        return True
+    if ("[" in text or "{" in text) and _FLOW.search(text.replace("[]", "").replace("{}", "")):
+        return True  # rapidyaml reads some broken flow collections PyYAML refuses
     refused = _CONTROL if text.isascii() else _REFUSED_BY_PYYAML
-    return refused.search(text) is not None
+    return refused.search(text) is not None or _INDICATOR_FIRST.search(text) is not None
 
 
 def _only_quoted(text: str, tree: Any, written: list[str], tags: dict[str, str]) -> bool:
@@ -115,12 +140,14 @@ def _only_quoted(text: str, tree: Any, written: list[str], tags: dict[str, str])
 
 
 def _plain_among(tree: Any, texts: set[str]) -> bool:
-    """Whether a scalar written unquoted in the tree has one of these texts."""
+    """Whether a key or value written unquoted in the tree has one of these texts."""
     wanted = {text.encode() for text in texts}
-    kind, value = tree.type, tree.val
+    kind, key, value = tree.type, tree.key, tree.val
     for node in range(tree.size()):
         flags = kind(node)
         if flags & _VAL and not flags & _QUOTED and bytes(value(node)) in wanted:
+            return True
+        if flags & _KEY and not flags & _QUOTED_KEY and bytes(key(node)) in wanted:
             return True
     return False
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,13 @@ def test_hostile_or_unusual_text_is_pyyamls_or_declined(text: str) -> None:
         "a: &x [1, *x]\n",
         "a: &a [x, x]\nb: [*a, *a]\n",
         "a: [1\n",
+        ": 'yes'\n",
+        "\r1",
+        "}",
+        "| -",
+        "[:",
+        "|\n1",
+        "{:1}",
     ],
 )
 def test_what_pyyaml_refuses_or_walks_specially_is_declined(text: str) -> None:
@@ -133,7 +141,7 @@ def documents(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=int(os.environ.get("RAPID_YAML_EXAMPLES", "300")), deadline=None)
 @given(documents())
 def test_generated_documents_read_as_pyyaml_reads_them(text: str) -> None:
     try:
@@ -141,4 +149,31 @@ def test_generated_documents_read_as_pyyaml_reads_them(text: str) -> None:
     except Exception:
         assert rapid_documents(text, Scalars()) is None
         return
+    assert _same_as_pyyaml(text)
+
+
+@settings(max_examples=int(os.environ.get("RAPID_YAML_EXAMPLES", "300")), deadline=None)
+@given(st.text(alphabet=list(": -[]{},'\"#|>\n\r\t ab1y.\\é?&*!%~0\x85"), max_size=40))
+def test_yaml_like_noise_reads_as_pyyaml_reads_it_or_is_declined(text: str) -> None:
+    try:
+        _pyyaml(text)
+    except Exception:
+        assert rapid_documents(text, Scalars()) is None
+        return
+    assert _same_as_pyyaml(text)
+
+
+VALUES = st.recursive(
+    st.one_of(TEXTS, st.text(max_size=12), st.integers(), st.booleans(), st.none()),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXTS, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=int(os.environ.get("RAPID_YAML_EXAMPLES", "300")), deadline=None)
+@given(VALUES, st.sampled_from([None, True, False]), st.integers(10, 80))
+def test_what_pyyaml_writes_reads_as_pyyaml_reads_it(
+    value: object, flow: object, width: int
+) -> None:
+    text = yaml.safe_dump(value, default_flow_style=flow, width=width, allow_unicode=True)
     assert _same_as_pyyaml(text)
