@@ -43,7 +43,8 @@ def test_plain_text_is_pyyamls_or_declined(text: str) -> None:
 def test_a_manifest_is_read_fast_with_quoted_timestamps_and_labels() -> None:
     text = (
         "kind: Secret\nmetadata:\n  name: a\n  creationTimestamp: '2024-06-01T00:00:00Z'\n"
-        "  labels: {x: 'true', port: \"80\"}\n  annotations:\n    a: ''\ndata: {tls.crt: QUJD}\n"
+        "  labels:\n    x: 'true'\n    port: \"80\"\n  annotations:\n    a: ''\n  finalizers: []\n"
+        "data:\n  tls.crt: QUJD\n"
     )
     built = rapid_documents(text, Scalars())
     assert built is not None and built == _pyyaml(text)
