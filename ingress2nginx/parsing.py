@@ -19,7 +19,6 @@ from collections.abc import Iterable, Iterator
 import yaml
 
 from ingress2nginx.plain_yaml import Scalars, plain_documents
-from ingress2nginx.rapid_yaml import rapid_documents
 
 try:
     _YamlLoader: type[yaml.CSafeLoader] | type[yaml.SafeLoader] = yaml.CSafeLoader
@@ -113,9 +112,7 @@ def _yaml_documents(
     parsed: Documents,
     malformed: Malformed,
 ) -> None:
-    documents = rapid_documents(chunk, scalars)
-    if documents is None:
-        documents = plain_documents(chunk, scalars)
+    documents = plain_documents(chunk, scalars)
     try:
         if documents is None:
             documents = list(yaml.load_all(chunk, Loader=_YamlLoader))
