@@ -17,7 +17,9 @@ Measured in one run, in this order:
    (``nginx -t`` time, start time), the queries per second nginx sends the responder in
    steady state (its re-resolution load), and how long an EndpointSlice change takes to
    move a request to a new backend (no reload), measured end to end by polling, seven
-   times (median and max).
+   times (median and max); the CPU time of this process (the responder's thread; the
+   probes are idle then) per second of the steady state, and per second of the changes
+   (records worked out again included).
 """
 
 from __future__ import annotations
@@ -250,10 +252,17 @@ def bench_nginx(
             _wait_for(lambda: _get(http_port, "h0.bench.test") == str(ports[0]), 120)
             figures["nginx_start_to_first_answer_s"] = time.perf_counter() - started
             time.sleep(2)  # past the first lookups of every upstream
-            before, at = responder.queries, time.perf_counter()
+            before, at, cpu = responder.queries, time.perf_counter(), time.process_time()
             time.sleep(seconds)
             figures["nginx_steady_qps"] = (responder.queries - before) / (time.perf_counter() - at)
+            figures["responder_cpu_share_steady"] = (time.process_time() - cpu) / (
+                time.perf_counter() - at
+            )
+            at, cpu = time.perf_counter(), time.process_time()
             figures.update(_endpoint_changes(responder, objects, settings, ports, http_port))
+            figures["process_cpu_share_changes"] = (time.process_time() - cpu) / (
+                time.perf_counter() - at
+            )
             figures["responder_queries_total"] = responder.queries
         finally:
             process.terminate()
