@@ -50,12 +50,12 @@ from dns_bench import (
 )
 from nginx_runs import _children, _rss_mb
 
-from ingress2nginx.dnsresponder import DnsResponder
-from ingress2nginx.normalizing import normalize
-from ingress2nginx.objects import Inventory, Manifest
-from ingress2nginx.records import inventory_records
-from ingress2nginx.rendering import Renderer
-from ingress2nginx.settings import Settings
+from ingress2nginx.core.objects import Inventory, Manifest
+from ingress2nginx.core.settings import Settings
+from ingress2nginx.normalize.normalizing import normalize
+from ingress2nginx.normalize.records import inventory_records
+from ingress2nginx.render.rendering import Renderer
+from ingress2nginx.watch.dnsresponder import DnsResponder
 
 CONNECTIONS = 4
 RATE = 100.0
