@@ -108,15 +108,22 @@ class Backends:
         """Problems with Services and EndpointSlices themselves (reported once each)."""
 
     def resolve(
-        self, ingress: Manifest, service: Mapping[str, Any], field: str, problems: list[Problem]
+        self,
+        ingress: Manifest,
+        service: Mapping[str, Any],
+        field: str,
+        problems: list[Problem],
+        namespace: str | None = None,
     ) -> Action:
-        """The action for a validated ``backend.service`` of `ingress` found at `field`."""
+        """The action for a validated ``backend.service`` of `ingress` found at `field`; the
+        Service is in `namespace` when given (an HTTPRoute's granted backendRef), else in the
+        object's own."""
         name = service["name"]
         port = service["port"]
         port_key: str | int = port["number"] if "number" in port else port["name"]
         options = self._options.get(ingress.ref, DEFAULT_OPTIONS)
         cluster_ip = options.balancing.service_upstream
-        resolution = self._cached(ingress.namespace, name, port_key, cluster_ip)
+        resolution = self._cached(namespace or ingress.namespace, name, port_key, cluster_ip)
         if resolution.trouble:
             problems.append(
                 Problem(

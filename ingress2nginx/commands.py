@@ -82,9 +82,10 @@ def translate(
 def _no_ingress(
     args: argparse.Namespace, inventory: Inventory, problems: Sequence[Problem]
 ) -> list[Problem]:
-    """A warning when the input holds no Ingress at all (a wrong file, an empty folder): the
-    config would only answer 404. Not when a source failed: that error says why already."""
-    if inventory.ingresses or source_failed(problems):
+    """A warning when the input holds no Ingress (nor HTTPRoute) at all (a wrong file, an
+    empty folder): the config would only answer 404. Not when a source failed: that error
+    says why already."""
+    if inventory.ingresses or inventory.gateway.get("HTTPRoute") or source_failed(problems):
         return []
     if getattr(args, "from_cluster", False):
         where = "Kubernetes API"

@@ -68,6 +68,9 @@ class Claim:
     """The default-backend annotation's Service, resolved."""
     standing_in: bool = False
     """`action` is `stand_in`: the rule's Service has no ready endpoint."""
+    regex_match: Match = Match.REGEX
+    """How a regex claim compares: case-insensitively (ingress-nginx's use-regex), or
+    case-sensitively (a Gateway API RegularExpression path)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +144,7 @@ def _forms(claim: Claim, regex_host: bool) -> list[tuple[Match, str]]:
     """The (match, path) locations one claim needs. Exact claims come first in `layout`, so
     they win the ``= /foo`` form on a tie with Prefix."""
     if claim.regex:
-        return [(Match.REGEX, "^" + claim.path.removeprefix("^"))]
+        return [(claim.regex_match, "^" + claim.path.removeprefix("^"))]
     if claim.path_type is PathType.EXACT:
         return [(Match.EXACT, claim.path)]
     if claim.path == "/":

@@ -42,6 +42,8 @@ class Match(enum.StrEnum):
     """``location ~* re``: a case-insensitive regular expression (use-regex paths)."""
     REGEX_CASE_SENSITIVE = "~"
     """``location ~ re``: an Exact or Prefix path written as a regex on a use-regex host."""
+    NAMED = "@"
+    """``location @name``: reached only by a `Choose` of its server (the path is the name)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +54,12 @@ class Origin:
     name: str
     field: str
     """Field path, e.g. ``spec.rules[0].http.paths[1]`` or ``spec.defaultBackend``."""
+    kind: str = "Ingress"
+    """The object's kind; named in text when it is not an Ingress (``HTTPRoute``)."""
 
     def __str__(self) -> str:
-        return f"{self.namespace}/{self.name} {self.field}"
+        shown = "" if self.kind == "Ingress" else f"{self.kind} "
+        return f"{shown}{self.namespace}/{self.name} {self.field}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +146,34 @@ class Split:
         return f"{self.main.service} (canary {self.canary.service})"
 
 
-Action = ProxyToUpstream | ProxyToAddress | Respond | Redirect | Split
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One of the named locations a `Choose` can hand a request to."""
+
+    location: str
+    """The named location (``@gw_<digest>_0``) of the same server."""
+    weight: int
+    """Its share among the choices of a weighted `Choose` (Gateway API backendRef weight)."""
+    service: str
+    """What it does, for people reading the output."""
+
+
+@dataclass(frozen=True, slots=True)
+class Choose:
+    """Hand each request to one of the server's named locations, picked by weight with
+    ``split_clients`` (Gateway API weighted backendRefs; gateway/nginx.py lays it out)."""
+
+    variable: str
+    """The nginx variable holding the chosen location (``gw_<digest>``), made by this program."""
+    choices: tuple[Choice, ...]
+
+    @property
+    def service(self) -> str:
+        """Every choice with its weight, for people reading the output."""
+        return ", ".join(f"{choice.service} (weight {choice.weight})" for choice in self.choices)
+
+
+Action = ProxyToUpstream | ProxyToAddress | Respond | Redirect | Split | Choose
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +215,8 @@ class Location:
         """Output order. Plain locations by path, the exact form first (nginx does not care
         about their order); then regex locations, which nginx tries in order: longest
         Ingress path first, then by path in descending order, as ingress-nginx sorts them."""
+        if self.match is Match.NAMED:
+            return (2, 0, self.path, ())
         if self.is_regex:
             return (1, -len(self.ingress_path), "", tuple(-ord(c) for c in self.ingress_path))
         return (0, 0, self.path, (_MATCH_ORDER[self.match],))

@@ -31,7 +31,16 @@ from ingress2nginx.classifying import select_served
 from ingress2nginx.converting import V1_FIELD_CODE
 from ingress2nginx.endpoints import EndpointsMemo
 from ingress2nginx.errors import Problem, Severity, shown
-from ingress2nginx.model import Action, Config, ProxyToAddress, Split
+from ingress2nginx.gateway.building import build_gateway
+from ingress2nginx.model import (
+    Action,
+    CertificateFile,
+    Choose,
+    Config,
+    ProxyToAddress,
+    Route,
+    Split,
+)
 from ingress2nginx.objects import Inventory, Manifest, ManifestMemo
 from ingress2nginx.paths import (
     IMPLEMENTATION_SPECIFIC,
@@ -121,6 +130,9 @@ class Translator:
         for ingress, options in accepted:
             router.add(ingress, options)
         servers = router.servers()
+        gateway = build_gateway(inventory, settings, backends, tls.certificates,
+                                router.ingress_hosts(), problems)  # fmt: skip
+        servers = gateway.merged(servers)
         problems.extend(backends.problems)
         servers = settle_server_snippets(
             servers, [ingress.key for ingress, _ in accepted], problems
@@ -130,7 +142,7 @@ class Translator:
         config = Config(
             servers=servers,
             upstreams=tuple(backends.upstreams[name] for name in sorted(backends.upstreams)),
-            routes=router.routes(),
+            routes=_routes(router.routes(), gateway.routes),
             resolves_at_request_time=any(
                 _resolves_at_request_time(location.action)
                 or needs_resolver(location)
@@ -138,8 +150,8 @@ class Translator:
                 for server in servers
                 for location in server.locations
             ),
-            certificates=tuple(tls.files[name] for name in sorted(tls.files)),
-            https=router.https or bool(passthrough),
+            certificates=_certificates(tls.files, gateway.certificates),
+            https=router.https or gateway.https or bool(passthrough),
             passthrough=passthrough,
             stream_snippets=tuple(
                 (f"{ingress.namespace}/{ingress.name}", options.snippets.stream)
@@ -162,9 +174,26 @@ class Translator:
         return options, tuple(found)
 
 
+def _routes(ingress: tuple[Route, ...], gateway: tuple[Route, ...]) -> tuple[Route, ...]:
+    """Every served path, by host then path (the Ingresses' alone keep their own order)."""
+    if not gateway:
+        return ingress
+    return tuple(sorted(ingress + gateway, key=lambda route: (route.host, route.path)))
+
+
+def _certificates(
+    files: dict[str, CertificateFile], more: tuple[CertificateFile, ...]
+) -> tuple[CertificateFile, ...]:
+    """Every certificate file the servers use, by name, each once."""
+    found = {**files, **{file.name: file for file in more}}
+    return tuple(found[name] for name in sorted(found))
+
+
 def _resolves_at_request_time(action: Action) -> bool:
     if isinstance(action, Split):
         return isinstance(action.main, ProxyToAddress) or isinstance(action.canary, ProxyToAddress)
+    if isinstance(action, Choose):
+        return False  # its choices are named locations of the server, looked at themselves
     return isinstance(action, ProxyToAddress)
 
 

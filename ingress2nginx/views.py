@@ -25,10 +25,13 @@ from ingress2nginx.annotations import FEATURES
 from ingress2nginx.annotations.proxy import protocol
 from ingress2nginx.annotations.snippets import headers_set_by_snippet
 from ingress2nginx.directives import Directive, directive, render_lines
+from ingress2nginx.gateway import nginx as gateway_nginx
 from ingress2nginx.model import (
     Action,
+    Choose,
     Config,
     Location,
+    Match,
     ProxyToAddress,
     ProxyToUpstream,
     Redirect,
@@ -144,7 +147,7 @@ def location_view(
     options = location.options
     scheme, pass_directive = protocol(options.proxy.backend_protocol)
     return LocationView(
-        modifier=trusted(location.match.value),
+        modifier=trusted("" if location.match is Match.NAMED else location.match.value),
         path=literal(location.path),
         note=_note(location),
         redirect=https_redirect_target(
@@ -157,7 +160,11 @@ def location_view(
         pass_target=_pass_target(action, scheme),
         address=expanded(action.address) if isinstance(action, ProxyToAddress) else None,
         address_target=trusted(f"{scheme}://$service_address"),
-        status=action.status if isinstance(action, Respond | Redirect) else None,
+        status=action.status
+        if isinstance(action, Respond | Redirect)
+        else gateway_nginx.CHOICE_STATUS
+        if isinstance(action, Choose)
+        else None,
         return_target=_redirect_url(action, settings) if isinstance(action, Redirect) else None,
         inheritable=_inheritable(location, settings),
     )
@@ -218,6 +225,7 @@ def http_directives(config: Config, settings: Settings) -> Token | None:
         if hooks.http is not None
         for item in hooks.http(config, settings)
     ]
+    found += gateway_nginx.http_directives(config)
     return render_lines(found, HTTP_DEPTH) if found else None
 
 
@@ -246,6 +254,8 @@ def _extra(
     pass_directive: str,
     server_headers: Sequence[Directive],
 ) -> Token | None:
+    if isinstance(location.action, Choose):
+        return render_lines(gateway_nginx.choose_directives(location.action), LOCATION_DEPTH)
     if not location.proxies:
         return _answer_extra(location, settings, server_headers)
     found: list[Directive] = []

@@ -1,0 +1,213 @@
+"""Served HTTPRoutes into servers, beside the Ingresses' (the one model).
+
+Routes are visited oldest first (creationTimestamp, then namespace/name), rules and matches
+in order. On each host a route attaches to, every match claims its path key; the first claim
+of a key keeps it, which is the Gateway API's tie-break (oldest route, then name, then rule
+order). A host's server answers 404 for what no match claims, as the Gateway API asks.
+
+Ingresses and routes meet host by host: a host that a served Ingress has rules for (or the
+catch-all, when an Ingress has host-less rules or a default backend) stays the Ingresses';
+an HTTPRoute attached to it is reported as a conflict naming the route and the host, and
+serves its other hosts (docs/gateway-api.md).
+
+Matches with headers, query parameters or a method, and filters, are not served yet: such a
+match or rule is reported and left out, never served with fewer conditions than it asks for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingress2nginx.annotations import DEFAULT_OPTIONS
+from ingress2nginx.backends import Backends
+from ingress2nginx.certificates import Certificates
+from ingress2nginx.errors import Problem, Severity
+from ingress2nginx.gateway.attachment import attachments
+from ingress2nginx.gateway.backend_refs import BackendRefs, RuleBackend
+from ingress2nginx.gateway.grants import Grants
+from ingress2nginx.gateway.hostnames import ANY_HOST, server_names
+from ingress2nginx.gateway.matching import path_match, rule_matches
+from ingress2nginx.gateway.selection import HTTPS_PORT, Listener, served_listeners
+from ingress2nginx.locations import Claim
+from ingress2nginx.model import (
+    CertificateFile,
+    Location,
+    Match,
+    Origin,
+    Respond,
+    Route,
+    Server,
+    ServerTLS,
+)
+from ingress2nginx.objects import Inventory, Manifest
+from ingress2nginx.servers import ServerInputs
+from ingress2nginx.settings import Settings
+
+NOT_FOUND = Respond(404, "no HTTPRoute rule matches")
+UNSUPPORTED_CONDITIONS = ("headers", "queryParams", "method")
+
+
+@dataclass(slots=True)
+class GatewayHost:
+    """What the attached routes claim on one host."""
+
+    claims: dict[tuple[Match, str], Claim] = field(default_factory=dict)
+    named: dict[str, Location] = field(default_factory=dict)
+    tls: ServerTLS | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """The Gateway API part of the model."""
+
+    servers: tuple[Server, ...] = ()
+    routes: tuple[Route, ...] = ()
+    certificates: tuple[CertificateFile, ...] = ()
+    https: bool = False
+    """Some served listener is HTTPS."""
+
+    def merged(self, servers: tuple[Server, ...]) -> tuple[Server, ...]:
+        """The Ingresses' servers with these, by host (a host here replaces an empty one)."""
+        hosts = {server.host for server in self.servers}
+        kept = [server for server in servers if server.host not in hosts]
+        return tuple(sorted([*kept, *self.servers], key=lambda server: server.host))
+
+
+def build_gateway(
+    inventory: Inventory,
+    settings: Settings,
+    backends: Backends,
+    certificates: Certificates,
+    ingress_hosts: set[str],
+    problems: list[Problem],
+) -> GatewayConfig:
+    """The servers, routes and certificates of the served HTTPRoutes; hosts in
+    `ingress_hosts` are the Ingresses' (see the module docstring)."""
+    manifests = inventory.gateway
+    if not manifests.get("Gateway"):
+        return GatewayConfig()
+    grants = Grants(manifests.get("ReferenceGrant", []))
+    listeners = served_listeners(manifests, settings, grants, problems)
+    namespaces = {item.name: item for item in manifests.get("Namespace", [])}
+    builder = _Builder(BackendRefs(backends, grants, set(inventory.services)), certificates,
+                       ingress_hosts, problems)  # fmt: skip
+    for route in manifests.get("HTTPRoute", []):
+        builder.add(route, attachments(route, listeners, namespaces, problems))
+    return builder.config(any(listener.port == HTTPS_PORT for listener in listeners))
+
+
+@dataclass(slots=True)
+class _Builder:
+    refs: BackendRefs
+    certificates: Certificates
+    ingress_hosts: set[str]
+    problems: list[Problem]
+    hosts: dict[str, GatewayHost] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=list)
+    files: dict[str, CertificateFile] = field(default_factory=dict)
+
+    def add(self, route: Manifest, attached: list[Any]) -> None:
+        """Claim the rules of one route on every host it attached to."""
+        hosts: dict[str, Listener] = {}
+        for attachment in attached:
+            for host in attachment.hosts:
+                if host in self.ingress_hosts:
+                    self._conflict(route, attachment.parent, host)
+                    continue
+                if host not in hosts or attachment.listener.port == HTTPS_PORT:
+                    hosts[host] = attachment.listener
+        if not hosts:
+            return
+        spec = route.body.get("spec")
+        rules = spec.get("rules") if isinstance(spec, Mapping) else None
+        for index, rule in enumerate(rules if isinstance(rules, list) else [{}]):
+            if isinstance(rule, Mapping) and self._servable(route, rule, index):
+                backend = self.refs.rule(route, rule, index, self.problems)
+                for host, listener in hosts.items():
+                    self._claim(route, rule, index, host, backend)
+                    self._secure(host, listener)
+
+    def _servable(self, route: Manifest, rule: Mapping[str, Any], index: int) -> bool:
+        if rule.get("filters"):
+            reason = "filters are not supported yet; this rule is left out"
+            where = f"spec.rules[{index}].filters"
+            self.problems.append(Problem(Severity.WARNING, route.ref, where, reason, "unsupported"))
+            return False
+        return True
+
+    def _claim(self, route: Manifest, rule: Mapping[str, Any], index: int, host: str,
+               backend: RuleBackend) -> None:  # fmt: skip
+        server = self.hosts.setdefault(host, GatewayHost())
+        for match_index, match in enumerate(rule_matches(rule)):
+            where = f"spec.rules[{index}].matches[{match_index}]"
+            if not self._plain(route, match, where):
+                continue
+            found = path_match(match)
+            if isinstance(found, str):
+                self._report(Problem(Severity.ERROR, route.ref, f"{where}.path", found,
+                                     "invalid-path"))  # fmt: skip
+                continue
+            if found.key in server.claims:
+                continue  # an older route, or an earlier rule or match, has precedence
+            origin = Origin(route.namespace, route.name, where, route.kind)
+            server.claims[found.key] = Claim(
+                found.path_type, found.key[1], found.regex, found.value, backend.action, origin,
+                backend.backend, DEFAULT_OPTIONS, regex_match=Match.REGEX_CASE_SENSITIVE,
+            )  # fmt: skip
+            self.routes.append(Route(host, found.value, found.path_type, backend.backend, origin))
+            for location in backend.named:
+                server.named.setdefault(location.path, location)
+
+    def _plain(self, route: Manifest, match: Mapping[str, Any], where: str) -> bool:
+        """Whether a match asks for its path alone (the other conditions are not served yet:
+        serving the path without them would answer requests the route does not ask for)."""
+        asked = [name for name in UNSUPPORTED_CONDITIONS if match.get(name)]
+        if asked:
+            reason = f"matching on {', '.join(asked)} is not supported yet; this match is left out"
+            self._report(Problem(Severity.WARNING, route.ref, where, reason, "unsupported"))
+        return not asked
+
+    def _report(self, problem: Problem) -> None:
+        """Report once, however many hosts the route serves."""
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def _secure(self, host: str, listener: Listener) -> None:
+        server = self.hosts[host]
+        if server.tls is not None or listener.certificate is None:
+            return
+        namespace, name = listener.certificate
+        parsed = self.certificates.lookup(namespace, name)
+        where = f"{listener.field}.tls.certificateRefs[0]"
+        if isinstance(parsed, str):
+            reason = f"secret {namespace}/{name}: {parsed}; host {host or '*'} uses the default"
+            self.problems.append(Problem(Severity.WARNING, listener.gateway.ref, where,
+                                         f"{reason} certificate", "tls"))  # fmt: skip
+            return
+        self.files[parsed.file.name] = parsed.file
+        gateway = listener.gateway
+        origin = Origin(gateway.namespace, gateway.name, listener.field, gateway.kind)
+        server.tls = ServerTLS(parsed.file.name, origin)
+
+    def _conflict(self, route: Manifest, parent: int, host: str) -> None:
+        reason = (
+            f"host {host or '(any host)'} is served by Ingresses, which keep it; this route"
+            " is not served there"
+        )
+        where = f"spec.parentRefs[{parent}]"
+        self.problems.append(Problem(Severity.WARNING, route.ref, where, reason, "conflict"))
+
+    def config(self, https: bool) -> GatewayConfig:
+        servers = tuple(self._server(host) for host in sorted(self.hosts))
+        routes = sorted(self.routes, key=lambda route: (route.host, route.path))
+        files = tuple(self.files[name] for name in sorted(self.files))
+        return GatewayConfig(servers, tuple(routes), files, https)
+
+    def _server(self, host: str) -> Server:
+        found = self.hosts[host]
+        named = tuple(found.named[name] for name in sorted(found.named))
+        return ServerInputs(host, server_names(host), host == ANY_HOST,
+                            tuple(found.claims.values()), (NOT_FOUND, None), found.tls, None, (),
+                            False, named=named).build()  # fmt: skip
