@@ -21,6 +21,7 @@ from ingress2nginx.errors import Problem, Severity, shown
 from ingress2nginx.gateway.grants import GATEWAY_GROUP
 from ingress2nginx.gateway.hostnames import intersect
 from ingress2nginx.gateway.selection import Listener
+from ingress2nginx.grammar import is_dns1123_subdomain
 from ingress2nginx.objects import Manifest
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -82,7 +83,8 @@ def _attach(
         and section in (None, listener.name)
         and port in (None, listener.port)
     ]
-    gateway = f"gateway {namespace}/{shown(name)}"
+    label = name if isinstance(name, str) and is_dns1123_subdomain(name) else shown(name)
+    gateway = f"gateway {namespace}/{label}"
     if not named:
         return [], f"{gateway} has no served listener matching this reference (NoMatchingParent)"
     allowed = [item for item in named if _allows(item, route, namespaces)]

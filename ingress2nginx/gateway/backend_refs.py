@@ -62,7 +62,8 @@ class BackendRefs:
         ]
         weighted = [(ref_index, ref, weight) for ref_index, ref, weight in entries if weight > 0]
         if not weighted:
-            reason = "no backendRef with a weight above 0; matching requests get 500"
+            reason = "no backendRefs" if not entries else "every backendRef has weight 0"
+            reason = f"{reason}: matching requests get 500"
             problems.append(Problem(Severity.WARNING, route.ref, where, reason, "backend"))
             return RuleBackend(UNRESOLVED, backend="500")
         actions = [

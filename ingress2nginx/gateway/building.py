@@ -10,6 +10,11 @@ catch-all, when an Ingress has host-less rules or a default backend) stays the I
 an HTTPRoute attached to it is reported as a conflict naming the route and the host, and
 serves its other hosts (docs/gateway-api.md).
 
+A host reached only through HTTPS listeners answers plain HTTP with a 308 to HTTPS (its
+routes are never served unencrypted); a host reached through an HTTP listener is also
+answered over HTTPS with the default certificate, as an Ingress host without TLS is: nginx
+serves each host on both ports.
+
 Matches with headers, query parameters or a method, and filters, are not served yet: such a
 match or rule is reported and left out, never served with fewer conditions than it asks for.
 """
@@ -56,6 +61,9 @@ class GatewayHost:
     claims: dict[tuple[Match, str], Claim] = field(default_factory=dict)
     named: dict[str, Location] = field(default_factory=dict)
     tls: ServerTLS | None = None
+    plain: bool = False
+    """Some route reaches the host through an HTTP listener; without one, plain HTTP is
+    redirected to HTTPS (when the host has its certificate)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +136,10 @@ class _Builder:
                 for host, listener in hosts.items():
                     self._claim(route, rule, index, host, backend)
                     self._secure(host, listener)
+        for attachment in attached:
+            for host in attachment.hosts:
+                if host in self.hosts and attachment.listener.port != HTTPS_PORT:
+                    self.hosts[host].plain = True
 
     def _servable(self, route: Manifest, rule: Mapping[str, Any], index: int) -> bool:
         if rule.get("filters"):
@@ -210,4 +222,4 @@ class _Builder:
         named = tuple(found.named[name] for name in sorted(found.named))
         return ServerInputs(host, server_names(host), host == ANY_HOST,
                             tuple(found.claims.values()), (NOT_FOUND, None), found.tls, None, (),
-                            False, named=named).build()  # fmt: skip
+                            not found.plain, named=named).build()  # fmt: skip

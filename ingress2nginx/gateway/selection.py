@@ -20,7 +20,7 @@ from typing import Any
 
 from ingress2nginx.errors import Problem, Severity, shown
 from ingress2nginx.gateway.grants import CORE_GROUP, GATEWAY_GROUP, Grants, Reference
-from ingress2nginx.grammar import host_problem
+from ingress2nginx.grammar import host_problem, is_dns1123_subdomain
 from ingress2nginx.objects import Manifest
 from ingress2nginx.settings import Settings
 
@@ -121,7 +121,8 @@ def _listener(
         (HTTPS_PORT, "HTTPS"),
     ):
         return (
-            f"port {shown(port)} protocol {shown(protocol)}: only HTTP on port 80 and HTTPS on"
+            f"port {port if isinstance(port, int) else shown(port)} protocol {shown(protocol)}:"
+            " only HTTP on port 80 and HTTPS on"
             " port 443 are served; listener left out"
         )
     hostname = entry.get("hostname")
@@ -153,20 +154,22 @@ def _certificate(
     ref = refs[0]
     where = f"spec.listeners[{index}].tls.certificateRefs[0]"
     if (ref.get("group") or CORE_GROUP, ref.get("kind") or "Secret") != (CORE_GROUP, "Secret"):
-        return f"{where}: only core Secrets are supported; listener left out"
+        return "tls.certificateRefs[0]: only core Secrets are supported; listener left out"
     namespace = ref.get("namespace") or gateway.namespace
     name = ref.get("name")
+    if not isinstance(name, str) or not is_dns1123_subdomain(name):
+        return f"tls.certificateRefs[0]: invalid Secret name {shown(name)}; listener left out"
     reference = Reference(GATEWAY_GROUP, "Gateway", gateway.namespace, CORE_GROUP, "Secret",
-                          namespace, str(name))  # fmt: skip
+                          namespace, name)  # fmt: skip
     if not grants.allows(reference):
         return (
-            f"{where}: secret {namespace}/{shown(name)} is in another namespace and no"
+            f"tls.certificateRefs[0]: secret {namespace}/{name} is in another namespace and no"
             " ReferenceGrant there allows it (RefNotPermitted); listener left out"
         )
     if len(refs) > 1:
         reason = "only the first certificateRefs entry is used; the others are ignored"
         problems.append(Problem(Severity.WARNING, gateway.ref, where, reason, "listener"))
-    return namespace, str(name)
+    return namespace, name
 
 
 def _allowed_routes(value: object) -> AllowedRoutes:
