@@ -18,6 +18,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from ingress2nginx.model import (
     Action,
+    Choose,
     Config,
     Location,
     Match,
@@ -120,6 +121,8 @@ def describe(action: Action) -> str:
         return f"{action.status} redirect to {action.target}"
     if isinstance(action, Respond):
         return f"{action.status} from nginx ({action.reason})"
+    if isinstance(action, Choose):
+        return f"one of, per request: {action.service}"
     raise TypeError(action)
 
 

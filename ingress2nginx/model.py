@@ -147,6 +147,19 @@ class Split:
 
 
 @dataclass(frozen=True, slots=True)
+class Condition:
+    """A test on the request, true when `source` matches `pattern` (a Gateway API header,
+    query parameter or method match)."""
+
+    source: str
+    """The nginx variable tested (``http_x_version``, ``args``, ``request_method``): a name
+    this program builds from a checked header or parameter name."""
+    pattern: str
+    """A PCRE regex, checked or escaped by gateway/conditions.py."""
+    case_sensitive: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Choice:
     """One of the named locations a `Choose` can hand a request to."""
 
@@ -156,20 +169,32 @@ class Choice:
     """Its share among the choices of a weighted `Choose` (Gateway API backendRef weight)."""
     service: str
     """What it does, for people reading the output."""
+    conditions: tuple[Condition, ...] = ()
+    """For a `Choose` by match: all must hold (none: the choice when no other holds)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Choose:
-    """Hand each request to one of the server's named locations, picked by weight with
-    ``split_clients`` (Gateway API weighted backendRefs; gateway/nginx.py lays it out)."""
+    """Hand each request to one of the server's named locations: picked by weight with
+    ``split_clients`` (Gateway API weighted backendRefs), or by match, the first choice whose
+    conditions all hold (header, query and method matches); gateway/nginx.py lays it out."""
 
     variable: str
     """The nginx variable holding the chosen location (``gw_<digest>``), made by this program."""
     choices: tuple[Choice, ...]
+    by_match: bool = False
+    """Choices in precedence order, by their conditions; else by weight."""
 
     @property
     def service(self) -> str:
-        """Every choice with its weight, for people reading the output."""
+        """Every choice with its weight or conditions, for people reading the output."""
+        if self.by_match:
+            return "; ".join(
+                f"{choice.service} if {len(choice.conditions)} conditions hold"
+                if choice.conditions
+                else f"else {choice.service}"
+                for choice in self.choices
+            )
         return ", ".join(f"{choice.service} (weight {choice.weight})" for choice in self.choices)
 
 

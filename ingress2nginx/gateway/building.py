@@ -1,9 +1,9 @@
 """Served HTTPRoutes into servers, beside the Ingresses' (the one model).
 
 Routes are visited oldest first (creationTimestamp, then namespace/name), rules and matches
-in order. On each host a route attaches to, every match claims its path key; the first claim
-of a key keeps it, which is the Gateway API's tie-break (oldest route, then name, then rule
-order). A host's server answers 404 for what no match claims, as the Gateway API asks.
+in order; every match becomes a `Candidate` on each host its route attaches to, and
+dispatch.py lays a host's candidates out as locations in the Gateway API's precedence. A
+host's server answers 404 for what no match takes, as the Gateway API asks.
 
 Ingresses and routes meet host by host: a host that a served Ingress has rules for (or the
 catch-all, when an Ingress has host-less rules or a default backend) stays the Ingresses';
@@ -15,8 +15,8 @@ routes are never served unencrypted); a host reached through an HTTP listener is
 answered over HTTPS with the default certificate, as an Ingress host without TLS is: nginx
 serves each host on both ports.
 
-Matches with headers, query parameters or a method, and filters, are not served yet: such a
-match or rule is reported and left out, never served with fewer conditions than it asks for.
+Which location answers which match is dispatch.py. Filters are not served yet: a rule with
+filters is reported and left out, never served without what it asks for.
 """
 
 from __future__ import annotations
@@ -25,21 +25,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingress2nginx.annotations import DEFAULT_OPTIONS
 from ingress2nginx.backends import Backends
 from ingress2nginx.certificates import Certificates
 from ingress2nginx.errors import Problem, Severity
 from ingress2nginx.gateway.attachment import attachments
 from ingress2nginx.gateway.backend_refs import BackendRefs, RuleBackend
+from ingress2nginx.gateway.conditions import conditions
+from ingress2nginx.gateway.dispatch import Candidate, layout_claims, rank
 from ingress2nginx.gateway.grants import Grants
 from ingress2nginx.gateway.hostnames import ANY_HOST, server_names
 from ingress2nginx.gateway.matching import path_match, rule_matches
 from ingress2nginx.gateway.selection import HTTPS_PORT, Listener, served_listeners
-from ingress2nginx.locations import Claim
 from ingress2nginx.model import (
     CertificateFile,
-    Location,
-    Match,
     Origin,
     Respond,
     Route,
@@ -51,15 +49,14 @@ from ingress2nginx.servers import ServerInputs
 from ingress2nginx.settings import Settings
 
 NOT_FOUND = Respond(404, "no HTTPRoute rule matches")
-UNSUPPORTED_CONDITIONS = ("headers", "queryParams", "method")
 
 
 @dataclass(slots=True)
 class GatewayHost:
     """What the attached routes claim on one host."""
 
-    claims: dict[tuple[Match, str], Claim] = field(default_factory=dict)
-    named: dict[str, Location] = field(default_factory=dict)
+    candidates: list[Candidate] = field(default_factory=list)
+    """Every match of the routes attached here, in the order routes and rules are visited."""
     tls: ServerTLS | None = None
     plain: bool = False
     """Some route reaches the host through an HTTP listener; without one, plain HTTP is
@@ -154,32 +151,23 @@ class _Builder:
         server = self.hosts.setdefault(host, GatewayHost())
         for match_index, match in enumerate(rule_matches(rule)):
             where = f"spec.rules[{index}].matches[{match_index}]"
-            if not self._plain(route, match, where):
-                continue
             found = path_match(match)
             if isinstance(found, str):
                 self._report(Problem(Severity.ERROR, route.ref, f"{where}.path", found,
                                      "invalid-path"))  # fmt: skip
                 continue
-            if found.key in server.claims:
-                continue  # an older route, or an earlier rule or match, has precedence
+            tests = conditions(match)
+            if isinstance(tests, str):
+                reason = f"{tests}; this match is left out"
+                self._report(Problem(Severity.ERROR, route.ref, where, reason, "invalid-match"))
+                continue
+            tested, headers, params, method = tests
             origin = Origin(route.namespace, route.name, where, route.kind)
-            server.claims[found.key] = Claim(
-                found.path_type, found.key[1], found.regex, found.value, backend.action, origin,
-                backend.backend, DEFAULT_OPTIONS, regex_match=Match.REGEX_CASE_SENSITIVE,
-            )  # fmt: skip
-            self.routes.append(Route(host, found.value, found.path_type, backend.backend, origin))
-            for location in backend.named:
-                server.named.setdefault(location.path, location)
-
-    def _plain(self, route: Manifest, match: Mapping[str, Any], where: str) -> bool:
-        """Whether a match asks for its path alone (the other conditions are not served yet:
-        serving the path without them would answer requests the route does not ask for)."""
-        asked = [name for name in UNSUPPORTED_CONDITIONS if match.get(name)]
-        if asked:
-            reason = f"matching on {', '.join(asked)} is not supported yet; this match is left out"
-            self._report(Problem(Severity.WARNING, route.ref, where, reason, "unsupported"))
-        return not asked
+            order = rank(headers, params, method, route.age_key, index, match_index)
+            server.candidates.append(Candidate(found, tested, order, backend.action,
+                                               backend.named, backend.backend, origin))  # fmt: skip
+            shown = backend.backend if not tested else f"{backend.backend} (if {len(tested)} hold)"
+            self.routes.append(Route(host, found.value, found.path_type, shown, origin))
 
     def _report(self, problem: Problem) -> None:
         """Report once, however many hosts the route serves."""
@@ -219,7 +207,8 @@ class _Builder:
 
     def _server(self, host: str) -> Server:
         found = self.hosts[host]
-        named = tuple(found.named[name] for name in sorted(found.named))
-        return ServerInputs(host, server_names(host), host == ANY_HOST,
-                            tuple(found.claims.values()), (NOT_FOUND, None), found.tls, None, (),
-                            not found.plain, named=named).build()  # fmt: skip
+        claims, needed = layout_claims(host, found.candidates)
+        named = {location.path: location for location in reversed(needed)}
+        return ServerInputs(host, server_names(host), host == ANY_HOST, tuple(claims),
+                            (NOT_FOUND, None), found.tls, None, (), not found.plain,
+                            named=tuple(named[name] for name in sorted(named))).build()  # fmt: skip
