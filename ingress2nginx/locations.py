@@ -35,6 +35,7 @@ from ingress2nginx.model import (
     PathType,
     ProxyToAddress,
     ProxyToUpstream,
+    RouteFilters,
     StandIn,
 )
 from ingress2nginx.paths import regex_path_problem
@@ -71,6 +72,8 @@ class Claim:
     regex_match: Match = Match.REGEX
     """How a regex claim compares: case-insensitively (ingress-nginx's use-regex), or
     case-sensitively (a Gateway API RegularExpression path)."""
+    filters: RouteFilters | None = None
+    """A Gateway API rule's filters."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,7 @@ def layout(
                 claim.error_pages,
                 StandIn(*claim.service) if claim.standing_in else None,
                 claim.service,
+                claim.filters,
             )
     found.setdefault((Match.PREFIX, "/"), fallback)
     if not regex_host:

@@ -93,6 +93,9 @@ class Redirect:
     """The URL; for from-to-www, the host the request is sent to (scheme and URI kept)."""
     keep_uri: bool = False
     """Append the request URI and keep the scheme (``$scheme://target$request_uri``)."""
+    variable: bool = False
+    """`target` names the nginx variable holding the URL, made by this program (a Gateway
+    API RequestRedirect: gateway/filter_directives.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +205,57 @@ Action = ProxyToUpstream | ProxyToAddress | Respond | Redirect | Split | Choose
 
 
 @dataclass(frozen=True, slots=True)
+class HeaderChange:
+    """A Gateway API header modifier entry: set, add or remove one header."""
+
+    how: str
+    """``set``, ``add`` or ``remove``."""
+    name: str
+    """Checked: letters, digits and ``-``."""
+    value: str = ""
+    """Checked: no ``$`` and no control character."""
+
+
+@dataclass(frozen=True, slots=True)
+class PathChange:
+    """A Gateway API path modifier: the whole path, or the matched prefix, replaced."""
+
+    full: bool
+    """ReplaceFullPath; else ReplacePrefixMatch."""
+    value: str
+    prefix: str = "/"
+    """The PathPrefix the request matched (ReplacePrefixMatch), as nginx compares it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectTo:
+    """A Gateway API RequestRedirect: the parts of the URL it changes (None keeps them)."""
+
+    scheme: str | None
+    hostname: str | None
+    port: int | None
+    """Written only when it is not the scheme's own (80, 443)."""
+    path: PathChange | None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteFilters:
+    """What a Gateway API rule's filters do with the requests of one match."""
+
+    name: str
+    """Prefix of the variables the filters need (``gw_<digest>``), made by this program."""
+    request_headers: tuple[HeaderChange, ...] = ()
+    response_headers: tuple[HeaderChange, ...] = ()
+    host: str | None = None
+    """URLRewrite hostname: the Host header the backend gets."""
+    path: PathChange | None = None
+    """URLRewrite path."""
+    redirect: RedirectTo | None = None
+    timeout: str | None = None
+    """``timeouts.backendRequest`` (else ``timeouts.request``) as an nginx time."""
+
+
+@dataclass(frozen=True, slots=True)
 class Location:
     """One nginx ``location`` block."""
 
@@ -223,6 +277,8 @@ class Location:
     """Set when `action` is the default-backend annotation's Service standing in."""
     service: tuple[str, str] = ("", "")
     """The rule's Service name and port (number or name) as the Ingress wrote them."""
+    filters: RouteFilters | None = None
+    """A Gateway API rule's filters (gateway/filter_directives.py lays them out)."""
 
     @property
     def proxies(self) -> bool:

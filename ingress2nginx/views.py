@@ -25,6 +25,7 @@ from ingress2nginx.annotations import FEATURES
 from ingress2nginx.annotations.proxy import protocol
 from ingress2nginx.annotations.snippets import headers_set_by_snippet
 from ingress2nginx.directives import Directive, directive, render_lines
+from ingress2nginx.gateway import filter_directives as gateway_filters
 from ingress2nginx.gateway import nginx as gateway_nginx
 from ingress2nginx.model import (
     Action,
@@ -165,7 +166,7 @@ def location_view(
         else gateway_nginx.CHOICE_STATUS
         if isinstance(action, Choose)
         else None,
-        return_target=_redirect_url(action, settings) if isinstance(action, Redirect) else None,
+        return_target=_return_target(location, settings),
         inheritable=_inheritable(location, settings),
     )
 
@@ -226,6 +227,7 @@ def http_directives(config: Config, settings: Settings) -> Token | None:
         for item in hooks.http(config, settings)
     ]
     found += gateway_nginx.http_directives(config)
+    found += gateway_filters.http_directives(config)
     return render_lines(found, HTTP_DEPTH) if found else None
 
 
@@ -265,6 +267,9 @@ def _extra(
             found += hooks.location(location, settings)
         if hooks.headers is not None:
             overrides.update(hooks.headers(location))
+    if location.filters is not None:
+        found += gateway_filters.location_directives(location.filters)
+        overrides.update(gateway_filters.header_overrides(location.filters))
     own = headers_set_by_snippet(location)
     if pass_directive == "grpc_pass":
         found += [
@@ -300,6 +305,16 @@ def _answer_extra(
     if server_headers and any(item.name == "add_header" for item in found):
         found = [*server_headers, *found]
     return render_lines(found, LOCATION_DEPTH) if found else None
+
+
+def _return_target(location: Location, settings: Settings) -> Token | None:
+    """The URL of a redirect answer; None for other answers."""
+    action = location.action
+    if not isinstance(action, Redirect):
+        return None
+    if action.variable and location.filters is not None:
+        return gateway_filters.redirect_target(location.filters)
+    return _redirect_url(action, settings)
 
 
 def _redirect_url(action: Redirect, settings: Settings) -> Token:

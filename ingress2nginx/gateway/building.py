@@ -15,12 +15,12 @@ routes are never served unencrypted); a host reached through an HTTP listener is
 answered over HTTPS with the default certificate, as an Ingress host without TLS is: nginx
 serves each host on both ports.
 
-Which location answers which match is dispatch.py. Filters are not served yet: a rule with
-filters is reported and left out, never served without what it asks for.
+Which location answers which match is dispatch.py; what filters do, filters.py.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,18 +29,21 @@ from ingress2nginx.backends import Backends
 from ingress2nginx.certificates import Certificates
 from ingress2nginx.errors import Problem, Severity
 from ingress2nginx.gateway.attachment import attachments
-from ingress2nginx.gateway.backend_refs import BackendRefs, RuleBackend
+from ingress2nginx.gateway.backend_refs import UNRESOLVED, BackendRefs, RuleBackend
 from ingress2nginx.gateway.conditions import conditions
 from ingress2nginx.gateway.dispatch import Candidate, layout_claims, rank
+from ingress2nginx.gateway.filters import RuleFilters, for_match, read_filters
 from ingress2nginx.gateway.grants import Grants
 from ingress2nginx.gateway.hostnames import ANY_HOST, server_names
-from ingress2nginx.gateway.matching import path_match, rule_matches
+from ingress2nginx.gateway.matching import PathMatch, path_match, rule_matches
 from ingress2nginx.gateway.selection import HTTPS_PORT, Listener, served_listeners
 from ingress2nginx.model import (
     CertificateFile,
     Origin,
+    Redirect,
     Respond,
     Route,
+    RouteFilters,
     Server,
     ServerTLS,
 )
@@ -128,26 +131,48 @@ class _Builder:
         spec = route.body.get("spec")
         rules = spec.get("rules") if isinstance(spec, Mapping) else None
         for index, rule in enumerate(rules if isinstance(rules, list) else [{}]):
-            if isinstance(rule, Mapping) and self._servable(route, rule, index):
-                backend = self.refs.rule(route, rule, index, self.problems)
-                for host, listener in hosts.items():
-                    self._claim(route, rule, index, host, backend)
-                    self._secure(host, listener)
+            if not isinstance(rule, Mapping):
+                continue
+            filters = self._filters(route, rule, index)
+            if filters is None:
+                continue
+            backend = self._backend(route, rule, index, filters)
+            for host, listener in hosts.items():
+                self._claim(route, rule, index, host, backend, filters.filters)
+                self._secure(host, listener)
         for attachment in attached:
             for host in attachment.hosts:
                 if host in self.hosts and attachment.listener.port != HTTPS_PORT:
                     self.hosts[host].plain = True
 
-    def _servable(self, route: Manifest, rule: Mapping[str, Any], index: int) -> bool:
-        if rule.get("filters"):
-            reason = "filters are not supported yet; this rule is left out"
-            where = f"spec.rules[{index}].filters"
-            self.problems.append(Problem(Severity.WARNING, route.ref, where, reason, "unsupported"))
-            return False
-        return True
+    def _filters(self, route: Manifest, rule: Mapping[str, Any], index: int) -> RuleFilters | None:
+        """The rule's filters; None (reported) when one is invalid: the rule is left out."""
+        found = read_filters(rule, index)
+        if isinstance(found, tuple):
+            where, reason = found
+            self._report(Problem(Severity.ERROR, route.ref, where, f"{reason}; this rule is"
+                                 " left out", "invalid-filter"))  # fmt: skip
+            return None
+        for where, reason in found.notes:
+            self._report(Problem(Severity.WARNING, route.ref, where, reason, "unsupported"))
+        return found
+
+    def _backend(self, route: Manifest, rule: Mapping[str, Any], index: int,
+                 filters: RuleFilters) -> RuleBackend:  # fmt: skip
+        """What the rule's requests get: 500 for a filter nginx cannot honour, the redirect
+        of a RequestRedirect, else its backendRefs."""
+        if filters.unusable:
+            reason = f"{filters.unusable}; the rule's requests get 500"
+            self._report(Problem(Severity.WARNING, route.ref, f"spec.rules[{index}]", reason,
+                                 "unsupported"))  # fmt: skip
+            return RuleBackend(UNRESOLVED, backend="500")
+        if filters.redirect_status is not None:
+            status = filters.redirect_status
+            return RuleBackend(Redirect(status, "", variable=True), backend=f"redirect {status}")
+        return self.refs.rule(route, rule, index, self.problems)
 
     def _claim(self, route: Manifest, rule: Mapping[str, Any], index: int, host: str,
-               backend: RuleBackend) -> None:  # fmt: skip
+               backend: RuleBackend, filters: RouteFilters | None) -> None:  # fmt: skip
         server = self.hosts.setdefault(host, GatewayHost())
         for match_index, match in enumerate(rule_matches(rule)):
             where = f"spec.rules[{index}].matches[{match_index}]"
@@ -162,12 +187,36 @@ class _Builder:
                 self._report(Problem(Severity.ERROR, route.ref, where, reason, "invalid-match"))
                 continue
             tested, headers, params, method = tests
+            adapted = self._for_match(route, filters, found, index, match_index, where)
+            if isinstance(adapted, str):
+                continue
             origin = Origin(route.namespace, route.name, where, route.kind)
             order = rank(headers, params, method, route.age_key, index, match_index)
-            server.candidates.append(Candidate(found, tested, order, backend.action,
-                                               backend.named, backend.backend, origin))  # fmt: skip
+            server.candidates.append(Candidate(found, tested, order, backend.action, backend.named,
+                                               backend.backend, origin, adapted))  # fmt: skip
             shown = backend.backend if not tested else f"{backend.backend} (if {len(tested)} hold)"
             self.routes.append(Route(host, found.value, found.path_type, shown, origin))
+
+    def _for_match(
+        self,
+        route: Manifest,
+        filters: RouteFilters | None,
+        match: PathMatch,
+        index: int,
+        match_index: int,
+        where: str,
+    ) -> RouteFilters | str | None:
+        """The rule's filters for one match (named after it); a reason when they cannot
+        apply to it (reported: the match is left out)."""
+        if filters is None:
+            return None
+        text = f"{route.namespace}/{route.name}\0{index}\0{match_index}"
+        name = "gw_" + hashlib.sha256(text.encode()).hexdigest()[:12]
+        adapted = for_match(filters, match, name)
+        if isinstance(adapted, str):
+            reason = f"{adapted}; this match is left out"
+            self._report(Problem(Severity.ERROR, route.ref, where, reason, "invalid-filter"))
+        return adapted
 
     def _report(self, problem: Problem) -> None:
         """Report once, however many hosts the route serves."""

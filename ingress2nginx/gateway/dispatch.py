@@ -33,6 +33,7 @@ from ingress2nginx.model import (
     Match,
     Origin,
     Respond,
+    RouteFilters,
 )
 
 NO_MATCH = Respond(404, "no HTTPRoute rule matches")
@@ -54,6 +55,7 @@ class Candidate:
     """Named locations `action` needs (weighted backendRefs)."""
     backend: str
     origin: Origin
+    filters: RouteFilters | None = None
 
 
 def rank(headers: int, params: int, method: bool, age: tuple[datetime, str, str],
@@ -99,13 +101,15 @@ def _claim(
 ) -> tuple[Claim, list[Location]]:
     first = covering[0]
     if not first.conditions:
-        return _made(own, first.action, first.backend, first.origin), list(first.named)
+        made = _made(own, first.action, first.backend, first.origin, first.filters)
+        return made, list(first.named)
     digest = hashlib.sha256(f"{host}\0{key[0].value}\0{key[1]}".encode()).hexdigest()[:12]
     variable = f"gw_{digest}"
     named, choices = [], []
     for index, candidate in enumerate(covering):
         location = f"@{variable}_{index}"
-        named.append(Location(Match.NAMED, location, candidate.action, candidate.origin))
+        named.append(Location(Match.NAMED, location, candidate.action, candidate.origin,
+                              filters=candidate.filters))  # fmt: skip
         named.extend(candidate.named)
         choices.append(Choice(location, 1, candidate.backend, candidate.conditions))
         if not candidate.conditions:
@@ -118,7 +122,9 @@ def _claim(
     return _made(own, choose, choose.service, own.origin), named
 
 
-def _made(own: Candidate, action: Action, backend: str, origin: Origin) -> Claim:
+def _made(own: Candidate, action: Action, backend: str, origin: Origin,
+          filters: RouteFilters | None = None) -> Claim:  # fmt: skip
     path = own.path
     return Claim(path.path_type, path.key[1], path.regex, path.value, action, origin, backend,
-                 DEFAULT_OPTIONS, regex_match=Match.REGEX_CASE_SENSITIVE)  # fmt: skip
+                 DEFAULT_OPTIONS, regex_match=Match.REGEX_CASE_SENSITIVE,
+                 filters=filters)  # fmt: skip
