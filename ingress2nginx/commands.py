@@ -188,18 +188,23 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
             print(line)
     else:
         report(problems, args.quiet)
-        _check_summary(problems, len(translation.served), failed, args.quiet)
+        routes = {route.origin.key for route in translation.config.routes
+                  if route.origin.kind == "HTTPRoute"}  # fmt: skip
+        _check_summary(problems, len(translation.served), failed, args.quiet, len(routes))
     if source_failed(load_problems):
         return exit_codes.SOURCE
     return exit_codes.PROBLEMS if failed else exit_codes.OK
 
 
-def _check_summary(problems: Sequence[Problem], served: int, failed: bool, quiet: bool) -> None:
+def _check_summary(
+    problems: Sequence[Problem], served: int, failed: bool, quiet: bool, routes: int = 0
+) -> None:
     count = sum(1 for problem in problems if problem.severity >= Severity.WARNING)
+    what = f"{served} Ingress(es)" + (f" and {routes} HTTPRoute(s)" if routes else "")
     if count:
-        print(f"{count} problem(s); {served} Ingress(es) would be served", file=sys.stderr)
+        print(f"{count} problem(s); {what} would be served", file=sys.stderr)
     elif not quiet:
-        print(f"ok: {served} Ingress(es) served, no problems", file=sys.stderr)
+        print(f"ok: {what} served, no problems", file=sys.stderr)
 
 
 def _all_manifests(inventory: Inventory) -> list[Manifest]:

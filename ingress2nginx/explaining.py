@@ -158,12 +158,22 @@ def shadowed(config: Config) -> list[Shadowed]:
         winners: dict[Origin | None, Location] = {}  # one per Ingress path answering instead
         for probe in probes(route):
             winner, _ = choose_location(server, normalize_uri(probe))
-            if winner.origin == route.origin:
+            if winner.origin == route.origin or route.origin in _chosen_among(server, winner):
                 break
             winners.setdefault(winner.origin, winner)
         else:
             found.append(Shadowed(server, route, tuple(winners.values())))
     return found
+
+
+def _chosen_among(server: Server, location: Location) -> set[Origin | None]:
+    """The origins a location hands requests to by match (a Gateway API `Choose`), each of
+    which answers some of its requests."""
+    action = location.action
+    if not isinstance(action, Choose) or not action.by_match:
+        return set()
+    names = {choice.location for choice in action.choices}
+    return {named.origin for named in server.locations if named.path in names}
 
 
 def probes(route: Route) -> list[str]:

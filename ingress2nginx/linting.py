@@ -67,5 +67,5 @@ def expiring_certificates(config: Config, deadline: datetime.datetime) -> list[P
 
 
 def _problem(origin: Origin, field: str, reason: str, code: str) -> Problem:
-    ref = ObjectRef("Ingress", origin.namespace, origin.name)
+    ref = ObjectRef(origin.kind, origin.namespace, origin.name)
     return Problem(Severity.WARNING, ref, field, reason, code)

@@ -57,6 +57,11 @@ class Origin:
     kind: str = "Ingress"
     """The object's kind; named in text when it is not an Ingress (``HTTPRoute``)."""
 
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(kind, namespace, name) of the object."""
+        return (self.kind, self.namespace, self.name)
+
     def __str__(self) -> str:
         shown = "" if self.kind == "Ingress" else f"{self.kind} "
         return f"{shown}{self.namespace}/{self.name} {self.field}"
