@@ -244,6 +244,15 @@ class RedirectTo:
 
 
 @dataclass(frozen=True, slots=True)
+class Mirror:
+    """A Gateway API RequestMirror: a copy of each request sent to another backend."""
+
+    location: str
+    """The internal location the copies go through (``/%gwmirror-<digest>``)."""
+    target: ProxyToUpstream | ProxyToAddress
+
+
+@dataclass(frozen=True, slots=True)
 class RouteFilters:
     """What a Gateway API rule's filters do with the requests of one match."""
 
@@ -258,6 +267,7 @@ class RouteFilters:
     redirect: RedirectTo | None = None
     timeout: str | None = None
     """``timeouts.backendRequest`` (else ``timeouts.request``) as an nginx time."""
+    mirrors: tuple[Mirror, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

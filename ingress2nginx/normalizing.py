@@ -32,6 +32,7 @@ from ingress2nginx.converting import V1_FIELD_CODE
 from ingress2nginx.endpoints import EndpointsMemo
 from ingress2nginx.errors import Problem, Severity, shown
 from ingress2nginx.gateway.building import build_gateway
+from ingress2nginx.gateway.filter_directives import needs_resolver as gateway_needs_resolver
 from ingress2nginx.model import (
     Action,
     CertificateFile,
@@ -146,6 +147,7 @@ class Translator:
             resolves_at_request_time=any(
                 _resolves_at_request_time(location.action)
                 or needs_resolver(location)
+                or gateway_needs_resolver(location)
                 or auth_resolves_names(location)
                 for server in servers
                 for location in server.locations

@@ -205,6 +205,7 @@ def server_directives(server: Server, settings: Settings) -> Token | None:
         if hooks.server is not None
         for item in hooks.server(server, settings)
     ]
+    found += gateway_filters.server_directives(server)
     return render_lines(found, SERVER_DEPTH) if found else None
 
 

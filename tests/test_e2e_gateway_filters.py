@@ -8,6 +8,7 @@ path and query; no port for the scheme's own), and prefix replacement element by
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from e2e import Site, echo_service, serving, started_backends
 from gateway_objects import backend_ref, gateway, http_route, listener, parent, path_match
 from gateway_objects import route_rule as rule
+from harness import EchoBackend
 
 
 def _redirect(**fields: Any) -> dict[str, Any]:
@@ -58,6 +60,8 @@ def _objects() -> list[dict[str, Any]]:
         rule([path_match("/rwfull")], web, filters=[_rewrite(path=_full("/fixed"))]),
         rule([path_match("/ext")], web, filters=[{"type": "ExtensionRef", "extensionRef": {
             "group": "example.com", "kind": "Thing", "name": "x"}}]),
+        rule([path_match("/mirrored")], web, filters=[{"type": "RequestMirror", "requestMirror": {
+            "backendRef": {"name": "copy", "port": 80}}}]),
         rule(None, web),
     ]  # fmt: skip
     return [
@@ -67,12 +71,16 @@ def _objects() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def site(nginx_binary: str) -> Iterator[Site]:
-    objects = _objects()
-    with started_backends("web") as echo:
-        objects.extend(echo_service(echo["web"]))
-        with serving(objects, binary=nginx_binary) as served:
-            yield served
+def echo() -> Iterator[dict[str, EchoBackend]]:
+    with started_backends("web", "copy") as backends:
+        yield backends
+
+
+@pytest.fixture(scope="module")
+def site(nginx_binary: str, echo: dict[str, EchoBackend]) -> Iterator[Site]:
+    objects = [*_objects(), *echo_service(echo["web"]), *echo_service(echo["copy"])]
+    with serving(objects, binary=nginx_binary) as served:
+        yield served
 
 
 def seen(site: Site, target: str, *headers: tuple[str, str]) -> dict[str, Any]:
@@ -142,3 +150,17 @@ def test_a_filter_nginx_cannot_honour_answers_500(site: Site) -> None:
     assert site.get("/ext", "filter.test").status == 500
     assert seen(site, "/other")["path"] == "/other"
     assert "ExtensionRef" in site.messages
+
+
+def test_a_mirror_gets_a_copy_of_each_request_and_the_client_the_main_answer(
+    site: Site, echo: dict[str, EchoBackend]
+) -> None:
+    response = site.get("/mirrored/x?y=1", "filter.test", headers=[("X-Probe", "m1")])
+    assert (response.status, response.json()["backend"]) == (200, "web")
+    for _ in range(100):  # the copy is sent in the background: wait for it, boundedly
+        copies = [r for r in echo["copy"].requests if r.headers.get("x-probe") == "m1"]
+        if copies:
+            break
+        time.sleep(0.05)
+    assert [copy.path for copy in copies] == ["/mirrored/x?y=1"]
+    assert copies[0].headers["host"] == "filter.test"

@@ -67,7 +67,7 @@ class BackendRefs:
             problems.append(Problem(Severity.WARNING, route.ref, where, reason, "backend"))
             return RuleBackend(UNRESOLVED, backend="500")
         actions = [
-            (self._entry(route, ref, f"{where}[{ref_index}]", problems), weight, ref_index)
+            (self.entry(route, ref, f"{where}[{ref_index}]", problems), weight, ref_index)
             for ref_index, ref, weight in weighted
         ]
         if len(actions) == 1:
@@ -90,10 +90,11 @@ class BackendRefs:
         choose = Choose(variable, tuple(choices))
         return RuleBackend(choose, tuple(named), choose.service)
 
-    def _entry(
+    def entry(
         self, route: Manifest, ref: Mapping[str, Any], where: str, problems: list[Problem]
     ) -> Action:
-        """One backendRef's action; 500 (reported) when it cannot be resolved."""
+        """One backendRef's action (also a RequestMirror's); 500 (reported) when it cannot be
+        resolved."""
         trouble = self._trouble(route, ref)
         if trouble:
             reason = f"{trouble}; its requests get 500"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ingress2nginx.backends import Backends
@@ -39,7 +39,10 @@ from ingress2nginx.gateway.matching import PathMatch, path_match, rule_matches
 from ingress2nginx.gateway.selection import HTTPS_PORT, Listener, served_listeners
 from ingress2nginx.model import (
     CertificateFile,
+    Mirror,
     Origin,
+    ProxyToAddress,
+    ProxyToUpstream,
     Redirect,
     Respond,
     Route,
@@ -155,7 +158,21 @@ class _Builder:
             return None
         for where, reason in found.notes:
             self._report(Problem(Severity.WARNING, route.ref, where, reason, "unsupported"))
+        if found.mirrors and found.filters is not None:
+            mirrors = tuple(self._mirror(route, where, ref) for where, ref in found.mirrors)
+            kept = tuple(mirror for mirror in mirrors if mirror is not None)
+            found = replace(found, filters=replace(found.filters, mirrors=kept))
         return found
+
+    def _mirror(self, route: Manifest, where: str, ref: Mapping[str, Any]) -> Mirror | None:
+        """A RequestMirror's backend; None (reported) when it cannot proxy."""
+        target = self.refs.entry(route, ref, where, self.problems)
+        if not isinstance(target, ProxyToUpstream | ProxyToAddress):
+            reason = "the mirror backend cannot be reached; requests are not mirrored"
+            self._report(Problem(Severity.WARNING, route.ref, where, reason, "backend"))
+            return None
+        digest = hashlib.sha256(f"{target}".encode()).hexdigest()[:12]
+        return Mirror(f"/%gwmirror-{digest}", target)
 
     def _backend(self, route: Manifest, rule: Mapping[str, Any], index: int,
                  filters: RuleFilters) -> RuleBackend:  # fmt: skip

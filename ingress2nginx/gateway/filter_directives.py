@@ -10,8 +10,9 @@ to ``/xyz``: ``/foo/bar`` becomes ``/xyz/bar``, ``/foo`` becomes ``/xyz``). Requ
 ``return`` with a URL of the scheme, host, port and path asked (each kept when not given: the
 request's scheme and Host, no port, the original path and query); a port is written only
 when it is not the scheme's own, and without a scheme of its own the port follows the
-request's scheme through a ``map``. Timeouts: ``proxy_read_timeout`` and
-``proxy_send_timeout``.
+request's scheme through a ``map``. RequestMirror: ``mirror`` to an internal location of the
+server proxying the copy to the mirror's backend (its answer is thrown away). Timeouts:
+``proxy_read_timeout`` and ``proxy_send_timeout``.
 
 User values reach nginx only through quoting.py (`compose` refuses ``$`` in them); every
 variable name is built from the filters' digest name.
@@ -23,7 +24,16 @@ import re
 from collections.abc import Iterator
 
 from ingress2nginx.directives import Directive, block, directive, entry
-from ingress2nginx.model import Config, PathChange, RouteFilters
+from ingress2nginx.model import (
+    Config,
+    Location,
+    Mirror,
+    PathChange,
+    ProxyToAddress,
+    ProxyToUpstream,
+    RouteFilters,
+    Server,
+)
 from ingress2nginx.quoting import Token, compose, expanded, literal, trusted, with_captures
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -59,10 +69,44 @@ def location_directives(filters: RouteFilters) -> list[Directive]:
             found.append(directive("add_header", header, expanded(change.value), trusted("always")))
     if filters.path is not None:
         found += _rewrites(filters.path)
+    for mirror in filters.mirrors:
+        found.append(directive("mirror", literal(mirror.location)))
     if filters.timeout is not None:
         for name in ("proxy_read_timeout", "proxy_send_timeout"):
             found.append(directive(name, trusted(filters.timeout)))
     return found
+
+
+def server_directives(server: Server) -> list[Directive]:
+    """The internal location of each mirror the server's locations use, once each."""
+    mirrors = {
+        mirror.location: mirror
+        for location in server.locations
+        if location.filters is not None
+        for mirror in location.filters.mirrors
+    }
+    return [_mirror_location(mirrors[name]) for name in sorted(mirrors)]
+
+
+def _mirror_location(mirror: Mirror) -> Directive:
+    """``location = /%gwmirror-<digest> { internal; proxy_pass ...$request_uri; }``."""
+    target = mirror.target
+    body = [directive("internal")]
+    if isinstance(target, ProxyToUpstream):
+        body.append(directive("proxy_pass", compose(trusted("http://"), target.upstream,
+                                                    trusted("$request_uri"))))  # fmt: skip
+    else:
+        body.append(directive("set", trusted("$gw_mirror_address"), expanded(target.address)))
+        body.append(directive("proxy_pass", trusted("http://$gw_mirror_address$request_uri")))
+    return block("location", [trusted("="), literal(mirror.location)], body)
+
+
+def needs_resolver(location: Location) -> bool:
+    """Whether a mirror of the location is reached by a name nginx resolves."""
+    filters = location.filters
+    return filters is not None and any(
+        isinstance(mirror.target, ProxyToAddress) for mirror in filters.mirrors
+    )
 
 
 def _rewrites(path: PathChange) -> list[Directive]:

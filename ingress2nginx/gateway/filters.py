@@ -3,8 +3,8 @@ depends on the prefix the request matched).
 
 Supported: RequestHeaderModifier and ResponseHeaderModifier (set, add, remove), RequestRedirect
 (scheme, hostname, port, path ReplaceFullPath and ReplacePrefixMatch, statusCode 301, 302,
-303, 307, 308), URLRewrite (hostname, path), and ``timeouts``. RequestMirror is reported and
-left out (the client's answer never depends on a mirror). Any other filter (ExtensionRef...)
+303, 307, 308), URLRewrite (hostname, path), RequestMirror (every request; a share of them
+is reported and not honoured), and ``timeouts``. Any other filter (ExtensionRef...)
 cannot be honoured: the rule's requests get 500, as the Gateway API asks, rather than being
 served without it. Names are letters, digits and ``-``; values must hold no ``$`` (nginx
 would expand it) nor control characters; hostnames are DNS names; paths are checked as
@@ -42,6 +42,8 @@ class RuleFilters:
     """A filter nginx cannot honour: the rule answers 500."""
     notes: tuple[tuple[str, str], ...] = ()
     """(field, reason) of filters left out, to report."""
+    mirrors: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    """(field, backendRef) of each RequestMirror, resolved by building.py."""
 
 
 def read_filters(rule: Mapping[str, Any], index: int) -> RuleFilters | tuple[str, str]:
@@ -54,12 +56,19 @@ def read_filters(rule: Mapping[str, Any], index: int) -> RuleFilters | tuple[str
         return RuleFilters(None)
     parts: dict[str, Any] = {"name": "", "timeout": timeout}
     notes, status, unusable = [], None, ""
+    mirrors: list[tuple[str, Mapping[str, Any]]] = []
     for position, entry in enumerate(entries if isinstance(entries, list) else []):
         where = f"spec.rules[{index}].filters[{position}]"
         kind = entry.get("type") if isinstance(entry, Mapping) else None
         read = _READERS.get(kind) if isinstance(kind, str) else None
         if kind == "RequestMirror":
-            notes.append((where, "RequestMirror is not supported yet; requests are not mirrored"))
+            mirror = entry.get("requestMirror")
+            ref = mirror.get("backendRef") if isinstance(mirror, Mapping) else None
+            if not isinstance(ref, Mapping):
+                return (where, "RequestMirror needs a backendRef")
+            if "percent" in mirror or "fraction" in mirror:
+                notes.append((where, "a share of the requests is not supported: all are mirrored"))
+            mirrors.append((f"{where}.requestMirror.backendRef", ref))
             continue
         if read is None:
             unusable = f"{where}: filter type {shown(kind)} cannot be honoured"
@@ -71,7 +80,7 @@ def read_filters(rule: Mapping[str, Any], index: int) -> RuleFilters | tuple[str
             status = parts.pop("status")
     if "redirect" in parts and "path" in parts:
         return (f"spec.rules[{index}].filters", "RequestRedirect and URLRewrite exclude each other")
-    return RuleFilters(RouteFilters(**parts), status, unusable, tuple(notes))
+    return RuleFilters(RouteFilters(**parts), status, unusable, tuple(notes), tuple(mirrors))
 
 
 def for_match(filters: RouteFilters, match: PathMatch, name: str) -> RouteFilters | str:
