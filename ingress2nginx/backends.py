@@ -384,6 +384,6 @@ def _find_port(service: Manifest, wanted: str | int) -> tuple[int, str] | None:
         name = port_name_of(port)
         if wanted == number or (isinstance(wanted, str) and wanted == name):
             return number, name
-    if isinstance(wanted, int) and spec is not None and spec.get("type") == "ExternalName":
+    if isinstance(wanted, int) and isinstance(spec, Mapping) and spec.get("type") == "ExternalName":
         return wanted, ""
     return None

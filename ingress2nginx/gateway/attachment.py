@@ -21,7 +21,8 @@ from ingress2nginx.errors import Problem, Severity, shown
 from ingress2nginx.gateway.grants import GATEWAY_GROUP
 from ingress2nginx.gateway.hostnames import intersect
 from ingress2nginx.gateway.selection import Listener
-from ingress2nginx.grammar import is_dns1123_subdomain
+from ingress2nginx.gateway.shapes import listed
+from ingress2nginx.grammar import host_problem, is_dns1123_subdomain
 from ingress2nginx.objects import Manifest
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -46,9 +47,9 @@ def attachments(
     """Every listener `route` attaches to, parentRefs in order."""
     spec = route.body.get("spec")
     spec = spec if isinstance(spec, Mapping) else {}
-    hostnames = [name for name in spec.get("hostnames") or [] if isinstance(name, str)]
+    hostnames = _hostnames(route, spec.get("hostnames"), problems)
     found = []
-    for index, ref in enumerate(spec.get("parentRefs") or []):
+    for index, ref in enumerate(listed(spec.get("parentRefs"))):
         if not isinstance(ref, Mapping):
             continue
         attached, reason = _attach(route, ref, index, listeners, hostnames, namespaces)
@@ -57,6 +58,20 @@ def attachments(
                 Problem(Severity.WARNING, route.ref, f"spec.parentRefs[{index}]", reason, "attach")
             )
         found.extend(attached)
+    return found
+
+
+def _hostnames(route: Manifest, value: object, problems: list[Problem]) -> list[str]:
+    """The route's valid hostnames; each invalid one reported and left out."""
+    found = []
+    for index, hostname in enumerate(listed(value)):
+        trouble = host_problem(hostname) if isinstance(hostname, str) else "must be a string"
+        if trouble:
+            where = f"spec.hostnames[{index}]"
+            reason = f"hostname {shown(hostname)}: {trouble}; left out"
+            problems.append(Problem(Severity.ERROR, route.ref, where, reason, "invalid-host"))
+        else:
+            found.append(hostname)
     return found
 
 
@@ -124,15 +139,17 @@ def namespace_labels(namespace: str, namespaces: Mapping[str, Manifest]) -> dict
 
 def selects(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     """Whether a Kubernetes label selector (matchLabels, matchExpressions) selects `labels`."""
-    match_labels = selector.get("matchLabels") or {}
-    if any(labels.get(key) != value for key, value in match_labels.items()):
+    match_labels = selector.get("matchLabels")
+    match_labels = match_labels if isinstance(match_labels, Mapping) else {}
+    if any(labels.get(str(key)) != value for key, value in match_labels.items()):
         return False
-    return all(_expression(item, labels) for item in selector.get("matchExpressions") or [])
+    expressions = listed(selector.get("matchExpressions"))
+    return all(isinstance(item, Mapping) and _expression(item, labels) for item in expressions)
 
 
 def _expression(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     key, operator = str(expression.get("key")), expression.get("operator")
-    values = expression.get("values") or []
+    values = listed(expression.get("values"))
     if operator == "In":
         return labels.get(key) in values
     if operator == "NotIn":

@@ -22,6 +22,7 @@ from typing import Any
 from ingress2nginx.backends import Backends
 from ingress2nginx.errors import Problem, Severity, shown
 from ingress2nginx.gateway.grants import CORE_GROUP, GATEWAY_GROUP, Grants, Reference
+from ingress2nginx.grammar import is_dns1123_label, is_dns1123_subdomain
 from ingress2nginx.model import Action, Choice, Choose, Location, Match, Origin, Respond
 from ingress2nginx.objects import Manifest
 
@@ -115,6 +116,10 @@ class BackendRefs:
         if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
             return "a Service backendRef needs a port number"
         namespace = ref.get("namespace") or route.namespace
+        if not isinstance(namespace, str) or not is_dns1123_label(namespace):
+            return f"namespace {shown(namespace)} is not a namespace name"
+        if not is_dns1123_subdomain(name):
+            return f"name {shown(name)} is not a Service name"
         reference = Reference(GATEWAY_GROUP, "HTTPRoute", route.namespace, CORE_GROUP,
                               "Service", namespace, name)  # fmt: skip
         if not self._grants.allows(reference):

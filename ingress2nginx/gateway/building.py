@@ -36,7 +36,7 @@ from ingress2nginx.gateway.filters import RuleFilters, for_match, read_filters
 from ingress2nginx.gateway.grants import Grants
 from ingress2nginx.gateway.hostnames import ANY_HOST, server_names
 from ingress2nginx.gateway.matching import PathMatch, path_match, rule_matches
-from ingress2nginx.gateway.selection import HTTPS_PORT, Listener, served_listeners
+from ingress2nginx.gateway.selection import HTTPS_PORT, Listener, named_validly, served_listeners
 from ingress2nginx.model import (
     CertificateFile,
     Mirror,
@@ -105,7 +105,8 @@ def build_gateway(
     builder = _Builder(BackendRefs(backends, grants, set(inventory.services)), certificates,
                        ingress_hosts, problems)  # fmt: skip
     for route in manifests.get("HTTPRoute", []):
-        builder.add(route, attachments(route, listeners, namespaces, problems))
+        if named_validly(route, problems):
+            builder.add(route, attachments(route, listeners, namespaces, problems))
     return builder.config(any(listener.port == HTTPS_PORT for listener in listeners))
 
 

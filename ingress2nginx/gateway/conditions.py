@@ -51,7 +51,7 @@ def conditions(match: Mapping[str, Any]) -> tuple[tuple[Condition, ...], int, in
         found.append(made)
     method = match.get("method")
     if method is not None:
-        if method not in METHODS:
+        if not isinstance(method, str) or method not in METHODS:
             return f"method {shown(method)} is not one of {', '.join(sorted(METHODS))}"
         found.append(Condition("request_method", f"^{method}$"))
     return tuple(found), len(headers), len(params), method is not None

@@ -20,6 +20,7 @@ from typing import Any
 
 from ingress2nginx.errors import shown
 from ingress2nginx.gateway.matching import PathMatch
+from ingress2nginx.gateway.shapes import listed
 from ingress2nginx.grammar import host_problem, refused_characters
 from ingress2nginx.model import HeaderChange, Match, PathChange, RedirectTo, RouteFilters
 from ingress2nginx.paths import path_problem
@@ -73,7 +74,8 @@ def read_filters(rule: Mapping[str, Any], index: int) -> RuleFilters | tuple[str
         if read is None:
             unusable = f"{where}: filter type {shown(kind)} cannot be honoured"
             continue
-        found = read(entry.get(_FIELDS[str(kind)]) or {}, parts)
+        settings = entry.get(_FIELDS[str(kind)])
+        found = read(settings if isinstance(settings, Mapping) else {}, parts)
         if found:
             return (where, found)
         if kind == "RequestRedirect":
@@ -102,17 +104,19 @@ def for_match(filters: RouteFilters, match: PathMatch, name: str) -> RouteFilter
 def _headers(value: Mapping[str, Any], parts: dict[str, Any], key: str) -> str:
     changes = []
     for how in ("set", "add"):
-        for item in value.get(how) or []:
+        for item in listed(value.get(how)):
+            if not isinstance(item, Mapping):
+                return f"{how}: entries must be name and value"
             name, text = item.get("name"), item.get("value")
             trouble = _name(name) or _text(text)
             if trouble:
                 return f"{how}: {trouble}"
-            changes.append(HeaderChange(how, name, text))
-    for name in value.get("remove") or []:
+            changes.append(HeaderChange(how, str(name), str(text)))
+    for name in listed(value.get("remove")):
         trouble = _name(name)
         if trouble:
             return f"remove: {trouble}"
-        changes.append(HeaderChange("remove", name))
+        changes.append(HeaderChange("remove", str(name)))
     parts[key] = tuple(changes)
     return ""
 
@@ -135,7 +139,7 @@ def _redirect(value: Mapping[str, Any], parts: dict[str, Any]) -> str:
         return f"hostname {shown(hostname)} is not a DNS name"
     if port is not None and (not isinstance(port, int) or not 0 < port < 65536):
         return f"port {shown(port)} is not a port number"
-    if status not in REDIRECT_STATUSES:
+    if not isinstance(status, int) or status not in REDIRECT_STATUSES:
         return f"statusCode {shown(status)} is not one of 301, 302, 303, 307, 308"
     path = _path(value.get("path"))
     if isinstance(path, str):

@@ -57,7 +57,7 @@ def path_match(match: Mapping[str, Any]) -> PathMatch | str:
     path = path if isinstance(path, Mapping) else {}
     kind = path.get("type") or PATH_PREFIX
     value = path.get("value") or "/"
-    if kind not in PATH_TYPES:
+    if not isinstance(kind, str) or kind not in PATH_TYPES:
         return f"path type {kind!r} is not Exact, PathPrefix or RegularExpression"
     if not isinstance(value, str) or not value.startswith("/"):
         return "path value must start with /"

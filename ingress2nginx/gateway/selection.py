@@ -20,7 +20,8 @@ from typing import Any
 
 from ingress2nginx.errors import Problem, Severity, shown
 from ingress2nginx.gateway.grants import CORE_GROUP, GATEWAY_GROUP, Grants, Reference
-from ingress2nginx.grammar import host_problem, is_dns1123_subdomain
+from ingress2nginx.gateway.shapes import listed, text
+from ingress2nginx.grammar import host_problem, is_dns1123_label, is_dns1123_subdomain
 from ingress2nginx.objects import Manifest
 from ingress2nginx.settings import Settings
 
@@ -75,7 +76,9 @@ def served_listeners(
     }
     found = []
     for gateway in manifests.get("Gateway", []):
-        class_name = _spec(gateway).get("gatewayClassName")
+        class_name = text(_spec(gateway).get("gatewayClassName"))
+        if not named_validly(gateway, problems):
+            continue
         if class_name != settings.gateway_class and class_name not in ours:
             reason = (
                 f"gatewayClassName {shown(class_name)} is neither --gateway-class"
@@ -85,6 +88,16 @@ def served_listeners(
             continue
         found.extend(_listeners(gateway, grants, problems))
     return found
+
+
+def named_validly(manifest: Manifest, problems: list[Problem]) -> bool:
+    """Whether the object's name and namespace are Kubernetes names (they are written in
+    comments and messages); reported and left out otherwise."""
+    if is_dns1123_subdomain(manifest.name) and is_dns1123_label(manifest.namespace):
+        return True
+    reason = "metadata.name must be a DNS subdomain and metadata.namespace a DNS label; left out"
+    problems.append(Problem(Severity.ERROR, manifest.ref, "metadata", reason, "invalid-object"))
+    return False
 
 
 def _spec(manifest: Manifest) -> Mapping[str, Any]:
@@ -148,7 +161,7 @@ def _certificate(
     tls = tls if isinstance(tls, Mapping) else {}
     if tls.get("mode", "Terminate") != "Terminate":
         return f"TLS mode {shown(tls.get('mode'))}: only Terminate is served; listener left out"
-    refs = [ref for ref in tls.get("certificateRefs") or [] if isinstance(ref, Mapping)]
+    refs = [ref for ref in listed(tls.get("certificateRefs")) if isinstance(ref, Mapping)]
     if not refs:
         return "an HTTPS listener needs tls.certificateRefs; listener left out"
     ref = refs[0]
