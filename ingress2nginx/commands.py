@@ -26,6 +26,8 @@ from ingress2nginx.applying import (
 from ingress2nginx.collecting import collector_paused
 from ingress2nginx.errors import OutputWriteError, Problem, Severity, SourceError, shown
 from ingress2nginx.explaining import explain_request
+from ingress2nginx.gateway.migrating import gateway_api_objects
+from ingress2nginx.grammar import is_dns1123_label
 from ingress2nginx.linting import lint
 from ingress2nginx.loading import (
     SOURCE_FAILURES,
@@ -263,15 +265,30 @@ def run_migration_report(args: argparse.Namespace, settings: Settings) -> int:
     """``migration-report``: Markdown for people leaving ingress-nginx."""
     translation, load_problems, inventory = translate(args, settings)
     report(load_problems, args.quiet)
-    configmap = _read_configmap(args.configmap) if args.configmap else None
-    text = migration_report(
-        inventory, translation.problems, translation.served, settings, configmap
-    )
+    if args.to_gateway_api:
+        text = _to_gateway_api(args, settings, translation.served, inventory)
+    else:
+        configmap = _read_configmap(args.configmap) if args.configmap else None
+        text = migration_report(
+            inventory, translation.problems, translation.served, settings, configmap
+        )
     if args.output:
         write_output(args.output, text)
     else:
         sys.stdout.write(text)
     return _exit_code(load_problems)
+
+
+def _to_gateway_api(
+    args: argparse.Namespace, settings: Settings, served: Sequence[Manifest], inventory: Inventory
+) -> str:
+    """The Gateway API objects routing as `served` do, as YAML; what is left out on stderr."""
+    if not is_dns1123_label(args.gateway_namespace):
+        raise SourceError("--gateway-namespace", f"not a namespace: {args.gateway_namespace!r}")
+    objects, notes = gateway_api_objects(served, inventory, settings, args.gateway_namespace)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return yaml.safe_dump_all(objects, sort_keys=False)
 
 
 def _read_configmap(path: Path) -> dict[str, object]:
