@@ -26,6 +26,7 @@ from ingress2nginx.applying import (
 from ingress2nginx.collecting import collector_paused
 from ingress2nginx.errors import OutputWriteError, Problem, Severity, SourceError, shown
 from ingress2nginx.explaining import explain_request
+from ingress2nginx.gateway.matching import path_type_name
 from ingress2nginx.gateway.migrating import gateway_api_objects
 from ingress2nginx.grammar import is_dns1123_label
 from ingress2nginx.linting import lint
@@ -234,7 +235,7 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
         return _exit_code(load_problems)
     rows = [("HOST", "PATH", "TYPE", "BACKEND", "SOURCE")]
     for route in config.routes:
-        rows.append((route.host or "*", route.path, str(route.path_type), route.backend,
+        rows.append((route.host or "*", route.path, path_type_name(route), route.backend,
                      str(route.origin)))  # fmt: skip
     for server in config.servers:
         root = next(loc for loc in server.locations if loc.path == "/" and not loc.match)

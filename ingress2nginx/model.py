@@ -198,7 +198,7 @@ class Choose:
         """Every choice with its weight or conditions, for people reading the output."""
         if self.by_match:
             return "; ".join(
-                f"{choice.service} if {len(choice.conditions)} conditions hold"
+                f"{choice.service} if {len(choice.conditions)} condition(s) hold"
                 if choice.conditions
                 else f"else {choice.service}"
                 for choice in self.choices

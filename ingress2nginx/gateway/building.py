@@ -30,7 +30,7 @@ from ingress2nginx.certificates import Certificates
 from ingress2nginx.errors import Problem, Severity
 from ingress2nginx.gateway.attachment import attachments
 from ingress2nginx.gateway.backend_refs import UNRESOLVED, BackendRefs, RuleBackend
-from ingress2nginx.gateway.conditions import conditions
+from ingress2nginx.gateway.conditions import conditions, conditions_text
 from ingress2nginx.gateway.dispatch import Candidate, layout_claims, rank
 from ingress2nginx.gateway.filters import RuleFilters, for_match, read_filters
 from ingress2nginx.gateway.grants import Grants
@@ -212,7 +212,9 @@ class _Builder:
             order = rank(headers, params, method, route.age_key, index, match_index)
             server.candidates.append(Candidate(found, tested, order, backend.action, backend.named,
                                                backend.backend, origin, adapted))  # fmt: skip
-            shown = backend.backend if not tested else f"{backend.backend} (if {len(tested)} hold)"
+            shown = (
+                f"{backend.backend} ({conditions_text(len(tested))})" if tested else backend.backend
+            )
             self.routes.append(Route(host, found.value, found.path_type, shown, origin))
 
     def _for_match(

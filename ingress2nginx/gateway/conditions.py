@@ -57,6 +57,11 @@ def conditions(match: Mapping[str, Any]) -> tuple[tuple[Condition, ...], int, in
     return tuple(found), len(headers), len(params), method is not None
 
 
+def conditions_text(count: int) -> str:
+    """How explain says a match asks for more than its path."""
+    return "when 1 more condition holds" if count == 1 else f"when {count} more conditions hold"
+
+
 def _entries(value: object, field: str) -> list[Mapping[str, Any]] | str:
     """The entries, the first of each name (names compared as the field compares them)."""
     if value is None:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ingress2nginx.model import Match, PathType
+from ingress2nginx.model import Match, PathType, Route
 from ingress2nginx.paths import location_path, path_problem, regex_path_problem
 
 EXACT = "Exact"
@@ -27,6 +27,13 @@ REGULAR_EXPRESSION = "RegularExpression"
 PATH_TYPES = {EXACT: PathType.EXACT, PATH_PREFIX: PathType.PREFIX,
               REGULAR_EXPRESSION: PathType.IMPLEMENTATION_SPECIFIC}  # fmt: skip
 """The Ingress path type of the same meaning (a regex is ImplementationSpecific's)."""
+
+
+def path_type_name(route: Route) -> str:
+    """The path type as the route's own API names it (``PathPrefix`` for an HTTPRoute)."""
+    if route.origin.kind != "HTTPRoute":
+        return str(route.path_type)
+    return next(name for name, kind in PATH_TYPES.items() if kind is route.path_type)
 
 
 @dataclass(frozen=True, slots=True)
