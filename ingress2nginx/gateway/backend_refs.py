@@ -110,6 +110,8 @@ class BackendRefs:
         group, kind = ref.get("group") or CORE_GROUP, ref.get("kind") or "Service"
         if (group, kind) != (CORE_GROUP, "Service"):
             return f"kind {shown(kind)} of group {shown(group)} is not a Service (InvalidKind)"
+        if ref.get("filters"):
+            return "filters on a backendRef are not supported (they cannot be skipped)"
         name, port = ref.get("name"), ref.get("port")
         if not isinstance(name, str) or not name:
             return "a backendRef needs a name"
