@@ -75,6 +75,8 @@ def _routes() -> list[dict[str, object]]:
                           route_rule(None, [backend_ref("web")])]),
         http_route("secure", parents=[parent("web", namespace="infra", section="https")],
                    rules=[route_rule(None, [backend_ref("secure")])]),
+        http_route("granted", parents=[parent("web", namespace="infra", section="granted")],
+                   rules=[route_rule(None, [backend_ref("secure")])]),
         http_route("conflicting", parents=[WEB], hostnames=["conflict.test", "free.test"],
                    rules=[route_rule(None, [backend_ref("routed")])]),
         http_route("flagged", parents=[parent("by-flag")], hostnames=["flag.test"],
@@ -88,6 +90,8 @@ def _objects() -> list[dict[str, object]]:
     listeners = [
         listener("http", 80, namespaces="All"),
         listener("https", 443, hostname="secure.test", secret="secure-tls", namespaces="All"),
+        listener("granted", 443, hostname="granted.test", secret="granted-tls",
+                 secret_namespace="certs", namespaces="All"),
         listener("team", 80, hostname="*.team.test", namespaces="Selector",
                  selector={"matchLabels": {"team": "a"}}),
     ]  # fmt: skip
@@ -99,7 +103,9 @@ def _objects() -> list[dict[str, object]]:
         namespace("a", {"team": "a"}),
         namespace("b", {"team": "b"}),
         reference_grant("c", "HTTPRoute", "default", "Service"),
+        reference_grant("certs", "Gateway", "infra", "Secret"),
         tls_secret("infra", "secure-tls", ["secure.test"]),
+        tls_secret("certs", "granted-tls", ["granted.test"]),
         ingress("legacy", rules=[rule("conflict.test", path("/", to("ingsvc")))]),
         *_routes(),
     ]
@@ -208,10 +214,19 @@ def test_an_https_listener_terminates_tls_with_its_certificate(site: Site, https
     assert response.certificate.subject_alt_names == ("secure.test",)
 
 
+def test_a_certificate_in_another_namespace_is_used_with_a_reference_grant(
+    site: Site, https_port: int
+) -> None:
+    response = request(https_port, "/", host="granted.test", tls=True)
+    assert response.backend == "secure"
+    assert response.certificate is not None
+    assert response.certificate.subject_alt_names == ("granted.test",)
+
+
 def test_plain_http_to_a_host_only_an_https_listener_serves_is_redirected(site: Site) -> None:
-    response = site.get("/a?b=c", "secure.test")
+    response = site.get("/a/?b=c", "secure.test")
     assert (response.status, response.backend) == (308, None)
-    assert response.headers["Location"] == "https://secure.test/a?b=c"
+    assert response.headers["Location"] == "https://secure.test/a/?b=c"
 
 
 def test_a_host_an_ingress_has_rules_for_stays_the_ingress_and_the_route_is_told(

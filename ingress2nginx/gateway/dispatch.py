@@ -18,7 +18,7 @@ PathPrefix matches; for a RegularExpression location, its own matches and PathPr
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ingress2nginx.annotations import DEFAULT_OPTIONS
@@ -37,6 +37,12 @@ from ingress2nginx.model import (
 )
 
 NO_MATCH = Respond(404, "no HTTPRoute rule matches")
+
+ROUTE_OPTIONS = replace(
+    DEFAULT_OPTIONS, redirect=replace(DEFAULT_OPTIONS.redirect, preserve_trailing_slash=True)
+)
+"""What a route's locations ask beyond the model: a redirect to HTTPS keeps the URI exactly
+(ingress-nginx's default drops a trailing slash, which the Gateway API does not)."""
 
 Rank = tuple[int, int, int, datetime, str, str, int, int]
 """Precedence among matches of one path: method, headers, query parameters, route age and
@@ -126,5 +132,5 @@ def _made(own: Candidate, action: Action, backend: str, origin: Origin,
           filters: RouteFilters | None = None) -> Claim:  # fmt: skip
     path = own.path
     return Claim(path.path_type, path.key[1], path.regex, path.value, action, origin, backend,
-                 DEFAULT_OPTIONS, regex_match=Match.REGEX_CASE_SENSITIVE,
+                 ROUTE_OPTIONS, regex_match=Match.REGEX_CASE_SENSITIVE,
                  filters=filters)  # fmt: skip
