@@ -14,6 +14,7 @@ from cryptography import x509
 
 from ingress2nginx.errors import ObjectRef, Problem, Severity
 from ingress2nginx.explaining import shadowed
+from ingress2nginx.gateway.matching import path_type_name
 from ingress2nginx.model import Config, Origin
 from ingress2nginx.objects import Inventory
 
@@ -44,7 +45,7 @@ def shadowed_paths(config: Config) -> list[Problem]:
         )
         verb = "always matches" if len(hidden.winners) == 1 else "always match"
         reason = (
-            f"path {route.path} ({route.path_type}) on host {route.host or '(any)'} never"
+            f"path {route.path} ({path_type_name(route)}) on host {route.host or '(any)'} never"
             f" answers: {winners} {verb} first"
         )
         found.append(_problem(route.origin, f"{route.origin.field}.path", reason, "shadowed"))
