@@ -53,7 +53,7 @@ def explain_request(config: Config, url: str) -> Answer:
     parts = urlsplit(url if "://" in url else f"http://{url}")
     host = (parts.hostname or "").rstrip(".").lower()
     https = parts.scheme == "https"
-    server, server_step = choose_server(config, host)
+    server, server_step = choose_server(config, host, _listener_port(config, parts.port))
     uri = normalize_uri(parts.path or "/")
     location, location_step = choose_location(server, uri)
     steps = [server_step, location_step]
@@ -67,16 +67,24 @@ def explain_request(config: Config, url: str) -> Answer:
     return Answer(server, location, uri, tuple(steps), outcome)
 
 
-def choose_server(config: Config, host: str) -> tuple[Server, str]:
-    """nginx's server selection by Host: exact names, then regexes in order, then default."""
-    for server in config.servers:
+def _listener_port(config: Config, port: int | None) -> int | None:
+    """The port of the servers a request to `port` reaches: a Gateway API listener's own
+    port when some server listens there, else None (--http-port and --https-port)."""
+    return port if port is not None and any(s.port == port for s in config.servers) else None
+
+
+def choose_server(config: Config, host: str, port: int | None = None) -> tuple[Server, str]:
+    """nginx's server selection by Host, among the servers of `port` (None: --http-port and
+    --https-port): exact names, then regexes in order, then the default server."""
+    servers = [server for server in config.servers if server.port == port]
+    for server in servers:
         if host in server.server_names:
             return server, f"server_name {host} matches exactly"
-    for server in config.servers:
+    for server in servers:
         for name in server.server_names:
             if name.startswith("~") and re.search(name[1:], host):
                 return server, f"server_name {name} matches {host or '(no host)'}"
-    default = next(server for server in config.servers if server.default)
+    default = next(server for server in servers if server.default)
     return default, f"no server_name matches {host or '(no host)'}: the default server answers"
 
 
@@ -149,7 +157,7 @@ def shadowed(config: Config) -> list[Shadowed]:
     turned it into a regex), the requests it matches (`probes`) are replayed with
     `choose_location`, the decision `explain --request` shows; a path none of them reaches is
     shadowed. A use-regex path matches requests no sample can enumerate: never reported."""
-    servers = {server.host: server for server in config.servers}
+    servers = {server.host: server for server in config.servers if server.port is None}
     found = []
     for route in config.routes:
         server = servers.get(route.host)

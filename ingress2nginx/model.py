@@ -340,6 +340,9 @@ class Server:
     ingress_options: tuple[IngressOptions, ...] = ()
     """What the Ingresses with rules for this host ask for, oldest first (equal ones once):
     a host-wide annotation (ssl-ciphers) takes the value of the oldest that sets it."""
+    port: int | None = None
+    """A Gateway API HTTP listener's own port (not 80): the server listens there alone, for
+    plain HTTP; None for --http-port and --https-port."""
     _hash: int | None = field(default=None, init=False, repr=False, compare=False)
     """The hash, once computed (see the module docstring)."""
 
@@ -419,6 +422,8 @@ class Route:
     backend: str
     """The Service (``namespace/name:port``) or the fixed answer (``404``)."""
     origin: Origin
+    port: int | None = None
+    """A Gateway API listener's own port (`Server.port`); None for the usual ports."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,13 +32,21 @@ from ingress2nginx.gateway.attachment import attachments
 from ingress2nginx.gateway.backend_refs import UNRESOLVED, BackendRefs, RuleBackend
 from ingress2nginx.gateway.conditions import conditions, conditions_text
 from ingress2nginx.gateway.dispatch import Candidate, layout_claims, rank
-from ingress2nginx.gateway.filters import RuleFilters, for_match, read_filters
+from ingress2nginx.gateway.filters import RuleFilters, for_match, read_filters, redirect_port
 from ingress2nginx.gateway.grants import Grants
 from ingress2nginx.gateway.hostnames import ANY_HOST, server_names
 from ingress2nginx.gateway.matching import PathMatch, path_match, rule_matches
-from ingress2nginx.gateway.selection import HTTPS_PORT, Listener, named_validly, served_listeners
+from ingress2nginx.gateway.selection import (
+    HTTP_PORT,
+    HTTPS_PORT,
+    Listener,
+    named_validly,
+    served_listeners,
+)
 from ingress2nginx.model import (
     CertificateFile,
+    Location,
+    Match,
     Mirror,
     Origin,
     ProxyToAddress,
@@ -55,6 +63,19 @@ from ingress2nginx.servers import ServerInputs
 from ingress2nginx.settings import Settings
 
 NOT_FOUND = Respond(404, "no HTTPRoute rule matches")
+
+HostKey = tuple[str, int | None]
+"""A host and the listener port it is served on: None for 80 and 443 (--http-port and
+--https-port), else a listener's own port."""
+
+
+def own_port(listener: Listener) -> int | None:
+    """The port a listener's hosts get servers of their own on: None for 80 and 443."""
+    return None if listener.port in (HTTP_PORT, HTTPS_PORT) else listener.port
+
+
+def _key_order(key: HostKey) -> tuple[str, int]:
+    return (key[0], key[1] or 0)
 
 
 @dataclass(slots=True)
@@ -80,10 +101,12 @@ class GatewayConfig:
     """Some served listener is HTTPS."""
 
     def merged(self, servers: tuple[Server, ...]) -> tuple[Server, ...]:
-        """The Ingresses' servers with these, by host (a host here replaces an empty one)."""
-        hosts = {server.host for server in self.servers}
+        """The Ingresses' servers with these, by host then port (a host here replaces an
+        empty one of the Ingresses)."""
+        hosts = {server.host for server in self.servers if server.port is None}
         kept = [server for server in servers if server.host not in hosts]
-        return tuple(sorted([*kept, *self.servers], key=lambda server: server.host))
+        ordered = sorted([*kept, *self.servers], key=lambda s: (s.host, s.port or 0))
+        return tuple(ordered)
 
 
 def build_gateway(
@@ -116,20 +139,21 @@ class _Builder:
     certificates: Certificates
     ingress_hosts: set[str]
     problems: list[Problem]
-    hosts: dict[str, GatewayHost] = field(default_factory=dict)
+    hosts: dict[HostKey, GatewayHost] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     files: dict[str, CertificateFile] = field(default_factory=dict)
 
     def add(self, route: Manifest, attached: list[Any]) -> None:
         """Claim the rules of one route on every host it attached to."""
-        hosts: dict[str, Listener] = {}
+        hosts: dict[HostKey, Listener] = {}
         for attachment in attached:
+            port = own_port(attachment.listener)
             for host in attachment.hosts:
-                if host in self.ingress_hosts:
+                if port is None and host in self.ingress_hosts:
                     self._conflict(route, attachment.parent, host)
                     continue
-                if host not in hosts or attachment.listener.port == HTTPS_PORT:
-                    hosts[host] = attachment.listener
+                if (host, port) not in hosts or attachment.listener.port == HTTPS_PORT:
+                    hosts[(host, port)] = attachment.listener
         if not hosts:
             return
         spec = route.body.get("spec")
@@ -146,8 +170,9 @@ class _Builder:
                 self._secure(host, listener)
         for attachment in attached:
             for host in attachment.hosts:
-                if host in self.hosts and attachment.listener.port != HTTPS_PORT:
-                    self.hosts[host].plain = True
+                key = (host, own_port(attachment.listener))
+                if key in self.hosts and attachment.listener.port != HTTPS_PORT:
+                    self.hosts[key].plain = True
 
     def _filters(self, route: Manifest, rule: Mapping[str, Any], index: int) -> RuleFilters | None:
         """The rule's filters; None (reported) when one is invalid: the rule is left out."""
@@ -189,9 +214,12 @@ class _Builder:
             return RuleBackend(Redirect(status, "", variable=True), backend=f"redirect {status}")
         return self.refs.rule(route, rule, index, self.problems)
 
-    def _claim(self, route: Manifest, rule: Mapping[str, Any], index: int, host: str,
+    def _claim(self, route: Manifest, rule: Mapping[str, Any], index: int, key: HostKey,
                backend: RuleBackend, filters: RouteFilters | None) -> None:  # fmt: skip
-        server = self.hosts.setdefault(host, GatewayHost())
+        host, port = key
+        server = self.hosts.setdefault(key, GatewayHost())
+        if port is not None and filters is not None:
+            filters = redirect_port(filters, port)
         for match_index, match in enumerate(rule_matches(rule)):
             where = f"spec.rules[{index}].matches[{match_index}]"
             found = path_match(match)
@@ -205,7 +233,7 @@ class _Builder:
                 self._report(Problem(Severity.ERROR, route.ref, where, reason, "invalid-match"))
                 continue
             tested, headers, params, method = tests
-            adapted = self._for_match(route, filters, found, index, match_index, where)
+            adapted = self._for_match(route, filters, found, (index, match_index, port), where)
             if isinstance(adapted, str):
                 continue
             origin = Origin(route.namespace, route.name, where, route.kind)
@@ -215,22 +243,22 @@ class _Builder:
             shown = (
                 f"{backend.backend} ({conditions_text(len(tested))})" if tested else backend.backend
             )
-            self.routes.append(Route(host, found.value, found.path_type, shown, origin))
+            self.routes.append(Route(host, found.value, found.path_type, shown, origin, port))
 
     def _for_match(
         self,
         route: Manifest,
         filters: RouteFilters | None,
         match: PathMatch,
-        index: int,
-        match_index: int,
+        position: tuple[int, int, int | None],
         where: str,
     ) -> RouteFilters | str | None:
         """The rule's filters for one match (named after it); a reason when they cannot
         apply to it (reported: the match is left out)."""
         if filters is None:
             return None
-        text = f"{route.namespace}/{route.name}\0{index}\0{match_index}"
+        index, match_index, port = position
+        text = f"{route.namespace}/{route.name}\0{index}\0{match_index}\0{port}"
         name = "gw_" + hashlib.sha256(text.encode()).hexdigest()[:12]
         adapted = for_match(filters, match, name)
         if isinstance(adapted, str):
@@ -243,8 +271,8 @@ class _Builder:
         if problem not in self.problems:
             self.problems.append(problem)
 
-    def _secure(self, host: str, listener: Listener) -> None:
-        server = self.hosts[host]
+    def _secure(self, key: HostKey, listener: Listener) -> None:
+        host, server = key[0], self.hosts[key]
         if server.tls is not None or listener.certificate is None:
             return
         namespace, name = listener.certificate
@@ -269,15 +297,22 @@ class _Builder:
         self.problems.append(Problem(Severity.WARNING, route.ref, where, reason, "conflict"))
 
     def config(self, https: bool) -> GatewayConfig:
-        servers = tuple(self._server(host) for host in sorted(self.hosts))
-        routes = sorted(self.routes, key=lambda route: (route.host, route.path))
+        keys = sorted(self.hosts, key=_key_order)
+        servers = [self._server(key) for key in keys]
+        for port in sorted({port for _, port in keys if port is not None}):
+            if (ANY_HOST, port) not in self.hosts:  # nginx would make the first its default
+                location = Location(Match.PREFIX, "/", NOT_FOUND, None)
+                servers.append(Server(ANY_HOST, ("_",), True, (location,), port=port))
+        routes = sorted(self.routes, key=lambda route: (route.host, route.port or 0, route.path))
         files = tuple(self.files[name] for name in sorted(self.files))
-        return GatewayConfig(servers, tuple(routes), files, https)
+        return GatewayConfig(tuple(servers), tuple(routes), files, https)
 
-    def _server(self, host: str) -> Server:
-        found = self.hosts[host]
-        claims, needed = layout_claims(host, found.candidates)
+    def _server(self, key: HostKey) -> Server:
+        (host, port), found = key, self.hosts[key]
+        label = host if port is None else f"{host}:{port}"
+        claims, needed = layout_claims(label, found.candidates)
         named = {location.path: location for location in reversed(needed)}
         return ServerInputs(host, server_names(host), host == ANY_HOST, tuple(claims),
                             (NOT_FOUND, None), found.tls, None, (), not found.plain,
-                            named=tuple(named[name] for name in sorted(named))).build()  # fmt: skip
+                            named=tuple(named[name] for name in sorted(named)),
+                            port=port).build()  # fmt: skip

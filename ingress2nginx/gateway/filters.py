@@ -101,6 +101,15 @@ def for_match(filters: RouteFilters, match: PathMatch, name: str) -> RouteFilter
     return replace(filters, name=name, path=path, redirect=redirect)
 
 
+def redirect_port(filters: RouteFilters, port: int) -> RouteFilters:
+    """The filters of a rule served on a listener's own port: a redirect keeping the scheme
+    names that port (the Gateway API's listener port), unless it names one itself."""
+    redirect = filters.redirect
+    if redirect is None or redirect.port is not None or redirect.scheme is not None:
+        return filters
+    return replace(filters, redirect=replace(redirect, port=port))
+
+
 def _headers(value: Mapping[str, Any], parts: dict[str, Any], key: str) -> str:
     changes = []
     for how in ("set", "add"):

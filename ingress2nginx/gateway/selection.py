@@ -5,8 +5,9 @@ A Gateway is served when its ``spec.gatewayClassName`` names a GatewayClass whos
 needs no GatewayClass object: from files there may be none). Others are named in a message,
 never silently lost.
 
-Listeners. Port 80 with protocol HTTP is served on ``--http-port``; port 443 with protocol
-HTTPS and TLS mode Terminate on ``--https-port``, with the certificate of its first
+Listeners. Port 80 with protocol HTTP is served on ``--http-port``, HTTP on any other port
+(but nginx's own ones) on that port; port 443 with protocol HTTPS and TLS mode Terminate on
+``--https-port``, with the certificate of its first
 ``certificateRefs`` entry (a ``kubernetes.io/tls`` Secret; in another namespace only with a
 ReferenceGrant). Any other listener is reported and left out. ``allowedRoutes`` is read here
 and applied by attachment.py.
@@ -50,7 +51,7 @@ class Listener:
     index: int
     name: str
     port: int
-    """80 or 443: as clients see it (nginx listens on --http-port / --https-port)."""
+    """As clients see it: for 80 and 443, nginx listens on --http-port / --https-port."""
     hostname: str | None
     certificate: tuple[str, str] | None
     """(namespace, name) of the TLS Secret of an HTTPS listener."""
@@ -86,7 +87,7 @@ def served_listeners(
             )
             problems.append(Problem(Severity.INFO, gateway.ref, "spec", reason, "class"))
             continue
-        found.extend(_listeners(gateway, grants, problems))
+        found.extend(_listeners(gateway, grants, problems, _reserved(settings)))
     return found
 
 
@@ -100,19 +101,27 @@ def named_validly(manifest: Manifest, problems: list[Problem]) -> bool:
     return False
 
 
+def _reserved(settings: Settings) -> frozenset[int]:
+    """Ports nginx already listens on for other reasons: a listener's own port cannot be one."""
+    ports = {settings.http_port, settings.https_port, settings.status_port}
+    return frozenset(port for port in ports if port)
+
+
 def _spec(manifest: Manifest) -> Mapping[str, Any]:
     spec = manifest.body.get("spec")
     return spec if isinstance(spec, Mapping) else {}
 
 
-def _listeners(gateway: Manifest, grants: Grants, problems: list[Problem]) -> list[Listener]:
+def _listeners(
+    gateway: Manifest, grants: Grants, problems: list[Problem], reserved: frozenset[int]
+) -> list[Listener]:
     entries = _spec(gateway).get("listeners")
     found = []
     for index, entry in enumerate(entries if isinstance(entries, list) else []):
         if not isinstance(entry, Mapping):
             continue
         where = f"spec.listeners[{index}]"
-        listener = _listener(gateway, index, entry, grants, problems)
+        listener = _listener(gateway, index, entry, grants, problems, reserved)
         if isinstance(listener, str):
             problems.append(Problem(Severity.WARNING, gateway.ref, where, listener, "listener"))
         else:
@@ -126,23 +135,18 @@ def _listener(
     entry: Mapping[str, Any],
     grants: Grants,
     problems: list[Problem],
+    reserved: frozenset[int] = frozenset(),
 ) -> Listener | str:
     """The listener, or why it is not served."""
     port, protocol = entry.get("port"), entry.get("protocol")
-    if port not in (HTTP_PORT, HTTPS_PORT) or (port, protocol) not in (
-        (HTTP_PORT, "HTTP"),
-        (HTTPS_PORT, "HTTPS"),
-    ):
-        return (
-            f"port {port if isinstance(port, int) else shown(port)} protocol {shown(protocol)}:"
-            " only HTTP on port 80 and HTTPS on"
-            " port 443 are served; listener left out"
-        )
+    trouble = _port_problem(port, protocol, reserved)
+    if trouble or not isinstance(port, int):
+        return trouble
     hostname = entry.get("hostname")
     if hostname is not None:
-        trouble = host_problem(hostname) if isinstance(hostname, str) else "must be a string"
-        if trouble:
-            return f"hostname {shown(hostname)}: {trouble}; listener left out"
+        wrong = host_problem(hostname) if isinstance(hostname, str) else "must be a string"
+        if wrong:
+            return f"hostname {shown(hostname)}: {wrong}; listener left out"
     certificate = None
     if protocol == "HTTPS":
         found = _certificate(gateway, index, entry.get("tls"), grants, problems)
@@ -150,8 +154,27 @@ def _listener(
             return found
         certificate = found
     name = entry.get("name")
-    return Listener(gateway, index, name if isinstance(name, str) else "", int(port), hostname,
+    return Listener(gateway, index, name if isinstance(name, str) else "", port, hostname,
                     certificate, _allowed_routes(entry.get("allowedRoutes")))  # fmt: skip
+
+
+def _port_problem(port: object, protocol: object, reserved: frozenset[int]) -> str:
+    """Why a listener's port and protocol are not served, or empty: HTTPS on 443, HTTP on 80
+    or on a port of its own (not one nginx listens on already)."""
+    shown_port = port if isinstance(port, int) and not isinstance(port, bool) else shown(port)
+    if (port, protocol) in ((HTTP_PORT, "HTTP"), (HTTPS_PORT, "HTTPS")):
+        return ""
+    if protocol != "HTTP" or not isinstance(port, int) or not 0 < port < 65536 or port == 443:
+        return (
+            f"port {shown_port} protocol {shown(protocol)}: HTTPS is served on port 443 only,"
+            " HTTP on 80 or a port of its own; listener left out"
+        )
+    if port in reserved:
+        return (
+            f"port {port} is one nginx already listens on (--http-port, --https-port"
+            " or --status-port); listener left out"
+        )
+    return ""
 
 
 def _certificate(
