@@ -40,6 +40,7 @@ from ingress2nginx.model import (
     Config,
     ProxyToAddress,
     Route,
+    Server,
     Split,
 )
 from ingress2nginx.objects import Inventory, Manifest, ManifestMemo
@@ -132,7 +133,7 @@ class Translator:
             router.add(ingress, options)
         servers = router.servers()
         gateway = build_gateway(inventory, settings, backends, tls.certificates,
-                                router.ingress_hosts(), problems)  # fmt: skip
+                                _ingress_hosts(router, servers), problems)  # fmt: skip
         servers = gateway.merged(servers)
         problems.extend(backends.problems)
         servers = settle_server_snippets(
@@ -174,6 +175,13 @@ class Translator:
         found: list[Problem] = []
         options = _accept(ingress, found, self.settings)
         return options, tuple(found)
+
+
+def _ingress_hosts(router: Router, servers: tuple[Server, ...]) -> set[str]:
+    """The hosts the Ingresses keep from HTTPRoutes: those they have rules for, and every
+    other name their servers answer (server-alias, from-to-www-redirect)."""
+    names = {name for server in servers if server.host for name in server.server_names}
+    return router.ingress_hosts() | {name for name in names if not name.startswith("~")}
 
 
 def _routes(ingress: tuple[Route, ...], gateway: tuple[Route, ...]) -> tuple[Route, ...]:
