@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 
 from ingress2nginx.core.actions import Action as Action
 from ingress2nginx.core.actions import CanaryOptions as CanaryOptions
+from ingress2nginx.core.actions import Choice as Choice
+from ingress2nginx.core.actions import Choose as Choose
+from ingress2nginx.core.actions import Condition as Condition
 from ingress2nginx.core.actions import Origin as Origin
 from ingress2nginx.core.actions import ProxyToAddress as ProxyToAddress
 from ingress2nginx.core.actions import ProxyToUpstream as ProxyToUpstream
@@ -50,6 +53,8 @@ class Match(enum.StrEnum):
     """``location ~* re``: a case-insensitive regular expression (use-regex paths)."""
     REGEX_CASE_SENSITIVE = "~"
     """``location ~ re``: an Exact or Prefix path written as a regex on a use-regex host."""
+    NAMED = "@"
+    """``location @name``: reached only by a `Choose` of its server (the path is the name)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +82,67 @@ class StandIn:
 
 
 @dataclass(frozen=True, slots=True)
+class HeaderChange:
+    """A Gateway API header modifier entry: set, add or remove one header."""
+
+    how: str
+    """``set``, ``add`` or ``remove``."""
+    name: str
+    """Checked: letters, digits and ``-``."""
+    value: str = ""
+    """Checked: no ``$`` and no control character."""
+
+
+@dataclass(frozen=True, slots=True)
+class PathChange:
+    """A Gateway API path modifier: the whole path, or the matched prefix, replaced."""
+
+    full: bool
+    """ReplaceFullPath; else ReplacePrefixMatch."""
+    value: str
+    prefix: str = "/"
+    """The PathPrefix the request matched (ReplacePrefixMatch), as nginx compares it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectTo:
+    """A Gateway API RequestRedirect: the parts of the URL it changes (None keeps them)."""
+
+    scheme: str | None
+    hostname: str | None
+    port: int | None
+    """Written only when it is not the scheme's own (80, 443)."""
+    path: PathChange | None
+
+
+@dataclass(frozen=True, slots=True)
+class Mirror:
+    """A Gateway API RequestMirror: a copy of each request sent to another backend."""
+
+    location: str
+    """The internal location the copies go through (``/%gwmirror-<digest>``)."""
+    target: ProxyToUpstream | ProxyToAddress
+
+
+@dataclass(frozen=True, slots=True)
+class RouteFilters:
+    """What a Gateway API rule's filters do with the requests of one match."""
+
+    name: str
+    """Prefix of the variables the filters need (``gw_<digest>``), made by this program."""
+    request_headers: tuple[HeaderChange, ...] = ()
+    response_headers: tuple[HeaderChange, ...] = ()
+    host: str | None = None
+    """URLRewrite hostname: the Host header the backend gets."""
+    path: PathChange | None = None
+    """URLRewrite path."""
+    redirect: RedirectTo | None = None
+    timeout: str | None = None
+    """``timeouts.backendRequest`` (else ``timeouts.request``) as an nginx time."""
+    mirrors: tuple[Mirror, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Location:
     """One nginx ``location`` block."""
 
@@ -98,6 +164,8 @@ class Location:
     """Set when `action` is the default-backend annotation's Service standing in."""
     service: tuple[str, str] = ("", "")
     """The rule's Service name and port (number or name) as the Ingress wrote them."""
+    filters: RouteFilters | None = None
+    """A Gateway API rule's filters (normalize/gateway/filter_directives.py lays them out)."""
 
     @property
     def proxies(self) -> bool:
@@ -115,6 +183,8 @@ class Location:
         """Output order. Plain locations by path, the exact form first (nginx does not care
         about their order); then regex locations, which nginx tries in order: longest
         Ingress path first, then by path in descending order, as ingress-nginx sorts them."""
+        if self.match is Match.NAMED:
+            return (2, 0, self.path, ())
         if self.is_regex:
             return (1, -len(self.ingress_path), "", tuple(-ord(c) for c in self.ingress_path))
         return (0, 0, self.path, (_MATCH_ORDER[self.match],))
@@ -142,6 +212,9 @@ class Server:
     ingress_options: tuple[IngressOptions, ...] = ()
     """What the Ingresses with rules for this host ask for, oldest first (equal ones once):
     a host-wide annotation (ssl-ciphers) takes the value of the oldest that sets it."""
+    port: int | None = None
+    """A Gateway API HTTP listener's own port (not 80): the server listens there alone, for
+    plain HTTP; None for --http-port and --https-port."""
     _hash: int | None = field(default=None, init=False, repr=False, compare=False)
     """The hash, once computed (see the module docstring)."""
 
@@ -223,6 +296,8 @@ class Route:
     backend: str
     """The Service (``namespace/name:port``) or the fixed answer (``404``)."""
     origin: Origin
+    port: int | None = None
+    """A Gateway API listener's own port (`Server.port`); None for the usual ports."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,11 @@ KINDS = {
         Kind("Secret", "v1", "secrets"),
         Kind("Lease", "coordination.k8s.io/v1", "leases"),
         Kind("Event", "v1", "events"),
+        Kind("Namespace", "v1", "namespaces", namespaced=False),
+        Kind("GatewayClass", "gateway.networking.k8s.io/v1", "gatewayclasses", namespaced=False),
+        Kind("Gateway", "gateway.networking.k8s.io/v1", "gateways"),
+        Kind("HTTPRoute", "gateway.networking.k8s.io/v1", "httproutes"),
+        Kind("ReferenceGrant", "gateway.networking.k8s.io/v1beta1", "referencegrants"),
     )
 }
 
@@ -115,6 +120,8 @@ class KubeApi:
         self._gone_answers = 0
         self.gone_as_http_status = False
         """Answer an expired watch with an HTTP 410 instead of an ERROR event in a 200."""
+        self.uninstalled: set[str] = set()
+        """Kinds answered with 404, as a cluster without their resource definitions does."""
 
     # -- lifecycle
 
@@ -472,6 +479,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, _status(404, "NotFound", f"the server could not find {url.path}"))
             return
         kind, namespace, name = route
+        if kind.kind in api.uninstalled:
+            self._send(404, _status(404, "NotFound", f"the server could not find {url.path}"))
+            return
         if name is not None:
             found = api._get(kind, namespace or "", name)
             if found is None:

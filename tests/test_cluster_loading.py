@@ -116,6 +116,10 @@ def test_the_api_is_read_with_the_kubeconfig_token_and_only_the_needed_kinds_are
         "/apis/networking.k8s.io/v1/ingresses",
         "/api/v1/services",
         "/apis/discovery.k8s.io/v1/endpointslices",
+        "/apis/gateway.networking.k8s.io/v1/gatewayclasses",
+        "/apis/gateway.networking.k8s.io/v1/gateways",
+        "/apis/gateway.networking.k8s.io/v1/httproutes",
+        "/apis/gateway.networking.k8s.io/v1beta1/referencegrants",
     }
 
 

@@ -28,11 +28,14 @@ from ingress2nginx.cli.options import load_from_cluster
 from ingress2nginx.core.codes import Code
 from ingress2nginx.core.collecting import collector_paused
 from ingress2nginx.core.errors import OutputWriteError, Problem, Severity, SourceError, shown
+from ingress2nginx.core.grammar import is_dns1123_label
 from ingress2nginx.core.objects import Inventory, Manifest
 from ingress2nginx.core.settings import Settings
+from ingress2nginx.normalize.gateway.matching import path_type_name
 from ingress2nginx.normalize.normalizing import Translation, Translator, normalize
 from ingress2nginx.render.rendering import Renderer
 from ingress2nginx.report.explaining import explain_request
+from ingress2nginx.report.gateway_migrating import gateway_api_objects
 from ingress2nginx.report.linting import lint
 from ingress2nginx.report.migrating import migration_report
 from ingress2nginx.report.other_controllers import foreign_problems
@@ -84,9 +87,10 @@ def translate(
 def _no_ingress(
     args: argparse.Namespace, inventory: Inventory, problems: Sequence[Problem]
 ) -> list[Problem]:
-    """A warning when the input holds no Ingress at all (a wrong file, an empty folder): the
-    config would only answer 404. Not when a source failed: that error says why already."""
-    if inventory.ingresses or source_failed(problems):
+    """A warning when the input holds no Ingress (nor HTTPRoute) at all (a wrong file, an
+    empty folder): the config would only answer 404. Not when a source failed: that error
+    says why already."""
+    if inventory.ingresses or inventory.gateway.get("HTTPRoute") or source_failed(problems):
         return []
     if getattr(args, "from_cluster", False):
         where = "Kubernetes API"
@@ -203,18 +207,23 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
             print(line)
     else:
         report(problems, args.quiet)
-        _check_summary(problems, len(translation.served), failed, args.quiet)
+        routes = {route.origin.key for route in translation.config.routes
+                  if route.origin.kind == "HTTPRoute"}  # fmt: skip
+        _check_summary(problems, len(translation.served), failed, args.quiet, len(routes))
     if source_failed(load_problems):
         return exit_codes.SOURCE
     return exit_codes.PROBLEMS if failed else exit_codes.OK
 
 
-def _check_summary(problems: Sequence[Problem], served: int, failed: bool, quiet: bool) -> None:
+def _check_summary(
+    problems: Sequence[Problem], served: int, failed: bool, quiet: bool, routes: int = 0
+) -> None:
     count = sum(1 for problem in problems if problem.severity >= Severity.WARNING)
+    what = f"{served} Ingress(es)" + (f" and {routes} HTTPRoute(s)" if routes else "")
     if count:
-        print(f"{count} problem(s); {served} Ingress(es) would be served", file=sys.stderr)
+        print(f"{count} problem(s); {what} would be served", file=sys.stderr)
     elif not quiet:
-        print(f"ok: {served} Ingress(es) served, no problems", file=sys.stderr)
+        print(f"ok: {what} served, no problems", file=sys.stderr)
 
 
 def _all_manifests(inventory: Inventory) -> list[Manifest]:
@@ -242,7 +251,7 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
         return _exit_code(load_problems)
     rows = [("HOST", "PATH", "TYPE", "BACKEND", "SOURCE")]
     for route in config.routes:
-        rows.append((route.host or "*", route.path, str(route.path_type), route.backend,
+        rows.append((route.host or "*", route.path, path_type_name(route), route.backend,
                      str(route.origin)))  # fmt: skip
     for server in config.servers:
         root = next(loc for loc in server.locations if loc.path == "/" and not loc.match)
@@ -273,15 +282,30 @@ def run_migration_report(args: argparse.Namespace, settings: Settings) -> int:
     """``migration-report``: Markdown for people leaving ingress-nginx."""
     translation, load_problems, inventory = translate(args, settings)
     report(load_problems, args.quiet)
-    configmap = _read_configmap(args.configmap) if args.configmap else None
-    text = migration_report(
-        inventory, translation.problems, translation.served, settings, configmap
-    )
+    if args.to_gateway_api:
+        text = _to_gateway_api(args, settings, translation.served, inventory)
+    else:
+        configmap = _read_configmap(args.configmap) if args.configmap else None
+        text = migration_report(
+            inventory, translation.problems, translation.served, settings, configmap
+        )
     if args.output:
         write_output(args.output, text)
     else:
         sys.stdout.write(text)
     return _exit_code(load_problems)
+
+
+def _to_gateway_api(
+    args: argparse.Namespace, settings: Settings, served: Sequence[Manifest], inventory: Inventory
+) -> str:
+    """The Gateway API objects routing as `served` do, as YAML; what is left out on stderr."""
+    if not is_dns1123_label(args.gateway_namespace):
+        raise SourceError("--gateway-namespace", f"not a namespace: {args.gateway_namespace!r}")
+    objects, notes = gateway_api_objects(served, inventory, settings, args.gateway_namespace)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return yaml.safe_dump_all(objects, sort_keys=False)
 
 
 def _read_configmap(path: Path) -> dict[str, object]:

@@ -193,6 +193,15 @@ def _add_migration_report(commands: Any, shared: argparse.ArgumentParser) -> Non
         "--configmap", type=Path, metavar="FILE",
         help="the ingress-nginx controller ConfigMap, to report its keys too",
     )  # fmt: skip
+    report.add_argument(
+        "--to-gateway-api", action="store_true",
+        help="instead of the report, write the Gateway and HTTPRoutes that route as the served"
+        " Ingresses do (YAML; what cannot carry over is listed on stderr)",
+    )  # fmt: skip
+    report.add_argument(
+        "--gateway-namespace", default="default", metavar="NS",
+        help="with --to-gateway-api: the namespace of the Gateway written (default: %(default)s)",
+    )  # fmt: skip
     report.add_argument("-o", "--output", type=Path, help="write here, not stdout")
     report.set_defaults(run=run_migration_report)
 

@@ -19,6 +19,7 @@ from ingress2nginx.cli.argtypes import port, version
 from ingress2nginx.core.grammar import is_dns1123_label, is_dns1123_subdomain
 from ingress2nginx.core.settings import (
     DEFAULT_CLUSTER_DOMAIN,
+    DEFAULT_GATEWAY_CLASS,
     DEFAULT_INGRESS_CLASS,
     DEFAULT_NGINX_VERSION,
     FALLBACK_CERT_DIR,
@@ -53,6 +54,13 @@ def shared_options() -> argparse.ArgumentParser:
         default=DEFAULT_INGRESS_CLASS,
         metavar="NAME",
         help="the IngressClass served (default: %(default)s)",
+    )
+    shared.add_argument(
+        "--gateway-class",
+        default=DEFAULT_GATEWAY_CLASS,
+        metavar="NAME",
+        help="Gateways of this GatewayClass name are served, as are those of a class whose"
+        " controllerName is ingress2nginx.dev/gateway-controller (default: %(default)s)",
     )
     shared.add_argument(
         "--watch-ingress-without-class",
@@ -212,6 +220,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     check_cluster_options(args)
     if not is_dns1123_subdomain(args.ingress_class):
         raise ValueError(f"--ingress-class: not a valid class name: {args.ingress_class!r}")
+    if not is_dns1123_subdomain(args.gateway_class):
+        raise ValueError(f"--gateway-class: not a valid class name: {args.gateway_class!r}")
     if not is_dns1123_subdomain(args.cluster_domain):
         raise ValueError(f"--cluster-domain: not a DNS name: {args.cluster_domain!r}")
     if args.listen_address and not is_ip(args.listen_address):
@@ -227,6 +237,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(
         ingress_class=args.ingress_class,
         watch_ingress_without_class=args.watch_ingress_without_class,
+        gateway_class=args.gateway_class,
         http_port=args.http_port,
         https_port=args.https_port,
         published_http_port=args.published_http_port,

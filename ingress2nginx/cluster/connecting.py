@@ -79,6 +79,8 @@ ENDPOINT_SLICES = Resource(
     "EndpointSlice", "discovery.k8s.io/v1", "endpointslices", "DiscoveryV1Api",
     "list_endpoint_slice_for_all_namespaces", "list_namespaced_endpoint_slice",
 )  # fmt: skip
+CUSTOM_OBJECTS = "CustomObjectsApi"
+"""The typed class of custom resources, whose list methods take group, version and plural."""
 SECRETS = Resource("Secret", "v1", "secrets", "CoreV1Api", "", None, "read_namespaced_secret")
 """Secrets are only ever read by name, never listed: no list method."""
 
@@ -134,6 +136,13 @@ class ClusterConnection:
         api = getattr(client, resource.api)(self.api_client)
         options = {_PYTHON_NAMES[key]: value for key, value in query.items()}
         options.update(_preload_content=False, _request_timeout=timeout)
+        if resource.api == CUSTOM_OBJECTS:  # a custom resource (the Gateway API's)
+            group, version = resource.api_version.split("/")
+            if namespace is None or resource.list_namespaced is None:
+                return api.list_cluster_custom_object(group, version, resource.plural, **options)
+            return api.list_namespaced_custom_object(
+                group, version, namespace, resource.plural, **options
+            )
         if namespace is None or resource.list_namespaced is None:
             return getattr(api, resource.list_all)(**options)
         return getattr(api, resource.list_namespaced)(namespace, **options)

@@ -6,10 +6,10 @@ objects give the same nginx.conf.
 
 Read: Ingresses (``networking.k8s.io/v1``), IngressClasses, Services and EndpointSlices
 (``discovery.k8s.io/v1``), listed page by page in every namespace or in each ``--namespace``,
-EndpointSlices not at all with ``--endpoints service-dns``; and only the Secrets that served
-Ingresses name (`referenced_secrets`), each fetched by name with ``get`` so RBAC can be narrowed
-to ``get`` on those names. Secret data is never logged or printed. `cluster_caching` keeps the
-same objects current for ``watch``.
+EndpointSlices not at all with ``--endpoints service-dns``; the Gateway API's objects
+(cluster/gateway.py); and only the Secrets that served Ingresses name (`referenced_secrets`),
+each fetched by name with ``get`` so RBAC can be narrowed to ``get`` on those names. Secret
+data is never logged or printed. `cluster_caching` keeps the same objects current for ``watch``.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from ingress2nginx.cluster.connecting import (
     status_reason,
     to_manifest,
 )
+from ingress2nginx.cluster.gateway import read_gateway_objects
 from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity
 from ingress2nginx.core.grammar import is_dns1123_subdomain
@@ -116,7 +117,13 @@ def load_cluster(options: ClusterOptions, settings: Settings) -> LoadResult:
         for resource in options.resources():
             for namespace in options.scopes(resource):
                 manifests.extend(list_with_retries(connection, resource, namespace).manifests)
-        secrets, problems = fetch_secrets(connection, referenced_secrets(manifests, settings))
+        scopes = {True: options.scopes(INGRESSES), False: (None,)}
+        gateway, listener_secrets = read_gateway_objects(
+            connection, scopes, settings, list_with_retries
+        )
+        manifests.extend(gateway)
+        wanted = referenced_secrets(manifests, settings) | listener_secrets
+        secrets, problems = fetch_secrets(connection, wanted)
         return LoadResult(tuple(manifests + secrets), tuple(problems))
     finally:
         connection.close()

@@ -1,4 +1,5 @@
-"""What a location does (its action: proxy, redirect, answer, split) and where it came from.
+"""What a location does (its action: proxy, redirect, answer, split, choose) and where it came
+from.
 
 These records sit below the features and the model: a feature's hooks tell a proxied location
 from a split by these types (features/), and the model's `Location` holds one (model.py), so
@@ -32,9 +33,17 @@ class Origin:
     name: str
     field: str
     """Field path, e.g. ``spec.rules[0].http.paths[1]`` or ``spec.defaultBackend``."""
+    kind: str = "Ingress"
+    """The object's kind; named in text when it is not an Ingress (``HTTPRoute``)."""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(kind, namespace, name) of the object."""
+        return (self.kind, self.namespace, self.name)
 
     def __str__(self) -> str:
-        return f"{self.namespace}/{self.name} {self.field}"
+        shown = "" if self.kind == "Ingress" else f"{self.kind} "
+        return f"{shown}{self.namespace}/{self.name} {self.field}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +77,9 @@ class Redirect:
     """The URL; for from-to-www, the host the request is sent to (scheme and URI kept)."""
     keep_uri: bool = False
     """Append the request URI and keep the scheme (``$scheme://target$request_uri``)."""
+    variable: bool = False
+    """`target` names the nginx variable holding the URL, made by this program (a Gateway
+    API RequestRedirect: normalize/gateway/filter_directives.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +109,60 @@ class Split:
         return f"{self.main.service} (canary {self.canary.service})"
 
 
-Action = ProxyToUpstream | ProxyToAddress | Respond | Redirect | Split
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A test on the request, true when `source` matches `pattern` (a Gateway API header,
+    query parameter or method match)."""
+
+    source: str
+    """The nginx variable tested (``http_x_version``, ``args``, ``request_method``): a name
+    this program builds from a checked header or parameter name."""
+    pattern: str
+    """A PCRE regex, checked or escaped by normalize/gateway/conditions.py."""
+    case_sensitive: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One of the named locations a `Choose` can hand a request to."""
+
+    location: str
+    """The named location (``@gw_<digest>_0``) of the same server."""
+    weight: int
+    """Its share among the choices of a weighted `Choose` (Gateway API backendRef weight)."""
+    service: str
+    """What it does, for people reading the output."""
+    conditions: tuple[Condition, ...] = ()
+    """For a `Choose` by match: all must hold (none: the choice when no other holds)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Choose:
+    """Hand each request to one of the server's named locations: picked by weight with
+    ``split_clients`` (Gateway API weighted backendRefs), or by match, the first choice whose
+    conditions all hold (header, query and method matches); normalize/gateway/nginx.py lays it
+    out."""
+
+    variable: str
+    """The nginx variable holding the chosen location (``gw_<digest>``), made by this program."""
+    choices: tuple[Choice, ...]
+    by_match: bool = False
+    """Choices in precedence order, by their conditions; else by weight."""
+
+    @property
+    def service(self) -> str:
+        """Every choice with its weight or conditions, for people reading the output."""
+        if self.by_match:
+            return "; ".join(
+                f"{choice.service} if {len(choice.conditions)} condition(s) hold"
+                if choice.conditions
+                else f"else {choice.service}"
+                for choice in self.choices
+            )
+        return ", ".join(f"{choice.service} (weight {choice.weight})" for choice in self.choices)
+
+
+Action = ProxyToUpstream | ProxyToAddress | Respond | Redirect | Split | Choose
 
 
 @dataclass(frozen=True, slots=True)

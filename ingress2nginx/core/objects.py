@@ -15,12 +15,18 @@ from typing import Any, Generic, TypeVar
 from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity
 
-CLUSTER_SCOPED = frozenset({"IngressClass"})
+CLUSTER_SCOPED = frozenset({"IngressClass", "GatewayClass", "Namespace"})
 """Kinds without a namespace; every other kind read here lives in one."""
 
-KINDS = frozenset({"Ingress", "IngressClass", "Service", "EndpointSlice", "Endpoints", "Secret"})
-"""Kinds this program reads; others are skipped silently (a manifest
-holds Deployments and ConfigMaps too)."""
+GATEWAY_KINDS = frozenset({"GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Namespace"})
+"""Gateway API kinds (normalize/gateway/), a second input beside Ingresses, and the Namespaces
+whose labels a listener's allowedRoutes selector reads."""
+
+KINDS = (
+    frozenset({"Ingress", "IngressClass", "Service", "EndpointSlice", "Endpoints", "Secret"})
+    | GATEWAY_KINDS
+)
+"""Kinds this program reads; others are skipped silently."""
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 """Label tying an EndpointSlice to its Service."""
@@ -127,6 +133,8 @@ class Inventory:
     secrets: dict[tuple[str, str], Manifest] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     """Problems found while indexing (duplicates)."""
+    gateway: dict[str, list[Manifest]] = field(default_factory=dict)
+    """Gateway API objects by kind (`GATEWAY_KINDS`), oldest first; read by gateway/."""
 
     @classmethod
     def build(cls, manifests: Iterable[Manifest]) -> Inventory:
@@ -169,6 +177,8 @@ class Inventory:
             self.endpoints[manifest.key] = manifest
         elif kind == "Secret":
             self.secrets[manifest.key] = manifest
+        elif kind in GATEWAY_KINDS:
+            self.gateway.setdefault(kind, []).append(manifest)
         elif kind == "EndpointSlice":
             service = manifest.labels.get(SERVICE_NAME_LABEL)
             if service:

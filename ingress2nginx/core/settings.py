@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_INGRESS_CLASS = "nginx"
+DEFAULT_GATEWAY_CLASS = "nginx"
 DEFAULT_CLUSTER_DOMAIN = "cluster.local"
 FALLBACK_CERT_DIR = Path("/var/lib/ingress2nginx/certs")
 """Where certificates go when neither --cert-dir nor --runtime-dir is given."""
@@ -173,6 +174,9 @@ class Settings:
     """The IngressClass name this translator serves (``--ingress-class``)."""
     watch_ingress_without_class: bool = False
     """Serve Ingresses that name no class at all (``--watch-ingress-without-class``)."""
+    gateway_class: str = DEFAULT_GATEWAY_CLASS
+    """A GatewayClass name whose Gateways are served whatever its controllerName
+    (``--gateway-class``; docs/gateway-api.md)."""
     http_port: int = 80
     https_port: int = 443
     published_http_port: int = 80

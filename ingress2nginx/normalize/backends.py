@@ -120,15 +120,22 @@ class Backends:
         """Problems with Services and EndpointSlices themselves (reported once each)."""
 
     def resolve(
-        self, ingress: Manifest, service: Mapping[str, Any], field: str, problems: list[Problem]
+        self,
+        ingress: Manifest,
+        service: Mapping[str, Any],
+        field: str,
+        problems: list[Problem],
+        namespace: str | None = None,
     ) -> Action:
-        """The action for a validated ``backend.service`` of `ingress` found at `field`."""
+        """The action for a validated ``backend.service`` of `ingress` found at `field`; the
+        Service is in `namespace` when given (an HTTPRoute's granted backendRef), else in the
+        object's own."""
         name = service["name"]
         port = service["port"]
         port_key: str | int = port["number"] if "number" in port else port["name"]
         options = self._options.get(ingress.ref, DEFAULT_OPTIONS)
         cluster_ip = options.balancing.service_upstream
-        resolution = self._cached(ingress.namespace, name, port_key, cluster_ip)
+        resolution = self._cached(namespace or ingress.namespace, name, port_key, cluster_ip)
         if resolution.trouble:
             problems.append(
                 Problem(
@@ -403,6 +410,6 @@ def _find_port(service: Manifest, wanted: str | int) -> tuple[int, str] | None:
         name = port_name_of(port)
         if wanted == number or (isinstance(wanted, str) and wanted == name):
             return number, name
-    if isinstance(wanted, int) and spec is not None and spec.get("type") == "ExternalName":
+    if isinstance(wanted, int) and isinstance(spec, Mapping) and spec.get("type") == "ExternalName":
         return wanted, ""
     return None

@@ -35,6 +35,7 @@ from ingress2nginx.model import (
     PathType,
     ProxyToAddress,
     ProxyToUpstream,
+    RouteFilters,
     StandIn,
 )
 from ingress2nginx.normalize.paths import regex_path_problem
@@ -68,6 +69,11 @@ class Claim:
     """The default-backend annotation's Service, resolved."""
     standing_in: bool = False
     """`action` is `stand_in`: the rule's Service has no ready endpoint."""
+    regex_match: Match = Match.REGEX
+    """How a regex claim compares: case-insensitively (ingress-nginx's use-regex), or
+    case-sensitively (a Gateway API RegularExpression path)."""
+    filters: RouteFilters | None = None
+    """A Gateway API rule's filters."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +121,7 @@ def layout(
                 claim.error_pages,
                 StandIn(*claim.service) if claim.standing_in else None,
                 claim.service,
+                claim.filters,
             )
     found.setdefault((Match.PREFIX, "/"), fallback)
     if not regex_host:
@@ -141,7 +148,7 @@ def _forms(claim: Claim, regex_host: bool) -> list[tuple[Match, str]]:
     """The (match, path) locations one claim needs. Exact claims come first in `layout`, so
     they win the ``= /foo`` form on a tie with Prefix."""
     if claim.regex:
-        return [(Match.REGEX, "^" + claim.path.removeprefix("^"))]
+        return [(claim.regex_match, "^" + claim.path.removeprefix("^"))]
     if claim.path_type is PathType.EXACT:
         return [(Match.EXACT, claim.path)]
     if claim.path == "/":

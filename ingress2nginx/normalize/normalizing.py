@@ -27,11 +27,24 @@ from ingress2nginx.features import IngressOptions, admit, read_options
 from ingress2nginx.features.client_tls import settle as settle_client_tls
 from ingress2nginx.features.mirror import needs_resolver
 from ingress2nginx.features.snippets import settle_server_snippets
-from ingress2nginx.model import Action, Config, ProxyToAddress, Split
+from ingress2nginx.model import (
+    Action,
+    CertificateFile,
+    Choose,
+    Config,
+    ProxyToAddress,
+    Route,
+    Server,
+    Split,
+)
 from ingress2nginx.normalize.backends import Backends, ResolutionsMemo
 from ingress2nginx.normalize.certificates import Certificates, SecretMemo
 from ingress2nginx.normalize.classifying import select_served
 from ingress2nginx.normalize.endpoints import EndpointsMemo
+from ingress2nginx.normalize.gateway.building import build_gateway
+from ingress2nginx.normalize.gateway.filter_directives import (
+    needs_resolver as gateway_needs_resolver,
+)
 from ingress2nginx.normalize.passthrough import passthrough_hosts
 from ingress2nginx.normalize.paths import (
     IMPLEMENTATION_SPECIFIC,
@@ -135,6 +148,9 @@ class Translator:
         for ingress, options in accepted:
             router.add(ingress, options)
         servers = router.servers()
+        gateway = build_gateway(inventory, settings, backends, tls.certificates,
+                                _ingress_hosts(router, servers), problems)  # fmt: skip
+        servers = gateway.merged(servers)
         problems.extend(backends.problems)
         servers = settle_server_snippets(
             servers, [ingress.key for ingress, _ in accepted], problems
@@ -144,16 +160,17 @@ class Translator:
         config = Config(
             servers=servers,
             upstreams=tuple(backends.upstreams[name] for name in sorted(backends.upstreams)),
-            routes=router.routes(),
+            routes=_routes(router.routes(), gateway.routes),
             resolves_at_request_time=any(
                 _resolves_at_request_time(location.action)
                 or needs_resolver(location)
+                or gateway_needs_resolver(location)
                 or auth_resolves_names(location)
                 for server in servers
                 for location in server.locations
             ),
-            certificates=tuple(tls.files[name] for name in sorted(tls.files)),
-            https=router.https or bool(passthrough),
+            certificates=_certificates(tls.files, gateway.certificates),
+            https=router.https or gateway.https or bool(passthrough),
             passthrough=passthrough,
             stream_snippets=tuple(
                 (f"{ingress.namespace}/{ingress.name}", options.snippets.stream)
@@ -198,9 +215,33 @@ HELD_REASON = (
 )
 
 
+def _ingress_hosts(router: Router, servers: tuple[Server, ...]) -> set[str]:
+    """The hosts the Ingresses keep from HTTPRoutes: those they have rules for, and every
+    other name their servers answer (server-alias, from-to-www-redirect)."""
+    names = {name for server in servers if server.host for name in server.server_names}
+    return router.ingress_hosts() | {name for name in names if not name.startswith("~")}
+
+
+def _routes(ingress: tuple[Route, ...], gateway: tuple[Route, ...]) -> tuple[Route, ...]:
+    """Every served path, by host then path (the Ingresses' alone keep their own order)."""
+    if not gateway:
+        return ingress
+    return tuple(sorted(ingress + gateway, key=lambda route: (route.host, route.path)))
+
+
+def _certificates(
+    files: dict[str, CertificateFile], more: tuple[CertificateFile, ...]
+) -> tuple[CertificateFile, ...]:
+    """Every certificate file the servers use, by name, each once."""
+    found = {**files, **{file.name: file for file in more}}
+    return tuple(found[name] for name in sorted(found))
+
+
 def _resolves_at_request_time(action: Action) -> bool:
     if isinstance(action, Split):
         return isinstance(action.main, ProxyToAddress) or isinstance(action.canary, ProxyToAddress)
+    if isinstance(action, Choose):
+        return False  # its choices are named locations of the server, looked at themselves
     return isinstance(action, ProxyToAddress)
 
 

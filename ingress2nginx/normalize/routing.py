@@ -130,6 +130,15 @@ class Router:
         servers.extend(self._www_redirects(taken))
         return tuple(sorted(servers, key=lambda server: server.host))
 
+    def ingress_hosts(self) -> set[str]:
+        """The hosts the Ingresses have rules for; the catch-all when they have host-less
+        rules or a default backend (an HTTPRoute cannot take these:
+        normalize/gateway/building.py)."""
+        hosts = {name for name in self.hosts if name}
+        if self.hosts[CATCH_ALL].claims or self.global_default is not None:
+            hosts.add(CATCH_ALL)
+        return hosts
+
     def routes(self) -> tuple[Route, ...]:
         """Every winning claim, by host then path, for ``explain``."""
         return tuple(

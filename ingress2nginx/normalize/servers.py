@@ -36,15 +36,20 @@ class ServerInputs:
     """The global ssl-redirect option."""
     no_auth: tuple[str, ...] = ()
     """The global no-auth-locations option: path prefixes asking for no authentication."""
+    named: tuple[Location, ...] = ()
+    """Named locations the host's `Choose` actions hand requests to (normalize/gateway/), in
+    order."""
+    port: int | None = None
+    """A Gateway API listener's own port (`Server.port`)."""
 
     def build(self) -> Server:
         """The server, its locations laid out."""
         redirects = Redirects(secure=self.tls is not None, ssl_redirect=self.ssl_redirect)
         fallback = Location(Match.PREFIX, "/", *self.fallback,
                             https_redirect=redirects.secure and self.ssl_redirect)  # fmt: skip
-        locations = layout(self.claims, fallback, redirects, self.no_auth)
+        locations = layout(self.claims, fallback, redirects, self.no_auth) + self.named
         return Server(self.host, self.names, self.default, locations, self.tls, self.app_root,
-                      self.options)  # fmt: skip
+                      self.options, port=self.port)  # fmt: skip
 
 
 class ServerMemo:

@@ -228,8 +228,10 @@ def _server_view(
     hsts = writes_hsts(server, settings)
     headers = server_response_headers(server, settings, hsts)
     return {
-        "listen": _listen(settings, settings.http_port, server.default),
-        "listen_https": _https_listen(settings, server.default, passthrough) if https else None,
+        "listen": _listen(settings, server.port or settings.http_port, server.default),
+        "listen_https": _https_listen(settings, server.default, passthrough)
+        if https and server.port is None
+        else None,
         "http2_directive": https and settings.http2_directive,
         "server_names": [literal(name) for name in server.server_names],
         "certificate": _server_certificate(server, settings, https, own),

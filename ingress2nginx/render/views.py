@@ -30,8 +30,10 @@ from ingress2nginx.features.proxy import protocol
 from ingress2nginx.features.snippets import headers_set_by_snippet
 from ingress2nginx.model import (
     Action,
+    Choose,
     Config,
     Location,
+    Match,
     ProxyToAddress,
     ProxyToUpstream,
     Redirect,
@@ -39,6 +41,8 @@ from ingress2nginx.model import (
     Server,
     Split,
 )
+from ingress2nginx.normalize.gateway import filter_directives as gateway_filters
+from ingress2nginx.normalize.gateway import nginx as gateway_nginx
 
 HOP_BY_HOP = frozenset({"Upgrade", "Connection"})
 """Headers HTTP/2 forbids, left out towards gRPC backends."""
@@ -117,7 +121,7 @@ def location_view(
     options = location.options
     scheme, pass_directive = protocol(options.proxy.backend_protocol)
     return LocationView(
-        modifier=trusted(location.match.value),
+        modifier=trusted("" if location.match is Match.NAMED else location.match.value),
         path=literal(location.path),
         note=_note(location),
         redirect=https_redirect_target(
@@ -130,8 +134,12 @@ def location_view(
         pass_target=_pass_target(action, scheme),
         address=expanded(action.address) if isinstance(action, ProxyToAddress) else None,
         address_target=trusted(f"{scheme}://$service_address"),
-        status=action.status if isinstance(action, Respond | Redirect) else None,
-        return_target=_redirect_url(action, settings) if isinstance(action, Redirect) else None,
+        status=action.status
+        if isinstance(action, Respond | Redirect)
+        else gateway_nginx.CHOICE_STATUS
+        if isinstance(action, Choose)
+        else None,
+        return_target=_return_target(location, settings),
         inheritable=_inheritable(location, settings),
     )
 
@@ -170,6 +178,7 @@ def server_directives(server: Server, settings: Settings) -> Token | None:
         if hooks.server is not None
         for item in hooks.server(server, settings)
     ]
+    found += gateway_filters.server_directives(server)
     return render_lines(found, SERVER_DEPTH) if found else None
 
 
@@ -191,6 +200,8 @@ def http_directives(config: Config, settings: Settings) -> Token | None:
         if hooks.http is not None
         for item in hooks.http(config, settings)
     ]
+    found += gateway_nginx.http_directives(config)
+    found += gateway_filters.http_directives(config)
     return render_lines(found, HTTP_DEPTH) if found else None
 
 
@@ -219,6 +230,8 @@ def _extra(
     pass_directive: str,
     server_headers: Sequence[Directive],
 ) -> Token | None:
+    if isinstance(location.action, Choose):
+        return render_lines(gateway_nginx.choose_directives(location.action), LOCATION_DEPTH)
     if not location.proxies:
         return _answer_extra(location, settings, server_headers)
     found: list[Directive] = []
@@ -228,6 +241,9 @@ def _extra(
             found += hooks.location(location, settings)
         if hooks.headers is not None:
             overrides.update(hooks.headers(location))
+    if location.filters is not None:
+        found += gateway_filters.location_directives(location.filters)
+        overrides.update(gateway_filters.header_overrides(location.filters))
     own = headers_set_by_snippet(location)
     if pass_directive == "grpc_pass":
         found += [
@@ -263,6 +279,16 @@ def _answer_extra(
     if server_headers and any(item.name == "add_header" for item in found):
         found = [*server_headers, *found]
     return render_lines(found, LOCATION_DEPTH) if found else None
+
+
+def _return_target(location: Location, settings: Settings) -> Token | None:
+    """The URL of a redirect answer; None for other answers."""
+    action = location.action
+    if not isinstance(action, Redirect):
+        return None
+    if action.variable and location.filters is not None:
+        return gateway_filters.redirect_target(location.filters)
+    return _redirect_url(action, settings)
 
 
 def _redirect_url(action: Redirect, settings: Settings) -> Token:

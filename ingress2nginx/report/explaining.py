@@ -18,6 +18,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from ingress2nginx.model import (
     Action,
+    Choose,
     Config,
     Location,
     Match,
@@ -52,7 +53,7 @@ def explain_request(config: Config, url: str) -> Answer:
     parts = urlsplit(url if "://" in url else f"http://{url}")
     host = (parts.hostname or "").rstrip(".").lower()
     https = parts.scheme == "https"
-    server, server_step = choose_server(config, host)
+    server, server_step = choose_server(config, host, _listener_port(config, parts.port))
     uri = normalize_uri(parts.path or "/")
     location, location_step = choose_location(server, uri)
     steps = [server_step, location_step]
@@ -66,16 +67,24 @@ def explain_request(config: Config, url: str) -> Answer:
     return Answer(server, location, uri, tuple(steps), outcome)
 
 
-def choose_server(config: Config, host: str) -> tuple[Server, str]:
-    """nginx's server selection by Host: exact names, then regexes in order, then default."""
-    for server in config.servers:
+def _listener_port(config: Config, port: int | None) -> int | None:
+    """The port of the servers a request to `port` reaches: a Gateway API listener's own
+    port when some server listens there, else None (--http-port and --https-port)."""
+    return port if port is not None and any(s.port == port for s in config.servers) else None
+
+
+def choose_server(config: Config, host: str, port: int | None = None) -> tuple[Server, str]:
+    """nginx's server selection by Host, among the servers of `port` (None: --http-port and
+    --https-port): exact names, then regexes in order, then the default server."""
+    servers = [server for server in config.servers if server.port == port]
+    for server in servers:
         if host in server.server_names:
             return server, f"server_name {host} matches exactly"
-    for server in config.servers:
+    for server in servers:
         for name in server.server_names:
             if name.startswith("~") and re.search(name[1:], host):
                 return server, f"server_name {name} matches {host or '(no host)'}"
-    default = next(server for server in config.servers if server.default)
+    default = next(server for server in servers if server.default)
     return default, f"no server_name matches {host or '(no host)'}: the default server answers"
 
 
@@ -120,6 +129,8 @@ def describe(action: Action) -> str:
         return f"{action.status} redirect to {action.target}"
     if isinstance(action, Respond):
         return f"{action.status} from nginx ({action.reason})"
+    if isinstance(action, Choose):
+        return f"one of, per request: {action.service}"
     raise TypeError(action)
 
 
@@ -146,7 +157,7 @@ def shadowed(config: Config) -> list[Shadowed]:
     turned it into a regex), the requests it matches (`probes`) are replayed with
     `choose_location`, the decision `explain --request` shows; a path none of them reaches is
     shadowed. A use-regex path matches requests no sample can enumerate: never reported."""
-    servers = {server.host: server for server in config.servers}
+    servers = {server.host: server for server in config.servers if server.port is None}
     found = []
     for route in config.routes:
         server = servers.get(route.host)
@@ -155,12 +166,22 @@ def shadowed(config: Config) -> list[Shadowed]:
         winners: dict[Origin | None, Location] = {}  # one per Ingress path answering instead
         for probe in probes(route):
             winner, _ = choose_location(server, normalize_uri(probe))
-            if winner.origin == route.origin:
+            if winner.origin == route.origin or route.origin in _chosen_among(server, winner):
                 break
             winners.setdefault(winner.origin, winner)
         else:
             found.append(Shadowed(server, route, tuple(winners.values())))
     return found
+
+
+def _chosen_among(server: Server, location: Location) -> set[Origin | None]:
+    """The origins a location hands requests to by match (a Gateway API `Choose`), each of
+    which answers some of its requests."""
+    action = location.action
+    if not isinstance(action, Choose) or not action.by_match:
+        return set()
+    names = {choice.location for choice in action.choices}
+    return {named.origin for named in server.locations if named.path in names}
 
 
 def probes(route: Route) -> list[str]:

@@ -16,6 +16,7 @@ from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity
 from ingress2nginx.core.objects import Inventory
 from ingress2nginx.model import Config, Origin
+from ingress2nginx.normalize.gateway.matching import path_type_name
 from ingress2nginx.report.explaining import shadowed
 
 
@@ -45,7 +46,7 @@ def shadowed_paths(config: Config) -> list[Problem]:
         )
         verb = "always matches" if len(hidden.winners) == 1 else "always match"
         reason = (
-            f"path {route.path} ({route.path_type}) on host {route.host or '(any)'} never"
+            f"path {route.path} ({path_type_name(route)}) on host {route.host or '(any)'} never"
             f" answers: {winners} {verb} first"
         )
         found.append(_problem(route.origin, f"{route.origin.field}.path", reason, Code.SHADOWED))
@@ -68,5 +69,5 @@ def expiring_certificates(config: Config, deadline: datetime.datetime) -> list[P
 
 
 def _problem(origin: Origin, field: str, reason: str, code: Code) -> Problem:
-    ref = ObjectRef("Ingress", origin.namespace, origin.name)
+    ref = ObjectRef(origin.kind, origin.namespace, origin.name)
     return Problem(Severity.WARNING, ref, field, reason, code)

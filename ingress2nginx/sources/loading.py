@@ -49,6 +49,13 @@ API_VERSIONS: Mapping[str, frozenset[str]] = {
     "Endpoints": frozenset({"v1"}),
     "Secret": frozenset({"v1"}),
     "EndpointSlice": frozenset({"discovery.k8s.io/v1"}),
+    "Namespace": frozenset({"v1"}),
+    "GatewayClass": frozenset({"gateway.networking.k8s.io/v1"}),
+    "Gateway": frozenset({"gateway.networking.k8s.io/v1"}),
+    "HTTPRoute": frozenset({"gateway.networking.k8s.io/v1"}),
+    "ReferenceGrant": frozenset(
+        {"gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"}
+    ),
 }
 """apiVersions read for each kind. The same kind in another API group (a Knative ``Service``)
 is another kind and skipped silently; an unsupported version of a right group is reported."""

@@ -1,0 +1,12 @@
+"""Gateway API input: GatewayClasses, Gateways, HTTPRoutes and ReferenceGrants into the model.
+
+A second input beside Ingresses, meeting them in the same normalized model (model.py): an
+HTTPRoute rule becomes locations of the servers its hostnames give, with an `Origin` naming
+the route and rule, so rendering, TLS, upstreams and ``explain`` are today's code. Modules by
+idea: `selection` (which Gateways and listeners are served), `grants` (ReferenceGrants),
+`attachment` (which listeners a route attaches to), `hostnames` (listener and route hostnames
+intersected), `matching` (path matches), `conditions` (header, query and method matches), `dispatch`
+(matches into locations, by precedence), `backend_refs` (backendRefs into actions),
+`building` (servers and routes), `nginx` (how the choices are laid out).
+docs/gateway-api.md says what is supported and why.
+"""

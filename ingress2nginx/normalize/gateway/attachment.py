@@ -1,0 +1,164 @@
+"""Which listeners an HTTPRoute attaches to, and with which hostnames.
+
+Each ``spec.parentRefs`` entry names a Gateway (group ``gateway.networking.k8s.io``, kind
+``Gateway``, namespace defaulting to the route's), optionally one listener by
+``sectionName`` and/or ``port``. It attaches to every listener so named that allows it:
+``allowedRoutes.namespaces.from`` Same (the Gateway's namespace, the default), All, or
+Selector (the route namespace's labels: those of its Namespace object when the input holds
+one, and always ``kubernetes.io/metadata.name``), ``allowedRoutes.kinds`` including HTTPRoute,
+and a hostname in common (hostnames.py). A parentRef attaching nowhere is reported with the
+reason the Gateway API status would give (NoMatchingParent, NotAllowedByListeners,
+NoMatchingListenerHostname).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ingress2nginx.core.codes import Code
+from ingress2nginx.core.errors import Problem, Severity, shown
+from ingress2nginx.core.grammar import host_problem, is_dns1123_subdomain
+from ingress2nginx.core.objects import Manifest
+from ingress2nginx.normalize.gateway.grants import GATEWAY_GROUP
+from ingress2nginx.normalize.gateway.hostnames import intersect
+from ingress2nginx.normalize.gateway.selection import Listener
+from ingress2nginx.normalize.gateway.shapes import listed
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A route attached to one listener, with the hosts it serves there."""
+
+    listener: Listener
+    hosts: tuple[str, ...]
+    parent: int
+    """Index of the parentRef that attached it."""
+
+
+def attachments(
+    route: Manifest,
+    listeners: list[Listener],
+    namespaces: Mapping[str, Manifest],
+    problems: list[Problem],
+) -> list[Attachment]:
+    """Every listener `route` attaches to, parentRefs in order."""
+    spec = route.body.get("spec")
+    spec = spec if isinstance(spec, Mapping) else {}
+    hostnames = _hostnames(route, spec.get("hostnames"), problems)
+    found = []
+    for index, ref in enumerate(listed(spec.get("parentRefs"))):
+        if not isinstance(ref, Mapping):
+            continue
+        attached, reason = _attach(route, ref, index, listeners, hostnames, namespaces)
+        if not attached:
+            problems.append(
+                Problem(
+                    Severity.WARNING, route.ref, f"spec.parentRefs[{index}]", reason, Code.ATTACH
+                )
+            )
+        found.extend(attached)
+    return found
+
+
+def _hostnames(route: Manifest, value: object, problems: list[Problem]) -> list[str]:
+    """The route's valid hostnames; each invalid one reported and left out."""
+    found = []
+    for index, hostname in enumerate(listed(value)):
+        trouble = host_problem(hostname) if isinstance(hostname, str) else "must be a string"
+        if trouble:
+            where = f"spec.hostnames[{index}]"
+            reason = f"hostname {shown(hostname)}: {trouble}; left out"
+            problems.append(Problem(Severity.ERROR, route.ref, where, reason, Code.INVALID_HOST))
+        else:
+            found.append(hostname)
+    return found
+
+
+def _attach(
+    route: Manifest,
+    ref: Mapping[str, Any],
+    index: int,
+    listeners: list[Listener],
+    hostnames: list[str],
+    namespaces: Mapping[str, Manifest],
+) -> tuple[list[Attachment], str]:
+    """The attachments of one parentRef, or none and why."""
+    if (ref.get("group") or GATEWAY_GROUP, ref.get("kind") or "Gateway") != (
+        GATEWAY_GROUP,
+        "Gateway",
+    ):
+        return [], "only parentRefs to Gateways are supported (NoMatchingParent); not attached"
+    namespace = ref.get("namespace") or route.namespace
+    name, section, port = ref.get("name"), ref.get("sectionName"), ref.get("port")
+    named = [
+        listener
+        for listener in listeners
+        if listener.gateway.key == (namespace, name)
+        and section in (None, listener.name)
+        and port in (None, listener.port)
+    ]
+    label = name if isinstance(name, str) and is_dns1123_subdomain(name) else shown(name)
+    gateway = f"gateway {namespace}/{label}"
+    if not named:
+        return [], f"{gateway} has no served listener matching this reference (NoMatchingParent)"
+    allowed = [item for item in named if _allows(item, route, namespaces)]
+    if not allowed:
+        return [], f"no listener of {gateway} allows this route (NotAllowedByListeners)"
+    found = []
+    for listener in allowed:
+        hosts = intersect(listener.hostname, hostnames)
+        if hosts:
+            found.append(Attachment(listener, tuple(hosts), index))
+    if not found:
+        return [], (
+            f"no hostname of this route meets a listener hostname of {gateway}"
+            " (NoMatchingListenerHostname)"
+        )
+    return found, ""
+
+
+def _allows(listener: Listener, route: Manifest, namespaces: Mapping[str, Manifest]) -> bool:
+    allowed = listener.allowed
+    if not allowed.http_routes:
+        return False
+    if allowed.namespaces == "All":
+        return True
+    if allowed.namespaces == "Selector":
+        return selects(allowed.selector, namespace_labels(route.namespace, namespaces))
+    return route.namespace == listener.gateway.namespace
+
+
+def namespace_labels(namespace: str, namespaces: Mapping[str, Manifest]) -> dict[str, str]:
+    """A namespace's labels as the API server keeps them."""
+    found = namespaces.get(namespace)
+    labels = dict(found.labels) if found is not None else {}
+    labels[NAMESPACE_NAME_LABEL] = namespace
+    return labels
+
+
+def selects(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    """Whether a Kubernetes label selector (matchLabels, matchExpressions) selects `labels`."""
+    match_labels = selector.get("matchLabels")
+    match_labels = match_labels if isinstance(match_labels, Mapping) else {}
+    if any(labels.get(str(key)) != value for key, value in match_labels.items()):
+        return False
+    expressions = listed(selector.get("matchExpressions"))
+    return all(isinstance(item, Mapping) and _expression(item, labels) for item in expressions)
+
+
+def _expression(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    key, operator = str(expression.get("key")), expression.get("operator")
+    values = listed(expression.get("values"))
+    if operator == "In":
+        return labels.get(key) in values
+    if operator == "NotIn":
+        return labels.get(key) not in values
+    if operator == "Exists":
+        return key in labels
+    if operator == "DoesNotExist":
+        return key not in labels
+    return False
