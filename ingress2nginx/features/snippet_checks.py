@@ -46,30 +46,52 @@ def snippet_problem(text: str) -> str | None:
 
 def _structure_problem(words: Sequence[_Word]) -> str | None:
     depth = 0
-    statement: list[str] = []
+    for statement in _statements(words):
+        if statement.end == "}":
+            if statement.words:
+                return "unexpected } inside a statement"
+            if statement.depth < 0:
+                return "a } closes a block the snippet did not open"
+            depth = statement.depth
+            continue
+        if not statement.end:
+            return "the last statement is not finished with ; or }"
+        if not statement.words:
+            return f"a {statement.end} without a directive name"
+        name, *arguments = statement.words
+        problem = _directive_problem(name) or _argument_problem(arguments)
+        if problem:
+            return problem
+        depth = statement.depth + (statement.end == "{")
+    if depth:
+        return "a { is never closed"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    """The words before a ``;``, ``{`` or ``}``, and the block depth where it stands."""
+
+    words: tuple[str, ...]
+    end: str
+    """``;``, ``{`` or ``}``; empty for words left unfinished at the end of the text."""
+    depth: int
+    """0 at the snippet's top level; a ``}`` stands at the depth of the block it closes."""
+
+
+def _statements(words: Sequence[_Word]) -> Iterator[_Statement]:
+    """The words grouped into statements as nginx groups them, each with its depth."""
+    depth, statement = 0, []
     for word in words:
         if not word.structural:
             statement.append(word.value)
             continue
-        if word.structural == "}":
-            if statement:
-                return "unexpected } inside a statement"
-            depth -= 1
-            if depth < 0:
-                return "a } closes a block the snippet did not open"
-            continue
-        if not statement:
-            return f"a {word.structural} without a directive name"
-        problem = _directive_problem(statement[0]) or _argument_problem(statement[1:])
-        if problem:
-            return problem
+        depth -= word.structural == "}"
+        yield _Statement(tuple(statement), word.structural, depth)
         depth += word.structural == "{"
         statement = []
     if statement:
-        return "the last statement is not finished with ; or }"
-    if depth:
-        return "a { is never closed"
-    return None
+        yield _Statement(tuple(statement), "", depth)
 
 
 def _directive_problem(name: str) -> str | None:
@@ -183,16 +205,11 @@ def proxy_headers_set(text: str) -> frozenset[str]:
         words = list(_words(text))
     except ValueError:
         return frozenset()
-    found: set[str] = set()
-    depth = 0
-    statement: list[str] = []
-    for word in words:
-        if not word.structural:
-            statement.append(word.value)
-            continue
-        top_level = word.structural == ";" and depth == 0 and len(statement) > 1
-        if top_level and statement[0].lower() == "proxy_set_header":
-            found.add(statement[1].lower())
-        depth += {"{": 1, "}": -1}.get(word.structural, 0)
-        statement = []
-    return frozenset(found)
+    return frozenset(
+        statement.words[1].lower()
+        for statement in _statements(words)
+        if statement.end == ";"
+        and statement.depth == 0
+        and len(statement.words) > 1
+        and statement.words[0].lower() == "proxy_set_header"
+    )
