@@ -118,6 +118,24 @@ def test_garbage_is_dropped_and_the_responder_keeps_answering(responder: DnsResp
     assert len(ask(responder, NAME).rr) == 1
 
 
+def test_the_counts_say_what_became_of_each_query(responder: DnsResponder) -> None:
+    responder.replace({NAME: tuple(Target(f"10.1.{i // 250}.{i % 250 + 1}", 80) for i in range(300))})
+    assert responder.held() == (1, 300)
+    assert ask(responder, NAME).header.tc == 1
+    assert len(ask(responder, NAME, tcp=True).rr) == 300
+    assert ask(responder, "elsewhere.example.com", "A").header.rcode == RCODE.REFUSED
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(b"\x00\x01garbage", responder.address)
+    responder.update({NAME: (Target("10.0.0.9", 9090),)})
+    responder.update({NAME: (Target("10.0.0.9", 9090),)})  # the same: no change
+    ask(responder, NAME)  # answered after the garbage: the garbage was read before it
+    counts = responder.counts
+    assert (counts["udp"], counts["tcp"]) == (4, 1)
+    assert (counts["truncated"], counts["refused"], counts["unreadable"]) == (1, 1, 1)
+    assert counts["record_changes"] == 2  # the first records, then the move
+    assert responder.held() == (1, 1)
+
+
 def test_listen_addresses_are_checked() -> None:
     assert parse_listen("127.0.0.1:5353") == ("127.0.0.1", 5353)
     assert parse_listen("[::1]:53") == ("::1", 53)

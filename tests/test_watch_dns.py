@@ -22,6 +22,7 @@ from test_mainline_nginx import find_mainline_nginx
 from watchrun import Sidecar, running_sidecar, write_manifests
 
 RELOADS = "ingress2nginx_reloads_total"
+RECORD_CHANGES = "ingress2nginx_dns_record_changes_total"
 
 
 @pytest.fixture
@@ -77,6 +78,9 @@ def test_an_endpoint_slice_edit_reaches_nginx_without_a_new_config_or_a_reload(
         assert site.nginx is not None
         pids = site.nginx.pid, site.nginx.worker_pids()
         reloads, renders = site.metric(RELOADS), site.metric("ingress2nginx_renders_total")
+        changes = site.metric(RECORD_CHANGES)
+        assert site.metric("ingress2nginx_dns_service_ports") >= 1
+        assert site.metric("ingress2nginx_dns_endpoints") >= 1
 
         write_manifests(folder / "endpoints.yaml", endpoints_of(echo["two"]))
         site.wait_for(lambda: site.served_by("/", "web.test") == "two", "the new endpoint")
@@ -84,6 +88,8 @@ def test_an_endpoint_slice_edit_reaches_nginx_without_a_new_config_or_a_reload(
         assert site.output.read_text() == config
         assert site.metric(RELOADS) == reloads
         assert site.metric("ingress2nginx_renders_total") == renders  # not even re-rendered
+        assert site.metric(RECORD_CHANGES) > changes  # the change went through DNS
+        assert site.metric('ingress2nginx_dns_queries_total{transport="udp"}') > 0
 
         write_manifests(folder / "ingress.yaml", web(("/", "web"), ("/admin", "admin")))
         admin = [service("admin"), endpoint_slice("admin", echo["admin"])]

@@ -55,10 +55,23 @@ READ_BURST = 1024
 answers wait in memory."""
 PACE_TICK = 0.002
 RELAY_TIMEOUT = 5.0
-BIND_ATTEMPTS = 20
 """A relayed query not answered within this many seconds is forgotten."""
+BIND_ATTEMPTS = 20
 
 Reply = Callable[[bytes], None]
+
+OUTCOMES = {
+    "udp": "queries received over UDP",
+    "tcp": "queries received over TCP",
+    "relayed": "queries for names not held here, relayed to the cluster's resolvers",
+    "relay_timeouts": f"relayed queries not answered within {RELAY_TIMEOUT:g} s",
+    "refused": "queries for names not held here, with no resolver to relay to",
+    "truncated": "UDP answers sent truncated (nginx asks again over TCP)",
+    "unreadable": "queries that were not DNS messages, or held no question",
+    "record_changes": "SRV names whose targets changed: endpoint changes nginx picks up"
+    " without a reload",
+}
+"""The keys of `DnsResponder.counts`, with their meaning."""
 
 
 class DnsResponder:
@@ -76,6 +89,8 @@ class DnsResponder:
         self.ttl = ttl
         self.queries = 0
         """Queries answered or relayed so far."""
+        self.counts: collections.Counter[str] = collections.Counter()
+        """What became of queries and records so far, by `OUTCOMES` (the /metrics page)."""
         self.asked: set[str] = set()
         """Every name asked for, each once (a repeated question is answered from the cache
         without being noted again)."""
@@ -142,6 +157,11 @@ class DnsResponder:
         with self._lock:
             return dict(self._records)
 
+    def held(self) -> tuple[int, int]:
+        """(SRV names, endpoint targets) it answers for now."""
+        with self._lock:
+            return len(self._records), sum(map(len, self._records.values()))
+
     def replace(self, records: RecordSet) -> None:
         """Answer from `records` from now on (names left out are no longer answered)."""
         with self._lock:
@@ -157,6 +177,7 @@ class DnsResponder:
                 key = name.lower().rstrip(".")
                 if self._records.get(key) == targets:
                     continue
+                self.counts["record_changes"] += 1
                 if targets is None:
                     self._records.pop(key, None)
                 else:
@@ -176,8 +197,10 @@ class DnsResponder:
         try:
             request = DNSRecord.parse(query)
         except Exception:  # dnslib raises several kinds on garbage
+            self.counts["unreadable"] += 1
             return None
         if not request.questions:
+            self.counts["unreadable"] += 1
             return None
         name = str(request.q.qname).rstrip(".").lower()
         self.asked.add(name)
@@ -190,6 +213,7 @@ class DnsResponder:
                 self._answers[key] = (bytes(packed[2:]), name)
                 self._keys_of.setdefault(name, []).append(key)
         if len(packed) > limit:
+            self.counts["truncated"] += 1
             truncated = request.reply()
             truncated.header.tc = 1
             packed = truncated.pack()
@@ -241,6 +265,7 @@ class DnsResponder:
             return reply
         if self._relay_to:
             return None
+        self.counts["refused"] += 1
         reply.header.rcode = RCODE.REFUSED
         return reply
 
@@ -275,6 +300,7 @@ class DnsResponder:
                 query, client = sock.recvfrom(65535)
             except BlockingIOError:
                 return
+            self.counts["udp"] += 1
             self._handle(query, UDP_LIMIT, _UdpReply(self._outgoing, client))
 
     def _accept(self, listener: socket.socket) -> None:
@@ -288,6 +314,7 @@ class DnsResponder:
         if answered is not None:
             reply(answered)
         elif len(query) >= 12 and self._relay_to:
+            self.counts["relayed"] += 1
             self._forward(query, reply)
 
     def _forward(self, query: bytes, reply: Reply) -> None:
@@ -313,6 +340,7 @@ class DnsResponder:
     def _expire(self) -> None:
         now = time.monotonic()
         for relay_id in [key for key, (_, _, until) in self._pending.items() if until < now]:
+            self.counts["relay_timeouts"] += 1
             del self._pending[relay_id]
 
     def _v6_relay(self) -> bool:
@@ -383,6 +411,7 @@ class _TcpReader:
             if len(self._buffer) < 2 + length:
                 return
             query, self._buffer = self._buffer[2 : 2 + length], self._buffer[2 + length :]
+            self._responder.counts["tcp"] += 1
             self._responder._handle(query, 65535, lambda answer: _send(conn, answer))
 
 

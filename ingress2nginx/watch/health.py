@@ -19,11 +19,16 @@ import socket
 import socketserver
 import threading
 import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+
+from ingress2nginx.watch.dnsresponder import OUTCOMES, DnsResponder
 
 log = logging.getLogger("ingress2nginx.watch")
 
@@ -145,6 +150,43 @@ class Metrics:
     def exposition(self) -> bytes:
         """The metrics in Prometheus' text format."""
         return generate_latest(self.registry)
+
+    def follow_responder(self, responder: Callable[[], DnsResponder | None]) -> None:
+        """Export the DNS responder's counts (dns mode) from now on, read at each scrape."""
+        self.registry.register(ResponderMetrics(responder))
+
+
+class ResponderMetrics(Collector):
+    """The DNS responder's counts as ``ingress2nginx_dns_*`` series, read when scraped (the
+    responder only adds to plain counters: nothing on its path waits for a scrape). No series
+    before the responder starts."""
+
+    def __init__(self, responder: Callable[[], DnsResponder | None]) -> None:
+        self._responder = responder
+
+    def collect(self) -> Iterator[Metric]:
+        responder = self._responder()
+        if responder is None:
+            return
+        counts = dict(responder.counts)
+        queries = CounterMetricFamily(
+            "ingress2nginx_dns_queries", "DNS queries the responder received.", labels=["transport"]
+        )
+        for transport in ("udp", "tcp"):
+            queries.add_metric([transport], counts.get(transport, 0))
+        yield queries
+        for outcome, meaning in OUTCOMES.items():
+            if outcome not in ("udp", "tcp"):
+                name = f"ingress2nginx_dns_{outcome}"
+                yield CounterMetricFamily(name, meaning[:1].upper() + meaning[1:] + ".",
+                                          value=counts.get(outcome, 0))  # fmt: skip
+        names, targets = responder.held()
+        yield GaugeMetricFamily(
+            "ingress2nginx_dns_service_ports", "Service ports (SRV names) answered.", value=names
+        )
+        yield GaugeMetricFamily(
+            "ingress2nginx_dns_endpoints", "Endpoint targets in the SRV answers.", value=targets
+        )
 
 
 class HealthServer:

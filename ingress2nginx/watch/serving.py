@@ -31,6 +31,7 @@ from ingress2nginx.apply.validators import (
 )
 from ingress2nginx.core.logs import fields
 from ingress2nginx.core.settings import Settings
+from ingress2nginx.watch.dns import ResponderFeed
 from ingress2nginx.watch.health import HealthServer, Metrics
 from ingress2nginx.watch.watching import (
     DEFAULT_PID_FILE,
@@ -90,6 +91,8 @@ def serve(
         except OSError as error:
             where = f"{address}:{options.metrics_port}"
             raise WatchStartError(f"cannot serve metrics on {where}: {error}") from error
+    if isinstance(source, ResponderFeed):
+        metrics.follow_responder(lambda: source.responder)
     _remove_leftovers(options.output, settings.cert_dir)
     pipeline = build_pipeline(settings, options)
     watcher = Watcher(source, settings, pipeline, options, metrics, after_apply, notify)
