@@ -1,5 +1,6 @@
 """--config values nginx would refuse are refused when the file is read, naming the key; the
-compression keys (use-gzip, gzip-level, gzip-min-length, gzip-types) through real nginx."""
+compression keys (use-gzip, gzip-level, gzip-min-length, gzip-types, gzip-disable) through
+real nginx."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ from ingress2nginx.sources.configuring import parse_global_config
         ({"gzip-types": "text/css; evil"}, "gzip-types: .* must be MIME types"),
         ({"gzip-types": "text/$host"}, "gzip-types"),
         ({"use-gzip": "yes please"}, "use-gzip"),
+        ({"gzip-disable": "MSIE [4-6"}, "gzip-disable: .* not a valid regular expression"),
+        ({"gzip-disable": "(?<ua>curl)"}, "gzip-disable: .* named groups"),
+        ({"gzip-disable": "curl\tbot"}, "gzip-disable: .* printable ASCII"),
         ({"no-auth-locations": "/ok, no-slash"}, "no-auth-locations: .* URL paths"),
         ({"no-auth-locations": "/a;b"}, "no-auth-locations"),
     ],
@@ -127,3 +131,18 @@ def test_gzip_types_and_gzip_min_length_limit_what_is_compressed(
     with site_with(tmp_path, nginx_binary, options) as site:
         assert echoed(site)[0] is None
         assert "gzip on;" in site.rendered.config
+
+
+def test_gzip_disable_sends_matching_user_agents_plain_answers(
+    tmp_path: Path, nginx_binary: str
+) -> None:
+    options = {"use-gzip": "true", "gzip-disable": 'Legacy-Browser/[1-3]\\. "x"|msie6'}
+    with site_with(tmp_path, nginx_binary, options) as site:
+        assert 'gzip_disable "Legacy-Browser/[1-3]\\. \\"x\\"|msie6";' in site.rendered.config
+        old = site.get("/page", host="web.test", headers={**ACCEPTS_GZIP,
+                       "User-Agent": 'legacy-browser/2. "x"'})  # fmt: skip
+        assert (old.status, old.headers.get("Content-Encoding")) == (200, None)
+        newer = site.get("/page", host="web.test", headers={**ACCEPTS_GZIP,
+                         "User-Agent": "Legacy-Browser/4. x"})  # fmt: skip
+        assert newer.headers.get("Content-Encoding") == "gzip"
+        assert echoed(site)[0] == "gzip"  # no User-Agent at all

@@ -148,6 +148,9 @@ class GlobalConfig:
     """``gzip-min-length``: smaller responses are sent as they are, in bytes."""
     gzip_types: tuple[str, ...] = GZIP_TYPES
     """``gzip-types``: MIME types compressed besides text/html; ``*`` for all."""
+    gzip_disable: str = ""
+    """``gzip-disable``: a regular expression (case-insensitive) of User-Agents never sent
+    compressed answers, or nginx's mask ``msie6``; empty for none."""
     no_auth_locations: tuple[str, ...] = (ACME_CHALLENGE_PATH,)
     """``no-auth-locations``: Ingress paths starting with one of these ask for no
     authentication (auth-url, auth-type basic), as in ingress-nginx."""

@@ -20,7 +20,7 @@ from ingress2nginx.core.errors import shown
 from ingress2nginx.core.settings import GlobalConfig
 from ingress2nginx.features.balancing import load_balance
 from ingress2nginx.features.base import AnnotationValueError, AnnotationValueIgnored
-from ingress2nginx.features.compressing import mime_types
+from ingress2nginx.features.compressing import mime_types, user_agent_pattern
 from ingress2nginx.features.proxy import NEXT_UPSTREAM_CONDITIONS, ProxyOptions, buffer_problem
 from ingress2nginx.features.values import (
     choice,
@@ -143,6 +143,7 @@ OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "gzip-level": ("gzip_level", integer(1, 9)),
     "gzip-min-length": ("gzip_min_length", integer(0, 2**31 - 1)),
     "gzip-types": ("gzip_types", mime_types),
+    "gzip-disable": ("gzip_disable", user_agent_pattern),
     "no-auth-locations": ("no_auth_locations", _path_prefixes),
     "limit-req-status-code": ("limit_req_status_code", integer(400, 599)),
     "limit-conn-status-code": ("limit_conn_status_code", integer(400, 599)),
