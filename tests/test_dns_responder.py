@@ -119,7 +119,8 @@ def test_garbage_is_dropped_and_the_responder_keeps_answering(responder: DnsResp
 
 
 def test_the_counts_say_what_became_of_each_query(responder: DnsResponder) -> None:
-    responder.replace({NAME: tuple(Target(f"10.1.{i // 250}.{i % 250 + 1}", 80) for i in range(300))})
+    many = tuple(Target(f"10.1.{i // 250}.{i % 250 + 1}", 80) for i in range(300))
+    responder.replace({NAME: many})
     assert responder.held() == (1, 300)
     assert ask(responder, NAME).header.tc == 1
     assert len(ask(responder, NAME, tcp=True).rr) == 300
