@@ -90,7 +90,11 @@ class Renderer:
             self._passthrough = bool(config.passthrough)
             self._servers = {}
         server_template = self._template(SERVER_TEMPLATE)
-        servers = {server: self._server(server, server_template) for server in config.servers}
+        servers = {
+            server: self._server(server, server_template)
+            for server in config.servers
+            if listened(server, config.https)
+        }
         self._servers = servers
         upstreams = {upstream: self._upstream(upstream) for upstream in config.upstreams}
         self._upstreams = upstreams
@@ -98,7 +102,7 @@ class Renderer:
         try:
             return template.render(
                 version=literal(__version__),
-                summary=comment(_summary(config)),
+                summary=comment(_summary(config, servers)),
                 **_main_view(config, self._settings),
                 upstreams=list(upstreams.values()),
                 servers=list(servers.values()),
@@ -181,9 +185,11 @@ def _main_view(config: Config, settings: Settings) -> dict[str, Any]:
         "core": _core_view(settings.config),
         "proxy": _proxy_view(settings.config, standard_headers(settings)),
         "extra": http_directives(config, settings),
-        "forwarding": render_lines(forwarding.http_directives(settings), 1),
+        "forwarding": render_lines(
+            forwarding.http_directives(settings, [port for port, _ in config.listener_ports]), 1
+        ),
         "gzip": render_lines(compressing.http_directives(settings.config), 1) or None,
-        "tls": _tls_view(settings) if config.https else None,
+        "tls": _tls_view(settings) if config.serves_tls else None,
         "status": _status_view(settings),
         "modules": stream_modules(config, settings),
         "stream": stream_block(config, settings),
@@ -221,24 +227,45 @@ def _certificate_paths(settings: Settings, stem: str) -> tuple[Token, Token]:
     return literal(str(directory / f"{stem}.crt")), literal(str(directory / f"{stem}.key"))
 
 
+def listened(server: Server, https: bool) -> bool:
+    """Whether nginx listens anywhere for `server` (`https`: on --https-port); a server
+    answering HTTPS on --https-port only is left out of a config that does not listen there."""
+    return server.port is not None or server.listens_http or (https and server.listens_https)
+
+
 def _server_view(
     server: Server, settings: Settings, https: bool, passthrough: bool = False
 ) -> dict[str, Any]:
     own = own_certificate(server)
     hsts = writes_hsts(server, settings)
     headers = server_response_headers(server, settings, hsts)
+    listens = _server_listens(server, settings, https, passthrough)
+    secure = server.listens_https and (https or server.port is not None)
     return {
-        "listen": _listen(settings, server.port or settings.http_port, server.default),
-        "listen_https": _https_listen(settings, server.default, passthrough)
-        if https and server.port is None
-        else None,
-        "http2_directive": https and settings.http2_directive,
+        "listen": listens[0],
+        "listen_https": listens[1] if len(listens) > 1 else None,
+        "http2_directive": (https or secure) and settings.http2_directive,
         "server_names": [literal(name) for name in server.server_names],
-        "certificate": _server_certificate(server, settings, https, own),
+        "certificate": _server_certificate(server, settings, secure, own),
         "hsts": render_lines([HSTS_HEADER], SERVER_DEPTH) if hsts else None,
         "extra": server_directives(server, settings),
         **_locations_view(server, settings, headers),
     }
+
+
+def _server_listens(
+    server: Server, settings: Settings, https: bool, passthrough: bool
+) -> list[Token]:
+    """The server's ``listen`` lines: its own port (with ``ssl`` for HTTPS), else
+    --http-port and --https-port, each when the server answers there."""
+    if server.port is not None:
+        return [_listen(settings, server.port, server.default, https=server.listens_https)]
+    found = []
+    if server.listens_http:
+        found.append(_listen(settings, settings.http_port, server.default))
+    if https and server.listens_https:
+        found.append(_https_listen(settings, server.default, passthrough))
+    return found
 
 
 def _server_certificate(
@@ -378,8 +405,8 @@ def _next_power_of_two(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
 
 
-def _summary(config: Config) -> str:
-    locations = sum(len(server.locations) for server in config.servers)
-    return (
-        f"{len(config.servers)} servers, {locations} locations, {len(config.upstreams)} upstreams"
-    )
+def _summary(config: Config, servers: Iterable[Server]) -> str:
+    """What the config holds: the servers written, their locations, the upstreams."""
+    written = list(servers)
+    locations = sum(len(server.locations) for server in written)
+    return f"{len(written)} servers, {locations} locations, {len(config.upstreams)} upstreams"
