@@ -26,11 +26,11 @@ from ingress2nginx.features import compressing, dns_upstreams, forwarding
 from ingress2nginx.features.balancing import upstream_directive
 from ingress2nginx.features.forwarding import standard_headers
 from ingress2nginx.features.hsts import HSTS_HEADER, own_certificate, writes_hsts
-from ingress2nginx.features.passthrough import https_listen as passthrough_listen
 from ingress2nginx.features.passthrough import modules as stream_modules
 from ingress2nginx.features.passthrough import stream_block
 from ingress2nginx.model import Config, Server, Upstream
 from ingress2nginx.normalize.certificates import DEFAULT_CERTIFICATE
+from ingress2nginx.render.listens import listened, server_listens
 from ingress2nginx.render.views import (
     SERVER_DEPTH,
     http_directives,
@@ -227,19 +227,13 @@ def _certificate_paths(settings: Settings, stem: str) -> tuple[Token, Token]:
     return literal(str(directory / f"{stem}.crt")), literal(str(directory / f"{stem}.key"))
 
 
-def listened(server: Server, https: bool) -> bool:
-    """Whether nginx listens anywhere for `server` (`https`: on --https-port); a server
-    answering HTTPS on --https-port only is left out of a config that does not listen there."""
-    return server.port is not None or server.listens_http or (https and server.listens_https)
-
-
 def _server_view(
     server: Server, settings: Settings, https: bool, passthrough: bool = False
 ) -> dict[str, Any]:
     own = own_certificate(server)
     hsts = writes_hsts(server, settings)
     headers = server_response_headers(server, settings, hsts)
-    listens = _server_listens(server, settings, https, passthrough)
+    listens = server_listens(server, settings, https, passthrough)
     secure = server.listens_https and (https or server.port is not None)
     return {
         "listen": listens[0],
@@ -251,21 +245,6 @@ def _server_view(
         "extra": server_directives(server, settings),
         **_locations_view(server, settings, headers),
     }
-
-
-def _server_listens(
-    server: Server, settings: Settings, https: bool, passthrough: bool
-) -> list[Token]:
-    """The server's ``listen`` lines: its own port (with ``ssl`` for HTTPS), else
-    --http-port and --https-port, each when the server answers there."""
-    if server.port is not None:
-        return [_listen(settings, server.port, server.default, https=server.listens_https)]
-    found = []
-    if server.listens_http:
-        found.append(_listen(settings, settings.http_port, server.default))
-    if https and server.listens_https:
-        found.append(_https_listen(settings, server.default, passthrough))
-    return found
 
 
 def _server_certificate(
@@ -365,29 +344,6 @@ def _proxy_view(config: GlobalConfig, headers: Iterable[tuple[str, str]]) -> dic
         "body_size": literal(config.proxy_body_size),
         "client_body_buffer_size": literal(config.client_body_buffer_size),
     }
-
-
-def _https_listen(settings: Settings, default: bool, passthrough: bool) -> Token:
-    """The HTTPS ``listen``: behind the stream front server on loopback with ssl-passthrough."""
-    if passthrough:
-        return passthrough_listen(settings, default, http2=not settings.http2_directive)
-    return _listen(settings, settings.https_port, default, https=True)
-
-
-def _listen(settings: Settings, port: int, default: bool, https: bool = False) -> Token:
-    """A ``listen`` line's arguments: address:port, then default_server, ssl, http2."""
-    address = settings.listen_address
-    if ":" in address:
-        address = f"[{address}]"
-    words = [literal(f"{address}:{port}" if address else str(port))]
-    if default:
-        words.append(trusted("default_server"))
-    words += forwarding.listen_flags(settings.config)
-    if https:
-        words.append(trusted("ssl"))
-        if not settings.http2_directive:
-            words.append(trusted("http2"))
-    return Token(" ".join(words))
 
 
 def _names_bucket_size(names: Iterable[str]) -> int:

@@ -168,8 +168,8 @@ def shadowed(config: Config) -> list[Shadowed]:
     `choose_location`, the decision `explain --request` shows; a path none of them reaches is
     shadowed. A use-regex path matches requests no sample can enumerate: never reported."""
     servers: dict[tuple[str, int | None], list[Server]] = {}
-    for server in config.servers:
-        servers.setdefault((server.host, server.port), []).append(server)
+    for each in config.servers:
+        servers.setdefault((each.host, each.port), []).append(each)
     found = []
     for route in config.routes:
         server = _route_server(servers.get((route.host, route.port), []), route)
