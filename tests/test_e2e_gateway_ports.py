@@ -7,8 +7,10 @@ the listener's port and scheme."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 from e2e import Site, echo_service, serving, started_backends
 from gateway_objects import backend_ref, gateway, http_route, listener, parent, path_match
 from gateway_objects import route_rule as rule
@@ -140,3 +142,22 @@ def test_backends_are_told_the_listener_port_and_scheme_the_client_used(
         headers = response.json()["headers"]
         assert headers["x-forwarded-port"] == port
         assert headers["x-forwarded-proto"] == schemes[port]
+
+
+def test_behind_a_trusted_proxy_x_forwarded_port_is_kept_and_else_the_listener_port(
+    nginx_binary: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"use-forwarded-headers": "true"}))
+    port = free_port()
+    objects = [
+        gateway("edge", class_name="nginx", listeners=[listener("alt", port)]),
+        http_route("alt", parents=[parent("edge")], rules=[rule(None, [backend_ref("alt")])]),
+    ]
+    with started_backends("alt") as echo:
+        objects += echo_service(echo["alt"])
+        with serving(objects, "--config", str(config), binary=nginx_binary):
+            told = request(port, "/", host="a.test", headers={"X-Forwarded-Port": "8443"})
+            assert told.json()["headers"]["x-forwarded-port"] == "8443"
+            own = request(port, "/", host="a.test")
+            assert own.json()["headers"]["x-forwarded-port"] == str(port)

@@ -85,7 +85,8 @@ def served_listeners(
         for item in manifests.get("GatewayClass", [])
         if _spec(item).get("controllerName") == CONTROLLER_NAME
     }
-    found = []
+    found: list[Listener] = []
+    protocols: dict[int, str] = {}
     for gateway in manifests.get("Gateway", []):
         class_name = text(_spec(gateway).get("gatewayClassName"))
         if not named_validly(gateway, problems):
@@ -97,27 +98,20 @@ def served_listeners(
             )
             problems.append(Problem(Severity.INFO, gateway.ref, "spec", reason, Code.CLASS))
             continue
-        found.extend(_listeners(gateway, grants, problems, _reserved(settings)))
-    return _one_protocol_per_port(found, problems)
+        found.extend(_listeners(gateway, grants, problems, _reserved(settings), protocols))
+    return found
 
 
-def _one_protocol_per_port(listeners: list[Listener], problems: list[Problem]) -> list[Listener]:
-    """The listeners whose protocol is the first one asked for on their port; the others
-    reported (ProtocolConflict) and left out."""
-    protocols: dict[int, str] = {}
-    kept = []
-    for listener in listeners:
-        first = protocols.setdefault(listener.port, listener.protocol)
-        if first == listener.protocol:
-            kept.append(listener)
-            continue
-        reason = (
-            f"port {listener.port} is already served for {first} by another listener"
-            f" (ProtocolConflict); listener left out"
-        )
-        problems.append(Problem(Severity.WARNING, listener.gateway.ref, listener.field, reason,
-                                Code.LISTENER))  # fmt: skip
-    return kept
+def _protocol_conflict(listener: Listener, protocols: dict[int, str]) -> str:
+    """Why the listener is left out when its port is served for another protocol (the first
+    one asked for there), else empty; `protocols` remembers the first one of each port."""
+    first = protocols.setdefault(listener.port, listener.protocol)
+    if first == listener.protocol:
+        return ""
+    return (
+        f"port {listener.port} is already served for {first} by another listener"
+        " (ProtocolConflict); listener left out"
+    )
 
 
 def named_validly(manifest: Manifest, problems: list[Problem]) -> bool:
@@ -142,7 +136,11 @@ def _spec(manifest: Manifest) -> Mapping[str, Any]:
 
 
 def _listeners(
-    gateway: Manifest, grants: Grants, problems: list[Problem], reserved: frozenset[int]
+    gateway: Manifest,
+    grants: Grants,
+    problems: list[Problem],
+    reserved: frozenset[int],
+    protocols: dict[int, str],
 ) -> list[Listener]:
     entries = _spec(gateway).get("listeners")
     found = []
@@ -151,6 +149,8 @@ def _listeners(
             continue
         where = f"spec.listeners[{index}]"
         listener = _listener(gateway, index, entry, grants, problems, reserved)
+        if not isinstance(listener, str):
+            listener = _protocol_conflict(listener, protocols) or listener
         if isinstance(listener, str):
             problems.append(Problem(Severity.WARNING, gateway.ref, where, listener, Code.LISTENER))
         else:
