@@ -49,9 +49,8 @@ def lay_out(hosts: dict[HostKey, GatewayHost], secure_ports: set[int]) -> list[S
     servers = []
     for host, port in sorted(hosts):
         found = hosts[(host, port)]
-        twin = hosts.get((host, HTTP_PORT if port == HTTPS_PORT else HTTPS_PORT))
-        both = port in (HTTP_PORT, HTTPS_PORT) and twin is not None
-        if both and twin is not None and twin.candidates == found.candidates:
+        twin = _twin(hosts, host, port)
+        if twin is not None and twin.candidates == found.candidates:
             if port == HTTP_PORT:
                 servers.append(_server(host, port, replace(found, tls=twin.tls), both=True))
             continue
@@ -63,6 +62,12 @@ def lay_out(hosts: dict[HostKey, GatewayHost], secure_ports: set[int]) -> list[S
             servers.append(Server(ANY_HOST, ("_",), True, (location,), port=port,
                                   listens_http=not secure, listens_https=secure))  # fmt: skip
     return servers
+
+
+def _twin(hosts: dict[HostKey, GatewayHost], host: str, port: int) -> GatewayHost | None:
+    """What the host's routes claim on the other one of 80 and 443 (None for other ports)."""
+    other = {HTTP_PORT: HTTPS_PORT, HTTPS_PORT: HTTP_PORT}.get(port)
+    return None if other is None else hosts.get((host, other))
 
 
 def _server(
