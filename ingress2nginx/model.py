@@ -213,8 +213,15 @@ class Server:
     """What the Ingresses with rules for this host ask for, oldest first (equal ones once):
     a host-wide annotation (ssl-ciphers) takes the value of the oldest that sets it."""
     port: int | None = None
-    """A Gateway API HTTP listener's own port (not 80): the server listens there alone, for
-    plain HTTP; None for --http-port and --https-port."""
+    """A Gateway API listener's own port (not 80 or 443): the server listens there alone, as
+    given; None for --http-port and --https-port."""
+    listens_http: bool = True
+    """Answers plain HTTP: on --http-port (`port` None) or on `port`. An Ingress host's
+    server answers both; a Gateway API host's only those of the listeners its routes
+    attach to (listener isolation)."""
+    listens_https: bool = True
+    """Answers HTTPS: on --https-port when the config listens there (`port` None), or on
+    `port` (then `listens_http` is False: a port has one protocol)."""
     _hash: int | None = field(default=None, init=False, repr=False, compare=False)
     """The hash, once computed (see the module docstring)."""
 
@@ -328,7 +335,9 @@ class Config:
     certificates: tuple[CertificateFile, ...] = ()
     """Certificates the servers use, by name (the default certificate is not among them)."""
     https: bool = False
-    """Whether nginx listens for HTTPS at all (some host has TLS or forces a redirect)."""
+    """Whether nginx listens on --https-port (some Ingress host has TLS or forces a redirect, a
+    Gateway API listener on 443, ssl-passthrough); `serves_tls` also counts listeners' own
+    HTTPS ports."""
     passthrough: tuple[Passthrough, ...] = ()
     """ssl-passthrough hosts, by host; never any without ``--enable-ssl-passthrough``."""
     stream_snippets: tuple[tuple[str, str], ...] = ()
@@ -339,3 +348,16 @@ class Config:
     worker_group: int | None = None
     """Group id given the files nginx's workers read at each request (`Settings.worker_group`),
     so that writing them needs no settings."""
+
+    @property
+    def listener_ports(self) -> tuple[tuple[int, bool], ...]:
+        """(port, TLS) of each Gateway API listener port of its own nginx listens on, by
+        port (`Server.port`)."""
+        found = {(s.port, s.listens_https) for s in self.servers if s.port is not None}
+        return tuple(sorted(found))
+
+    @property
+    def serves_tls(self) -> bool:
+        """Whether nginx terminates TLS anywhere: --https-port (`https`) or a listener's own
+        HTTPS port (the TLS settings and the default certificate are needed then)."""
+        return self.https or any(tls for _, tls in self.listener_ports)

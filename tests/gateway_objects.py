@@ -35,9 +35,13 @@ def listener(
     namespaces: str | None = None,
     selector: Mapping[str, Any] | None = None,
     kinds: Sequence[str] | None = None,
+    protocol: str | None = None,
 ) -> Obj:
-    """A listener: HTTP on 80, HTTPS (Terminate, with `secret`) on 443."""
-    entry: Obj = {"name": name, "port": port, "protocol": "HTTPS" if port == 443 else "HTTP"}
+    """A listener: HTTP on 80, HTTPS (Terminate, with `secret`) on 443; on another port,
+    `protocol` (HTTPS when a `secret` is given, else HTTP)."""
+    if protocol is None:
+        protocol = "HTTPS" if port == 443 or (port != 80 and secret) else "HTTP"
+    entry: Obj = {"name": name, "port": port, "protocol": protocol}
     if hostname is not None:
         entry["hostname"] = hostname
     if secret is not None:

@@ -51,3 +51,26 @@ def test_check_reports_a_path_an_older_route_always_takes_and_not_one_taken_by_h
     ) in checked.messages
     assert "spec.rules[1].matches[0].path" not in checked.messages
     assert "0 Ingress(es) and 2 HTTPRoute(s) would be served" in checked.messages
+
+
+def _per_listener() -> str:
+    edge = [listener("http", 80), listener("https", 443, secret="none-tls")]
+    return manifest_text([
+        gateway("edge", class_name="nginx", listeners=edge),
+        http_route("split-http", parents=[parent("edge", port=80)], hostnames=["split.test"],
+                   rules=[rule([path_match("/a")], [backend_ref("plain")])]),
+        http_route("split-https", parents=[parent("edge", port=443)], hostnames=["split.test"],
+                   rules=[rule([path_match("/a")], [backend_ref("secure")])]),
+    ])  # fmt: skip
+
+
+def test_explain_follows_a_request_to_the_routes_of_the_listener_port_it_uses() -> None:
+    plain = run_cli(["explain", "--request", "http://split.test/a", "-"], _per_listener())
+    assert "source:   HTTPRoute default/split-http spec.rules[0].matches[0]" in plain.config
+    secure = run_cli(["explain", "--request", "https://split.test/a", "-"], _per_listener())
+    assert "source:   HTTPRoute default/split-https spec.rules[0].matches[0]" in secure.config
+
+
+def test_check_does_not_call_a_route_shadowed_by_the_route_of_another_port() -> None:
+    checked = run_cli(["check", "-"], _per_listener())
+    assert "never answers" not in checked.messages

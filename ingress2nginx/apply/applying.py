@@ -106,7 +106,7 @@ def write_certificates(config: Config, cert_dir: Path) -> None:
     """
     write_secret_files(config.secret_files, cert_dir, config.worker_group)
     try:
-        if not config.https and not config.certificates:
+        if not config.serves_tls and not config.certificates:
             if cert_dir.is_dir() and _remove_stale_pairs(cert_dir, set()):
                 _sync_folder(cert_dir)  # an earlier config's keys are not left behind
             return

@@ -224,7 +224,7 @@ class ApplyPipeline:
     def _prune_certificates(self, config: Config) -> None:
         """Delete the Secret files the applied config no longer uses (keys included)."""
         with contextlib.suppress(Ingress2NginxError, OSError):  # retried at the next apply
-            if config.https or config.certificates:
+            if config.serves_tls or config.certificates:
                 write_certificates(config, self.cert_dir)
                 return
             write_secret_files(config.secret_files, self.cert_dir, config.worker_group)

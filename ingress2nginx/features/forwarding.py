@@ -19,10 +19,13 @@ Off by default, as in ingress-nginx: a client could otherwise claim any address 
 Whatever the options, the backend gets the client's own X-Request-ID (a fresh one only when it
 sent none: ``$req_id``), and X-Forwarded-Port names the port the client used as the Service in
 front of nginx publishes it (``--published-http-port`` / ``--published-https-port``, 80 and
-443), not the container port nginx listens on.
+443), not the container port nginx listens on; on a Gateway API listener's own port, nginx
+listens on that port as given, and it is the one named.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from ingress2nginx.core.directives import Directive, block, directive, entry
 from ingress2nginx.core.quoting import Token, literal, trusted
@@ -55,18 +58,20 @@ def header_values(config: GlobalConfig) -> dict[str, str]:
     return values
 
 
-def http_directives(settings: Settings) -> list[Directive]:
-    """Maps and real-IP directives for the http block, and the access log format."""
+def http_directives(settings: Settings, listener_ports: Sequence[int] = ()) -> list[Directive]:
+    """Maps and real-IP directives for the http block, and the access log format.
+    `listener_ports` are Gateway API listeners' own ports, which nginx listens on as given."""
     config = settings.config
     found = [_request_id_map()]
     if config.use_forwarded_headers:
         found += [this_host_map(), _host_map(config), _redirect_host_map()]
         found.append(_passthrough_map("$http_x_forwarded_proto", "$pass_access_scheme", "$scheme"))
-        found.append(_published_port_map(settings, "$published_port"))
+        found += _published_port_maps(settings, "$published_port", listener_ports)
         found.append(_passthrough_map("$http_x_forwarded_port", "$pass_server_port",
                                       "$published_port"))  # fmt: skip
     else:
-        found += [_host_map(config), _published_port_map(settings, "$pass_server_port")]
+        found.append(_host_map(config))
+        found += _published_port_maps(settings, "$pass_server_port", listener_ports)
     if config.compute_full_forwarded_for:
         peer = "$proxy_protocol_addr" if config.use_proxy_protocol else "$realip_remote_addr"
         found.append(block("map", [trusted("$http_x_forwarded_for"),
@@ -139,13 +144,22 @@ def _request_id_map() -> Directive:
     ])  # fmt: skip
 
 
-def _published_port_map(settings: Settings, target: str) -> Directive:
+def _published_port_maps(
+    settings: Settings, target: str, listener_ports: Sequence[int]
+) -> list[Directive]:
     """`target`: the port the client used, as the Service in front of nginx publishes it
-    (``--published-http-port`` / ``--published-https-port``), whatever nginx listens on."""
-    return block("map", [trusted("$scheme"), trusted(target)], [
+    (``--published-http-port`` / ``--published-https-port``), whatever nginx listens on;
+    on a listener's own port (``$server_port``), that port."""
+    by_scheme = target if not listener_ports else "$published_scheme_port"
+    found = [block("map", [trusted("$scheme"), trusted(by_scheme)], [
         entry(trusted("https"), Token(str(settings.published_https_port))),
         entry(trusted("default"), Token(str(settings.published_http_port))),
-    ])  # fmt: skip
+    ])]  # fmt: skip
+    if listener_ports:
+        body = [entry(Token(str(port)), Token(str(port))) for port in listener_ports]
+        body.append(entry(trusted("default"), trusted(by_scheme)))
+        found.append(block("map", [trusted("$server_port"), trusted(target)], body))
+    return found
 
 
 def this_host_map() -> Directive:

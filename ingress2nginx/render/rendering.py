@@ -26,11 +26,11 @@ from ingress2nginx.features import compressing, dns_upstreams, forwarding
 from ingress2nginx.features.balancing import upstream_directive
 from ingress2nginx.features.forwarding import standard_headers
 from ingress2nginx.features.hsts import HSTS_HEADER, own_certificate, writes_hsts
-from ingress2nginx.features.passthrough import https_listen as passthrough_listen
 from ingress2nginx.features.passthrough import modules as stream_modules
 from ingress2nginx.features.passthrough import stream_block
 from ingress2nginx.model import Config, Server, Upstream
 from ingress2nginx.normalize.certificates import DEFAULT_CERTIFICATE
+from ingress2nginx.render.listens import listened, server_listens
 from ingress2nginx.render.views import (
     SERVER_DEPTH,
     http_directives,
@@ -90,7 +90,11 @@ class Renderer:
             self._passthrough = bool(config.passthrough)
             self._servers = {}
         server_template = self._template(SERVER_TEMPLATE)
-        servers = {server: self._server(server, server_template) for server in config.servers}
+        servers = {
+            server: self._server(server, server_template)
+            for server in config.servers
+            if listened(server, config.https)
+        }
         self._servers = servers
         upstreams = {upstream: self._upstream(upstream) for upstream in config.upstreams}
         self._upstreams = upstreams
@@ -98,7 +102,7 @@ class Renderer:
         try:
             return template.render(
                 version=literal(__version__),
-                summary=comment(_summary(config)),
+                summary=comment(_summary(config, servers)),
                 **_main_view(config, self._settings),
                 upstreams=list(upstreams.values()),
                 servers=list(servers.values()),
@@ -181,9 +185,11 @@ def _main_view(config: Config, settings: Settings) -> dict[str, Any]:
         "core": _core_view(settings.config),
         "proxy": _proxy_view(settings.config, standard_headers(settings)),
         "extra": http_directives(config, settings),
-        "forwarding": render_lines(forwarding.http_directives(settings), 1),
+        "forwarding": render_lines(
+            forwarding.http_directives(settings, [port for port, _ in config.listener_ports]), 1
+        ),
         "gzip": render_lines(compressing.http_directives(settings.config), 1) or None,
-        "tls": _tls_view(settings) if config.https else None,
+        "tls": _tls_view(settings) if config.serves_tls else None,
         "status": _status_view(settings),
         "modules": stream_modules(config, settings),
         "stream": stream_block(config, settings),
@@ -227,14 +233,14 @@ def _server_view(
     own = own_certificate(server)
     hsts = writes_hsts(server, settings)
     headers = server_response_headers(server, settings, hsts)
+    listens = server_listens(server, settings, https, passthrough)
+    secure = server.listens_https and (https or server.port is not None)
     return {
-        "listen": _listen(settings, server.port or settings.http_port, server.default),
-        "listen_https": _https_listen(settings, server.default, passthrough)
-        if https and server.port is None
-        else None,
-        "http2_directive": https and settings.http2_directive,
+        "listen": listens[0],
+        "listen_https": listens[1] if len(listens) > 1 else None,
+        "http2_directive": (https or secure) and settings.http2_directive,
         "server_names": [literal(name) for name in server.server_names],
-        "certificate": _server_certificate(server, settings, https, own),
+        "certificate": _server_certificate(server, settings, secure, own),
         "hsts": render_lines([HSTS_HEADER], SERVER_DEPTH) if hsts else None,
         "extra": server_directives(server, settings),
         **_locations_view(server, settings, headers),
@@ -340,29 +346,6 @@ def _proxy_view(config: GlobalConfig, headers: Iterable[tuple[str, str]]) -> dic
     }
 
 
-def _https_listen(settings: Settings, default: bool, passthrough: bool) -> Token:
-    """The HTTPS ``listen``: behind the stream front server on loopback with ssl-passthrough."""
-    if passthrough:
-        return passthrough_listen(settings, default, http2=not settings.http2_directive)
-    return _listen(settings, settings.https_port, default, https=True)
-
-
-def _listen(settings: Settings, port: int, default: bool, https: bool = False) -> Token:
-    """A ``listen`` line's arguments: address:port, then default_server, ssl, http2."""
-    address = settings.listen_address
-    if ":" in address:
-        address = f"[{address}]"
-    words = [literal(f"{address}:{port}" if address else str(port))]
-    if default:
-        words.append(trusted("default_server"))
-    words += forwarding.listen_flags(settings.config)
-    if https:
-        words.append(trusted("ssl"))
-        if not settings.http2_directive:
-            words.append(trusted("http2"))
-    return Token(" ".join(words))
-
-
 def _names_bucket_size(names: Iterable[str]) -> int:
     """A ``server_names_hash_bucket_size`` holding at least two of the longest names: with
     room for one only, nginx warns that it cannot build an optimal hash (and is slower)."""
@@ -378,8 +361,8 @@ def _next_power_of_two(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
 
 
-def _summary(config: Config) -> str:
-    locations = sum(len(server.locations) for server in config.servers)
-    return (
-        f"{len(config.servers)} servers, {locations} locations, {len(config.upstreams)} upstreams"
-    )
+def _summary(config: Config, servers: Iterable[Server]) -> str:
+    """What the config holds: the servers written, their locations, the upstreams."""
+    written = list(servers)
+    locations = sum(len(server.locations) for server in written)
+    return f"{len(written)} servers, {locations} locations, {len(config.upstreams)} upstreams"

@@ -53,7 +53,7 @@ def explain_request(config: Config, url: str) -> Answer:
     parts = urlsplit(url if "://" in url else f"http://{url}")
     host = (parts.hostname or "").rstrip(".").lower()
     https = parts.scheme == "https"
-    server, server_step = choose_server(config, host, _listener_port(config, parts.port))
+    server, server_step = choose_server(config, host, _listener_port(config, parts.port), https)
     uri = normalize_uri(parts.path or "/")
     location, location_step = choose_location(server, uri)
     steps = [server_step, location_step]
@@ -73,10 +73,12 @@ def _listener_port(config: Config, port: int | None) -> int | None:
     return port if port is not None and any(s.port == port for s in config.servers) else None
 
 
-def choose_server(config: Config, host: str, port: int | None = None) -> tuple[Server, str]:
-    """nginx's server selection by Host, among the servers of `port` (None: --http-port and
-    --https-port): exact names, then regexes in order, then the default server."""
-    servers = [server for server in config.servers if server.port == port]
+def choose_server(
+    config: Config, host: str, port: int | None = None, https: bool = False
+) -> tuple[Server, str]:
+    """nginx's server selection by Host, among the servers of `port` (None: --http-port, or
+    --https-port with `https`): exact names, then regexes in order, then the default server."""
+    servers = [server for server in config.servers if _answers(server, port, https)]
     for server in servers:
         if host in server.server_names:
             return server, f"server_name {host} matches exactly"
@@ -86,6 +88,14 @@ def choose_server(config: Config, host: str, port: int | None = None) -> tuple[S
                 return server, f"server_name {name} matches {host or '(no host)'}"
     default = next(server for server in servers if server.default)
     return default, f"no server_name matches {host or '(no host)'}: the default server answers"
+
+
+def _answers(server: Server, port: int | None, https: bool) -> bool:
+    """Whether `server` answers requests on `port` (None: --http-port, or --https-port with
+    `https`)."""
+    if server.port != port:
+        return False
+    return port is not None or (server.listens_https if https else server.listens_http)
 
 
 def normalize_uri(path: str) -> str:
@@ -157,10 +167,12 @@ def shadowed(config: Config) -> list[Shadowed]:
     turned it into a regex), the requests it matches (`probes`) are replayed with
     `choose_location`, the decision `explain --request` shows; a path none of them reaches is
     shadowed. A use-regex path matches requests no sample can enumerate: never reported."""
-    servers = {server.host: server for server in config.servers if server.port is None}
+    servers: dict[tuple[str, int | None], list[Server]] = {}
+    for each in config.servers:
+        servers.setdefault((each.host, each.port), []).append(each)
     found = []
     for route in config.routes:
-        server = servers.get(route.host)
+        server = _route_server(servers.get((route.host, route.port), []), route)
         if server is None or _is_regex_route(server, route):
             continue
         winners: dict[Origin | None, Location] = {}  # one per Ingress path answering instead
@@ -172,6 +184,15 @@ def shadowed(config: Config) -> list[Shadowed]:
         else:
             found.append(Shadowed(server, route, tuple(winners.values())))
     return found
+
+
+def _route_server(servers: list[Server], route: Route) -> Server | None:
+    """The server of the route's host and port that serves it: the only one, or (a Gateway
+    API host served apart on --http-port and --https-port) one holding its origin."""
+    if len(servers) < 2:
+        return servers[0] if servers else None
+    holding = (s for s in servers if any(loc.origin == route.origin for loc in s.locations))
+    return next(holding, servers[0])
 
 
 def _chosen_among(server: Server, location: Location) -> set[Origin | None]:

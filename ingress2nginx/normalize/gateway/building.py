@@ -10,10 +10,9 @@ catch-all, when an Ingress has host-less rules or a default backend) stays the I
 an HTTPRoute attached to it is reported as a conflict naming the route and the host, and
 serves its other hosts (docs/gateway-api.md).
 
-A host reached only through HTTPS listeners answers plain HTTP with a 308 to HTTPS (its
-routes are never served unencrypted); a host reached through an HTTP listener is also
-answered over HTTPS with the default certificate, as an Ingress host without TLS is: nginx
-serves each host on both ports.
+A route serves a host only on the ports of the listeners it attached through, and only
+where no narrower listener hostname of that port takes the host's requests (listener
+isolation: isolation.py); where each host's servers listen is listening.py.
 
 Which location answers which match is dispatch.py; what filters do, filters.py.
 """
@@ -31,14 +30,11 @@ from ingress2nginx.core.objects import Inventory, Manifest
 from ingress2nginx.core.settings import Settings
 from ingress2nginx.model import (
     CertificateFile,
-    Location,
-    Match,
     Mirror,
     Origin,
     ProxyToAddress,
     ProxyToUpstream,
     Redirect,
-    Respond,
     Route,
     RouteFilters,
     Server,
@@ -49,7 +45,7 @@ from ingress2nginx.normalize.certificates import Certificates
 from ingress2nginx.normalize.gateway.attachment import attachments
 from ingress2nginx.normalize.gateway.backend_refs import UNRESOLVED, BackendRefs, RuleBackend
 from ingress2nginx.normalize.gateway.conditions import conditions, conditions_text
-from ingress2nginx.normalize.gateway.dispatch import Candidate, layout_claims, rank
+from ingress2nginx.normalize.gateway.dispatch import Candidate, rank
 from ingress2nginx.normalize.gateway.filters import (
     RuleFilters,
     for_match,
@@ -57,43 +53,21 @@ from ingress2nginx.normalize.gateway.filters import (
     redirect_port,
 )
 from ingress2nginx.normalize.gateway.grants import Grants
-from ingress2nginx.normalize.gateway.hostnames import ANY_HOST, server_names
+from ingress2nginx.normalize.gateway.isolation import Isolation
+from ingress2nginx.normalize.gateway.listening import (
+    GatewayHost,
+    HostKey,
+    lay_out,
+    merged,
+    own_port,
+)
 from ingress2nginx.normalize.gateway.matching import PathMatch, path_match, rule_matches
 from ingress2nginx.normalize.gateway.selection import (
-    HTTP_PORT,
     HTTPS_PORT,
     Listener,
     named_validly,
     served_listeners,
 )
-from ingress2nginx.normalize.servers import ServerInputs
-
-NOT_FOUND = Respond(404, "no HTTPRoute rule matches")
-
-HostKey = tuple[str, int | None]
-"""A host and the listener port it is served on: None for 80 and 443 (--http-port and
---https-port), else a listener's own port."""
-
-
-def own_port(listener: Listener) -> int | None:
-    """The port a listener's hosts get servers of their own on: None for 80 and 443."""
-    return None if listener.port in (HTTP_PORT, HTTPS_PORT) else listener.port
-
-
-def _key_order(key: HostKey) -> tuple[str, int]:
-    return (key[0], key[1] or 0)
-
-
-@dataclass(slots=True)
-class GatewayHost:
-    """What the attached routes claim on one host."""
-
-    candidates: list[Candidate] = field(default_factory=list)
-    """Every match of the routes attached here, in the order routes and rules are visited."""
-    tls: ServerTLS | None = None
-    plain: bool = False
-    """Some route reaches the host through an HTTP listener; without one, plain HTTP is
-    redirected to HTTPS (when the host has its certificate)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,15 +78,11 @@ class GatewayConfig:
     routes: tuple[Route, ...] = ()
     certificates: tuple[CertificateFile, ...] = ()
     https: bool = False
-    """Some served listener is HTTPS."""
+    """Some served listener is HTTPS on port 443 (nginx listens on --https-port)."""
 
     def merged(self, servers: tuple[Server, ...]) -> tuple[Server, ...]:
-        """The Ingresses' servers with these, by host then port (a host here replaces an
-        empty one of the Ingresses)."""
-        hosts = {server.host for server in self.servers if server.port is None}
-        kept = [server for server in servers if server.host not in hosts]
-        ordered = sorted([*kept, *self.servers], key=lambda s: (s.host, s.port or 0))
-        return tuple(ordered)
+        """The Ingresses' servers with these (listening.py's `merged`)."""
+        return merged(self.servers, servers) if self.servers else servers
 
 
 def build_gateway(
@@ -132,11 +102,12 @@ def build_gateway(
     listeners = served_listeners(manifests, settings, grants, problems)
     namespaces = {item.name: item for item in manifests.get("Namespace", [])}
     builder = _Builder(BackendRefs(backends, grants, set(inventory.services)), certificates,
-                       ingress_hosts, problems)  # fmt: skip
+                       ingress_hosts, problems, Isolation.of(listeners))  # fmt: skip
     for route in manifests.get("HTTPRoute", []):
         if named_validly(route, problems):
             builder.add(route, attachments(route, listeners, namespaces, problems))
-    return builder.config(any(listener.port == HTTPS_PORT for listener in listeners))
+    secure = {listener.port for listener in listeners if listener.secure}
+    return builder.config(secure)
 
 
 @dataclass(slots=True)
@@ -145,6 +116,7 @@ class _Builder:
     certificates: Certificates
     ingress_hosts: set[str]
     problems: list[Problem]
+    isolation: Isolation
     hosts: dict[HostKey, GatewayHost] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     files: dict[str, CertificateFile] = field(default_factory=dict)
@@ -153,13 +125,14 @@ class _Builder:
         """Claim the rules of one route on every host it attached to."""
         hosts: dict[HostKey, Listener] = {}
         for attachment in attached:
-            port = own_port(attachment.listener)
+            listener = attachment.listener
             for host in attachment.hosts:
-                if port is None and host in self.ingress_hosts:
+                if not self.isolation.reaches(listener, host):
+                    continue
+                if own_port(listener.port) is None and host in self.ingress_hosts:
                     self._conflict(route, attachment.parent, host)
                     continue
-                if (host, port) not in hosts or attachment.listener.port == HTTPS_PORT:
-                    hosts[(host, port)] = attachment.listener
+                hosts.setdefault((host, listener.port), listener)
         if not hosts:
             return
         spec = route.body.get("spec")
@@ -174,11 +147,6 @@ class _Builder:
             for host, listener in hosts.items():
                 self._claim(route, rule, index, host, backend, filters.filters)
                 self._secure(host, listener)
-        for attachment in attached:
-            for host in attachment.hosts:
-                key = (host, own_port(attachment.listener))
-                if key in self.hosts and attachment.listener.port != HTTPS_PORT:
-                    self.hosts[key].plain = True
 
     def _filters(self, route: Manifest, rule: Mapping[str, Any], index: int) -> RuleFilters | None:
         """The rule's filters; None (reported) when one is invalid: the rule is left out."""
@@ -222,7 +190,7 @@ class _Builder:
 
     def _claim(self, route: Manifest, rule: Mapping[str, Any], index: int, key: HostKey,
                backend: RuleBackend, filters: RouteFilters | None) -> None:  # fmt: skip
-        host, port = key
+        host, port = key[0], own_port(key[1])
         server = self.hosts.setdefault(key, GatewayHost())
         if port is not None and filters is not None:
             filters = redirect_port(filters, port)
@@ -286,8 +254,8 @@ class _Builder:
         where = f"{listener.field}.tls.certificateRefs[0]"
         if isinstance(parsed, str):
             reason = f"secret {namespace}/{name}: {parsed}; host {host or '*'} uses the default"
-            self.problems.append(Problem(Severity.WARNING, listener.gateway.ref, where,
-                                         f"{reason} certificate", Code.TLS))  # fmt: skip
+            self._report(Problem(Severity.WARNING, listener.gateway.ref, where,
+                                 f"{reason} certificate", Code.TLS))  # fmt: skip
             return
         self.files[parsed.file.name] = parsed.file
         gateway = listener.gateway
@@ -302,23 +270,22 @@ class _Builder:
         where = f"spec.parentRefs[{parent}]"
         self.problems.append(Problem(Severity.WARNING, route.ref, where, reason, Code.CONFLICT))
 
-    def config(self, https: bool) -> GatewayConfig:
-        keys = sorted(self.hosts, key=_key_order)
-        servers = [self._server(key) for key in keys]
-        for port in sorted({port for _, port in keys if port is not None}):
-            if (ANY_HOST, port) not in self.hosts:  # nginx would make the first its default
-                location = Location(Match.PREFIX, "/", NOT_FOUND, None)
-                servers.append(Server(ANY_HOST, ("_",), True, (location,), port=port))
+    def config(self, secure_ports: set[int]) -> GatewayConfig:
+        """The Gateway part of the model; `secure_ports` are the ports of HTTPS listeners."""
+        self._guard()
+        servers = lay_out(self.hosts, secure_ports)
         routes = sorted(self.routes, key=lambda route: (route.host, route.port or 0, route.path))
         files = tuple(self.files[name] for name in sorted(self.files))
-        return GatewayConfig(tuple(servers), tuple(routes), files, https)
+        return GatewayConfig(tuple(servers), tuple(routes), files, HTTPS_PORT in secure_ports)
 
-    def _server(self, key: HostKey) -> Server:
-        (host, port), found = key, self.hosts[key]
-        label = host if port is None else f"{host}:{port}"
-        claims, needed = layout_claims(label, found.candidates)
-        named = {location.path: location for location in reversed(needed)}
-        return ServerInputs(host, server_names(host), host == ANY_HOST, tuple(claims),
-                            (NOT_FOUND, None), found.tls, None, (), not found.plain,
-                            named=tuple(named[name] for name in sorted(named)),
-                            port=port).build()  # fmt: skip
+    def _guard(self) -> None:
+        """A 404 server (with the listener's certificate) for each listener hostname under a
+        broader host of its port (isolation.py), unless the Ingresses keep that host."""
+        for port in sorted(self.isolation.listeners):
+            hosts = [host for host, served in self.hosts if served == port]
+            for listener in self.isolation.guarded(port, hosts):
+                host = listener.hostname or ""
+                if own_port(port) is None and host in self.ingress_hosts:
+                    continue
+                self.hosts[(host, port)] = GatewayHost()
+                self._secure((host, port), listener)

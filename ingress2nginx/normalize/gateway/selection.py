@@ -5,12 +5,14 @@ A Gateway is served when its ``spec.gatewayClassName`` names a GatewayClass whos
 needs no GatewayClass object: from files there may be none). Others are named in a message,
 never silently lost.
 
-Listeners. Port 80 with protocol HTTP is served on ``--http-port``, HTTP on any other port
-(but nginx's own ones) on that port; port 443 with protocol HTTPS and TLS mode Terminate on
-``--https-port``, with the certificate of its first
+Listeners. Port 80 with protocol HTTP is served on ``--http-port``, port 443 with protocol
+HTTPS on ``--https-port``; HTTP or HTTPS on any other port (but nginx's own ones) on that port
+as given. An HTTPS listener terminates TLS (mode Terminate) with the certificate of its first
 ``certificateRefs`` entry (a ``kubernetes.io/tls`` Secret; in another namespace only with a
-ReferenceGrant). Any other listener is reported and left out. ``allowedRoutes`` is read here
-and applied by attachment.py.
+ReferenceGrant), chosen by SNI among the listeners of its port. A port has one protocol: a
+listener asking for the other one than the first listener on that port (Gateways oldest
+first, listeners in order) is reported (ProtocolConflict) and left out, as is any other
+listener. ``allowedRoutes`` is read here and applied by attachment.py.
 """
 
 from __future__ import annotations
@@ -57,6 +59,13 @@ class Listener:
     certificate: tuple[str, str] | None
     """(namespace, name) of the TLS Secret of an HTTPS listener."""
     allowed: AllowedRoutes
+    protocol: str = "HTTP"
+    """``HTTP`` or ``HTTPS``."""
+
+    @property
+    def secure(self) -> bool:
+        """Whether the listener terminates TLS (protocol HTTPS)."""
+        return self.protocol == "HTTPS"
 
     @property
     def field(self) -> str:
@@ -76,7 +85,8 @@ def served_listeners(
         for item in manifests.get("GatewayClass", [])
         if _spec(item).get("controllerName") == CONTROLLER_NAME
     }
-    found = []
+    found: list[Listener] = []
+    protocols: dict[int, str] = {}
     for gateway in manifests.get("Gateway", []):
         class_name = text(_spec(gateway).get("gatewayClassName"))
         if not named_validly(gateway, problems):
@@ -88,8 +98,20 @@ def served_listeners(
             )
             problems.append(Problem(Severity.INFO, gateway.ref, "spec", reason, Code.CLASS))
             continue
-        found.extend(_listeners(gateway, grants, problems, _reserved(settings)))
+        found.extend(_listeners(gateway, grants, problems, _reserved(settings), protocols))
     return found
+
+
+def _protocol_conflict(listener: Listener, protocols: dict[int, str]) -> str:
+    """Why the listener is left out when its port is served for another protocol (the first
+    one asked for there), else empty; `protocols` remembers the first one of each port."""
+    first = protocols.setdefault(listener.port, listener.protocol)
+    if first == listener.protocol:
+        return ""
+    return (
+        f"port {listener.port} is already served for {first} by another listener"
+        " (ProtocolConflict); listener left out"
+    )
 
 
 def named_validly(manifest: Manifest, problems: list[Problem]) -> bool:
@@ -114,7 +136,11 @@ def _spec(manifest: Manifest) -> Mapping[str, Any]:
 
 
 def _listeners(
-    gateway: Manifest, grants: Grants, problems: list[Problem], reserved: frozenset[int]
+    gateway: Manifest,
+    grants: Grants,
+    problems: list[Problem],
+    reserved: frozenset[int],
+    protocols: dict[int, str],
 ) -> list[Listener]:
     entries = _spec(gateway).get("listeners")
     found = []
@@ -123,6 +149,8 @@ def _listeners(
             continue
         where = f"spec.listeners[{index}]"
         listener = _listener(gateway, index, entry, grants, problems, reserved)
+        if not isinstance(listener, str):
+            listener = _protocol_conflict(listener, protocols) or listener
         if isinstance(listener, str):
             problems.append(Problem(Severity.WARNING, gateway.ref, where, listener, Code.LISTENER))
         else:
@@ -156,19 +184,24 @@ def _listener(
         certificate = found
     name = entry.get("name")
     return Listener(gateway, index, name if isinstance(name, str) else "", port, hostname,
-                    certificate, _allowed_routes(entry.get("allowedRoutes")))  # fmt: skip
+                    certificate, _allowed_routes(entry.get("allowedRoutes")),
+                    str(protocol))  # fmt: skip
 
 
 def _port_problem(port: object, protocol: object, reserved: frozenset[int]) -> str:
-    """Why a listener's port and protocol are not served, or empty: HTTPS on 443, HTTP on 80
-    or on a port of its own (not one nginx listens on already)."""
+    """Why a listener's port and protocol are not served, or empty: HTTP on 80, HTTPS on 443,
+    either on a port of its own (not one nginx listens on already)."""
     shown_port = port if isinstance(port, int) and not isinstance(port, bool) else shown(port)
     if (port, protocol) in ((HTTP_PORT, "HTTP"), (HTTPS_PORT, "HTTPS")):
         return ""
-    if protocol != "HTTP" or not isinstance(port, int) or not 0 < port < 65536 or port == 443:
+    if protocol not in ("HTTP", "HTTPS"):
+        return f"protocol {shown(protocol)}: only HTTP and HTTPS are served; listener left out"
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        return f"port {shown_port} is not a port number; listener left out"
+    if port in (HTTP_PORT, HTTPS_PORT):
         return (
-            f"port {shown_port} protocol {shown(protocol)}: HTTPS is served on port 443 only,"
-            " HTTP on 80 or a port of its own; listener left out"
+            f"port {port} protocol {protocol}: port 80 is served for HTTP (on --http-port) and"
+            " 443 for HTTPS (on --https-port); listener left out"
         )
     if port in reserved:
         return (

@@ -1,0 +1,71 @@
+"""Listener isolation: a request reaches the routes of one listener only.
+
+The Gateway API hands a request to the listener of its port whose hostname matches it most
+specifically (a precise name, then the longest wildcard, then a listener without hostname),
+and only the routes attached to that listener may answer it; with none of them matching, the
+answer is a 404. nginx chooses a server the same way, by ``server_name`` among the servers
+of the port the request came in on, so isolation comes down to two things done here:
+
+- a route attached to listener L serves host H (within L's hostname) only when no other
+  listener of the port has a hostname holding H that is narrower than L's: every request
+  for H belongs to that listener then (`Isolation.reaches`);
+- a listener hostname under a broader Gateway API host of its port gets a server of its own
+  (answering 404 when no route of that listener serves it), so that nginx does not hand its
+  requests to the broader host's routes (`Isolation.guarded`).
+
+Gateways sharing a port share nginx's servers there, so the listeners of every served
+Gateway on a port count together. The port is the listener's (80, 443, or its own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ingress2nginx.normalize.gateway.hostnames import ANY_HOST, matches
+from ingress2nginx.normalize.gateway.selection import Listener
+
+
+def within(host: str, hostname: str) -> bool:
+    """Whether every request for `host` (precise, wildcard, or any host) also matches
+    `hostname` (a listener's: empty for none)."""
+    if hostname == ANY_HOST:
+        return True
+    return host != ANY_HOST and matches(hostname, host)
+
+
+@dataclass(slots=True)
+class Isolation:
+    """The listeners of each port, by hostname (the first one of each hostname)."""
+
+    listeners: dict[int, dict[str, Listener]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, listeners: Iterable[Listener]) -> Isolation:
+        found = cls()
+        for listener in listeners:
+            named = found.listeners.setdefault(listener.port, {})
+            named.setdefault(listener.hostname or ANY_HOST, listener)
+        return found
+
+    def reaches(self, listener: Listener, host: str) -> bool:
+        """Whether requests for `host` on the listener's port belong to `listener` (host
+        being within its hostname): no narrower listener hostname of the port holds it."""
+        own = listener.hostname or ANY_HOST
+        return not any(
+            other != own and within(other, own) and within(host, other)
+            for other in self.listeners.get(listener.port, {})
+        )
+
+    def guarded(self, port: int, hosts: Iterable[str]) -> list[Listener]:
+        """The listeners of `port` whose hostname needs a server of its own, given the hosts
+        served there (`hosts`): those lying under a broader one of them, by hostname."""
+        served = set(hosts)
+        named = self.listeners.get(port, {})
+        return [
+            named[hostname]
+            for hostname in sorted(named)
+            if hostname != ANY_HOST
+            and hostname not in served
+            and any(host != hostname and within(hostname, host) for host in served)
+        ]
