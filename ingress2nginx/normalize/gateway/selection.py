@@ -71,11 +71,16 @@ def served_listeners(
     problems: list[Problem],
 ) -> list[Listener]:
     """The listeners nginx serves, Gateways oldest first, listeners in order."""
-    ours = {
-        item.name
-        for item in manifests.get("GatewayClass", [])
-        if _spec(item).get("controllerName") == CONTROLLER_NAME
-    }
+    ours = set()
+    for item in manifests.get("GatewayClass", []):
+        if _spec(item).get("controllerName") != CONTROLLER_NAME:
+            continue
+        trouble = class_problem(item)
+        if trouble:
+            problems.append(Problem(Severity.WARNING, item.ref, "spec.parametersRef", trouble,
+                                    Code.CLASS))  # fmt: skip
+        else:
+            ours.add(item.name)
     found = []
     for gateway in manifests.get("Gateway", []):
         class_name = text(_spec(gateway).get("gatewayClassName"))
@@ -90,6 +95,17 @@ def served_listeners(
             continue
         found.extend(_listeners(gateway, grants, problems, _reserved(settings)))
     return found
+
+
+def class_problem(gateway_class: Manifest) -> str:
+    """Why a GatewayClass of ours is not accepted (its Gateways are not served), or empty:
+    ingress2nginx takes no parameters, so a ``parametersRef`` cannot be honoured."""
+    if _spec(gateway_class).get("parametersRef") is None:
+        return ""
+    return (
+        "ingress2nginx takes no parameters (InvalidParameters); the Gateways of this class"
+        " are not served"
+    )
 
 
 def named_validly(manifest: Manifest, problems: list[Problem]) -> bool:
@@ -147,7 +163,7 @@ def _listener(
     if hostname is not None:
         wrong = host_problem(hostname) if isinstance(hostname, str) else "must be a string"
         if wrong:
-            return f"hostname {shown(hostname)}: {wrong}; listener left out"
+            return f"hostname {shown(hostname)}: {wrong} (UnsupportedValue); listener left out"
     certificate = None
     if protocol == "HTTPS":
         found = _certificate(gateway, index, entry.get("tls"), grants, problems)
@@ -166,14 +182,15 @@ def _port_problem(port: object, protocol: object, reserved: frozenset[int]) -> s
     if (port, protocol) in ((HTTP_PORT, "HTTP"), (HTTPS_PORT, "HTTPS")):
         return ""
     if protocol != "HTTP" or not isinstance(port, int) or not 0 < port < 65536 or port == 443:
+        reason = "PortUnavailable" if protocol in ("HTTP", "HTTPS") else "UnsupportedProtocol"
         return (
             f"port {shown_port} protocol {shown(protocol)}: HTTPS is served on port 443 only,"
-            " HTTP on 80 or a port of its own; listener left out"
+            f" HTTP on 80 or a port of its own ({reason}); listener left out"
         )
     if port in reserved:
         return (
             f"port {port} is one nginx already listens on (--http-port, --https-port"
-            " or --status-port); listener left out"
+            " or --status-port) (PortUnavailable); listener left out"
         )
     return ""
 
@@ -184,18 +201,29 @@ def _certificate(
     """(namespace, name) of the listener's TLS Secret, or why the listener is not served."""
     tls = tls if isinstance(tls, Mapping) else {}
     if tls.get("mode", "Terminate") != "Terminate":
-        return f"TLS mode {shown(tls.get('mode'))}: only Terminate is served; listener left out"
+        return (
+            f"TLS mode {shown(tls.get('mode'))}: only Terminate is served (UnsupportedValue);"
+            " listener left out"
+        )
     refs = [ref for ref in listed(tls.get("certificateRefs")) if isinstance(ref, Mapping)]
     if not refs:
-        return "an HTTPS listener needs tls.certificateRefs; listener left out"
+        return (
+            "an HTTPS listener needs tls.certificateRefs (InvalidCertificateRef); listener left out"
+        )
     ref = refs[0]
     where = f"spec.listeners[{index}].tls.certificateRefs[0]"
     if (ref.get("group") or CORE_GROUP, ref.get("kind") or "Secret") != (CORE_GROUP, "Secret"):
-        return "tls.certificateRefs[0]: only core Secrets are supported; listener left out"
+        return (
+            "tls.certificateRefs[0]: only core Secrets are supported (InvalidCertificateRef);"
+            " listener left out"
+        )
     namespace = ref.get("namespace") or gateway.namespace
     name = ref.get("name")
     if not isinstance(name, str) or not is_dns1123_subdomain(name):
-        return f"tls.certificateRefs[0]: invalid Secret name {shown(name)}; listener left out"
+        return (
+            f"tls.certificateRefs[0]: invalid Secret name {shown(name)} (InvalidCertificateRef);"
+            " listener left out"
+        )
     reference = Reference(GATEWAY_GROUP, "Gateway", gateway.namespace, CORE_GROUP, "Secret",
                           namespace, name)  # fmt: skip
     if not grants.allows(reference):
