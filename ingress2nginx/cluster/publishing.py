@@ -191,30 +191,30 @@ class StatusPublisher:
             with self._wake:
                 if self._stopping:
                     return
-                served, others = list(self._served), list(self._others)
-                gateway = self._gateway
+                pending = self._options.ingresses or self._gateway is not None
             try:
-                if self._options.ingresses or gateway is not None:  # else no Lease is needed
+                if pending:  # else no Lease is needed
                     self.leading = self._election.try_lead()
                 if self.leading:
-                    self._publish_all(served, others, gateway)
+                    self.publish_pending()
             except Exception as error:  # never let the status thread die
                 log.warning("cannot update statuses", extra=fields(reason=describe(error)))
             with self._wake:
                 if not self._stopping:
                     self._wake.wait(self._options.interval)
 
-    def _publish_all(
-        self,
-        served: Sequence[Manifest],
-        others: Sequence[Manifest],
-        gateway: tuple[Inventory, tuple[Problem, ...]] | None,
-    ) -> None:
+    def publish_pending(self) -> int:
+        """Write what differs for the last translation offered (the leader's job); returns
+        how many statuses were written."""
+        with self._wake:
+            served, others, gateway = list(self._served), list(self._others), self._gateway
         addresses = self.addresses()
+        written = 0
         if self._options.ingresses:
-            self.publish(served, others, addresses)
+            written += self.publish(served, others, addresses)
         if gateway is not None and self.gateways is not None:
-            self.gateways.publish(*gateway, addresses)
+            written += self.gateways.publish(*gateway, addresses)
+        return written
 
     def publish(
         self,
