@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from e2e import service
 from gateway_objects import (
     CONTROLLER,
@@ -245,3 +246,20 @@ def test_the_lease_holder_writes_gateway_statuses_without_ingress_publishing(
         assert not [r for r in api.writes() if "/ingresses/" in r.path], "Ingresses untouched"
     finally:
         publisher.stop()
+
+
+RBAC = Path(__file__).resolve().parent.parent / "samples" / "kubernetes" / "rbac.yaml"
+
+
+def test_the_sample_rbac_grants_every_status_write(api: KubeApi, tmp_path: Path) -> None:
+    api.apply(*world(route()))
+    assert applied(api, tmp_path, writer(api, tmp_path)) == 3
+    rules = [rule for document in yaml.safe_load_all(RBAC.read_text())
+             for rule in document.get("rules", [])]  # fmt: skip
+    patches = status_patches(api)
+    assert len(patches) == 3
+    for written in patches:  # /apis/GROUP/VERSION/[namespaces/NS/]PLURAL/NAME/status
+        parts = written.strip("/").split("/")
+        group, plural = parts[1], parts[-3]
+        assert any(group in rule["apiGroups"] and f"{plural}/status" in rule["resources"]
+                   and "patch" in rule["verbs"] for rule in rules), written  # fmt: skip

@@ -126,7 +126,7 @@ def add_watch_command(commands: Any, shared: argparse.ArgumentParser) -> None:
         help="with --from-cluster: read each referenced Secret again this often, so a rotated"
         " certificate is served (default: %(default)s)",
     )  # fmt: skip
-    status = watch.add_argument_group("Ingress status (with --from-cluster; docs/deploy.md)")
+    status = watch.add_argument_group("status (with --from-cluster; docs/deploy.md)")
     status.add_argument(
         "--publish-service", metavar="NAMESPACE/NAME",
         help="write this Service's address into the status of served Ingresses",

@@ -40,9 +40,8 @@ def _merge_object(merged: Json, wanted: Mapping[str, Any], now: str) -> None:
     """A GatewayClass's or Gateway's status: conditions merged; addresses ours; listeners
     ours, each merged with the current one of its name."""
     merged["conditions"] = merge_conditions(_conditions(merged), wanted["conditions"], now)
-    if "addresses" in wanted:
-        if wanted["addresses"] or merged.get("addresses"):
-            merged["addresses"] = list(wanted["addresses"])
+    if "addresses" in wanted and (wanted["addresses"] or merged.get("addresses")):
+        merged["addresses"] = list(wanted["addresses"])
     if "listeners" in wanted:
         current = {
             item.get("name"): item for item in _listed(merged.get("listeners")) if _is_map(item)
