@@ -66,6 +66,9 @@ class GatewayStatusWriter:
             status = merged_status(item, now)
             if status is not None:
                 written += self._write(item, status)
+        current = {(item.manifest.kind, item.manifest.namespace, item.manifest.name)
+                   for item in wanted}  # fmt: skip
+        self._written = {key: value for key, value in self._written.items() if key in current}
         return written
 
     def _write(self, item: ObjectStatus, status: dict[str, Any]) -> int:

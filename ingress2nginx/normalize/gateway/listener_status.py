@@ -67,21 +67,22 @@ class Reported:
     """Problems by the object and field they are about."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
-        self._by_field: dict[tuple[object, str], list[Problem]] = {}
+        self._by_subject: dict[object, dict[str, list[Problem]]] = {}
         for problem in problems:
-            self._by_field.setdefault((problem.subject, problem.field), []).append(problem)
+            fields = self._by_subject.setdefault(problem.subject, {})
+            fields.setdefault(problem.field, []).append(problem)
 
     def at(self, manifest: Manifest, field: str) -> list[Problem]:
         """The problems reported on `field` of `manifest`."""
-        return self._by_field.get((manifest.ref, field), [])
+        return self._by_subject.get(manifest.ref, {}).get(field, [])
 
     def under(self, manifest: Manifest, prefix: str) -> list[Problem]:
         """The problems reported on `prefix` or a field inside it, in field order."""
         inside = (f"{prefix}.", f"{prefix}[")
         found = [
             problem
-            for (subject, field), problems in self._by_field.items()
-            if subject == manifest.ref and (field == prefix or field.startswith(inside))
+            for field, problems in self._by_subject.get(manifest.ref, {}).items()
+            if field == prefix or field.startswith(inside)
             for problem in problems
         ]
         return sorted(found, key=lambda problem: _field_order(problem.field))
