@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from e2e import service
+from e2e import echo_service, service, started_backends
 from gateway_objects import (
     CONTROLLER,
     backend_ref,
@@ -27,8 +27,11 @@ from gateway_objects import (
     parent,
     route_rule,
 )
+from harness import NginxRunner
 from kubeapi import KubeApi
+from watchrun import running_sidecar
 
+from ingress2nginx.cluster.caching import ClusterSource
 from ingress2nginx.cluster.connecting import connect
 from ingress2nginx.cluster.loading import ClusterOptions, load_cluster
 from ingress2nginx.cluster.publishing import PublishOptions, StatusPublisher
@@ -263,3 +266,41 @@ def test_the_sample_rbac_grants_every_status_write(api: KubeApi, tmp_path: Path)
         group, plural = parts[1], parts[-3]
         assert any(group in rule["apiGroups"] and f"{plural}/status" in rule["resources"]
                    and "patch" in rule["verbs"] for rule in rules), written  # fmt: skip
+
+
+def _watch_reads_the_gateway_api(api: KubeApi, tmp_path: Path) -> bool:
+    """Whether ``watch --from-cluster``'s source holds the Gateway API objects (it does once
+    its informers read those kinds)."""
+    source = ClusterSource(ClusterOptions(kubeconfig=api.kubeconfig(tmp_path)), SETTINGS,
+                           sync_timeout=5.0)  # fmt: skip
+    source.start(lambda reason: None)
+    try:
+        return any(item.kind == "HTTPRoute" for item in source.snapshot().manifests)
+    finally:
+        source.stop()
+
+
+def test_watch_writes_the_status_of_what_nginx_serves_once(
+    nginx_runner: NginxRunner, tmp_path: Path, api: KubeApi
+) -> None:
+    with started_backends("shop") as echo:
+        api.apply(*echo_service(echo["shop"]), gateway_class(),
+                  gateway("web", listeners=[listener("http", 80)]),
+                  http_route("shop", parents=[parent("web")], hostnames=["shop.test"],
+                             rules=[route_rule(None, [backend_ref("shop")])]))  # fmt: skip
+        if not _watch_reads_the_gateway_api(api, tmp_path):
+            pytest.skip("watch --from-cluster does not read the Gateway API kinds yet")
+        arguments = ("--from-cluster", "--kubeconfig", str(api.kubeconfig(tmp_path)),
+                     "--publish-status-address", "203.0.113.9",
+                     "--election-namespace", "ingress2nginx")  # fmt: skip
+        with running_sidecar(nginx_runner, tmp_path, *arguments, sources=[]) as site:
+            assert site.served_by("/", "shop.test") == "shop"
+            site.wait_for(lambda: our_parents(api, "shop"), "the route's status")
+            (entry,) = our_parents(api, "shop")
+            assert conditions(entry)["Accepted"] == ("True", "Accepted")
+            gateway_status = status_of(api, "Gateway", "web")
+            assert conditions(gateway_status)["Programmed"] == ("True", "Programmed")
+            assert gateway_status["addresses"] == [{"type": "IPAddress", "value": "203.0.113.9"}]
+            written = len(status_patches(api))
+            assert site.stays(lambda: len(status_patches(api)) == written, 1.5), status_patches(api)
+            assert site.metric("ingress2nginx_reloads_total") == 0, "a status write is no reload"
