@@ -102,6 +102,17 @@ def test_a_gateway_class_with_parameters_is_not_accepted_and_its_gateways_not_se
     assert parents_of(found, "shop") == []
 
 
+def test_the_gateway_class_option_names_no_class_that_is_not_accepted() -> None:
+    refused = gateway_class("nginx")
+    refused["spec"]["parametersRef"] = {"group": "", "kind": "ConfigMap", "name": "x"}
+    web = gateway("web", class_name="nginx", listeners=[listener("http", 80)])
+    found = statuses(refused, web, shop_route(), service("shop"))
+    assert ("Gateway", "default", "web") not in found
+    inventory = Inventory.build(manifests([refused, web, shop_route(), service("shop")]))
+    hosts = {server.host for server in normalize(inventory, Settings()).config.servers}
+    assert "shop.test" not in hosts
+
+
 # -- Gateway
 
 

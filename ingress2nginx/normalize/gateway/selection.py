@@ -71,7 +71,7 @@ def served_listeners(
     problems: list[Problem],
 ) -> list[Listener]:
     """The listeners nginx serves, Gateways oldest first, listeners in order."""
-    ours = set()
+    ours, refused = set(), set()
     for item in manifests.get("GatewayClass", []):
         if _spec(item).get("controllerName") != CONTROLLER_NAME:
             continue
@@ -79,12 +79,13 @@ def served_listeners(
         if trouble:
             problems.append(Problem(Severity.WARNING, item.ref, "spec.parametersRef", trouble,
                                     Code.CLASS))  # fmt: skip
+            refused.add(item.name)
         else:
             ours.add(item.name)
     found = []
     for gateway in manifests.get("Gateway", []):
         class_name = text(_spec(gateway).get("gatewayClassName"))
-        if not named_validly(gateway, problems):
+        if not named_validly(gateway, problems) or class_name in refused:
             continue
         if class_name != settings.gateway_class and class_name not in ours:
             reason = (
