@@ -4,8 +4,8 @@ Once nginx runs a config, watch mode writes (cluster/gateway_publishing.py) the 
 every GatewayClass of ours (``spec.controllerName`` `CONTROLLER_NAME`), every Gateway of such
 a class (or of ``--gateway-class`` when no GatewayClass of another controller has that name),
 and the ``status.parents`` entries of every HTTPRoute for those Gateways. This module says what
-that status is; it does no I/O and reads no clock (status_merging.py adds the transition
-times and keeps what other controllers wrote).
+that status is, without I/O (status_merging.py adds the transition times and keeps what other
+controllers wrote).
 
 Nothing is decided twice. The listeners served and the routes attached are what the renderer
 gets from selection.py and attachment.py, called here again on the same objects; why a
