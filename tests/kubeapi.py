@@ -11,10 +11,13 @@ so the tests exercise the same HTTP, JSON and watch protocol a cluster speaks:
   ``timeoutSeconds`` honoured, and an ``ERROR`` event with a 410 ``Status`` when the
   resourceVersion asked for is older than the last compaction;
 - field selectors ``metadata.name=`` and ``metadata.namespace=``;
-- writes, for the Ingress status publisher: create (``POST``), replace (``PUT``, refused with
-  409 when the resourceVersion is not the current one) and merge patch (``PATCH``, also on the
-  ``status`` subresource); Leases (``coordination.k8s.io/v1``) for its leader election; Events
-(``v1``) the watcher posts on Ingresses it rejects.
+- writes, for the status publishers: create (``POST``), replace (``PUT``, refused with
+  409 when the resourceVersion is not the current one) and merge patch (``PATCH``, refused with
+  409 when it names a ``metadata.resourceVersion`` that is not the current one; on the
+  ``status`` subresource only ``status`` changes, as for the Gateway API's custom objects);
+  ``metadata.generation``, 1 at creation and bumped when ``spec`` changes; Leases
+  (``coordination.k8s.io/v1``) for its leader election; Events
+  (``v1``) the watcher posts on Ingresses it rejects.
 
 A test changes the world with ``apply``/``delete``, and breaks it with ``drop_watches`` (cut
 every open watch), ``compact`` (history before now is gone: old resourceVersions answer 410),
@@ -184,7 +187,9 @@ class KubeApi:
             metadata.setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
             key = (metadata.get("namespace", ""), metadata["name"])
             with self._changed:
-                event = "MODIFIED" if key in self._objects[kind.kind] else "ADDED"
+                previous = self._objects[kind.kind].get(key)
+                event = "MODIFIED" if previous is not None else "ADDED"
+                metadata["generation"] = _generation(previous, stored)
                 self._version += 1
                 metadata["resourceVersion"] = str(self._version)
                 self._objects[kind.kind][key] = stored
@@ -231,10 +236,17 @@ class KubeApi:
         self.apply({**body, "kind": kind.kind})
         return 200, self._objects[kind.kind][(namespace if kind.namespaced else "", name)]
 
-    def _patch(self, kind: Kind, namespace: str, name: str, patch: Obj) -> tuple[int, Obj]:
+    def _patch(
+        self, kind: Kind, namespace: str, name: str, patch: Obj, status_only: bool = False
+    ) -> tuple[int, Obj]:
         current = self._get(kind, namespace, name)
         if current is None:
             return 404, _status(404, "NotFound", f'{kind.plural} "{name}" not found')
+        wanted = (patch.get("metadata") or {}).get("resourceVersion")
+        if wanted is not None and wanted != current["metadata"]["resourceVersion"]:
+            return 409, _status(409, "Conflict", "the object has been modified")
+        if status_only:
+            patch = {"status": patch["status"]} if "status" in patch else {}
         self.apply(_merge(copy.deepcopy(current), patch))
         return 200, self._objects[kind.kind][(namespace if kind.namespaced else "", name)]
 
@@ -385,6 +397,14 @@ def _merge(target: Obj, patch: Obj) -> Obj:
     return target
 
 
+def _generation(previous: Obj | None, new: Obj) -> int:
+    """metadata.generation as the API server keeps it: 1 when created, +1 per spec change."""
+    if previous is None:
+        return int(new["metadata"].get("generation") or 1)
+    old = int(previous["metadata"].get("generation") or 1)
+    return old + 1 if previous.get("spec") != new.get("spec") else old
+
+
 def _without_type(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
 
@@ -526,7 +546,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif method == "PUT" and name is not None:
             code, answer = api._replace(kind, namespace or "", name, body)
         elif method == "PATCH" and name is not None:
-            code, answer = api._patch(kind, namespace or "", name, body)
+            status_only = url.path.endswith("/status")
+            code, answer = api._patch(kind, namespace or "", name, body, status_only)
         else:
             code, answer = 405, _status(405, "MethodNotAllowed", f"{method} {url.path}")
         self._send(code, answer)

@@ -121,7 +121,7 @@ def test_the_sidecar_listens_where_the_service_sends_traffic() -> None:
     assert targets == {80: "http", 443: "https"}
 
 
-def test_rbac_grants_only_reads_plus_ingress_status_events_and_the_lease() -> None:
+def test_rbac_grants_only_reads_plus_statuses_events_and_the_lease() -> None:
     rules = [
         (tuple(rule["apiGroups"]), tuple(rule["resources"]), tuple(rule["verbs"]))
         for document in documents(MANIFESTS / "rbac.yaml")
@@ -136,6 +136,9 @@ def test_rbac_grants_only_reads_plus_ingress_status_events_and_the_lease() -> No
     }
     assert writes == {
         ("ingresses/status", "patch"),
+        ("gatewayclasses/status", "patch"),
+        ("gateways/status", "patch"),
+        ("httproutes/status", "patch"),
         ("events", "create"),
         ("leases", "create"),
         ("leases", "update"),

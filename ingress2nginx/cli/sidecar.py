@@ -2,7 +2,7 @@
 
 Everything watch mode does lives in watching.py (the loop), reloading.py (the apply pipeline),
 filewatching.py and cluster_caching.py (the sources) and cluster_publishing.py (Ingress
-status); this module only turns the command line into those pieces.
+and Gateway API status); this module only turns the command line into those pieces.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def add_watch_command(commands: Any, shared: argparse.ArgumentParser) -> None:
         help="with --from-cluster: read each referenced Secret again this often, so a rotated"
         " certificate is served (default: %(default)s)",
     )  # fmt: skip
-    status = watch.add_argument_group("Ingress status (with --from-cluster; docs/deploy.md)")
+    status = watch.add_argument_group("status (with --from-cluster; docs/deploy.md)")
     status.add_argument(
         "--publish-service", metavar="NAMESPACE/NAME",
         help="write this Service's address into the status of served Ingresses",
@@ -146,10 +146,9 @@ def add_watch_command(commands: Any, shared: argparse.ArgumentParser) -> None:
     watch.set_defaults(run=run_watch)
 
 
-def status_publisher(args: argparse.Namespace) -> StatusPublisher | None:
-    """The Ingress status writer the options ask for, or None."""
-    if not (args.publish_service or args.publish_status_address):
-        return None
+def status_publisher(args: argparse.Namespace, settings: Settings) -> StatusPublisher:
+    """The status writer: Gateway API statuses always, Ingress statuses when an address
+    source (--publish-service, --publish-status-address) is given."""
     from ingress2nginx.cluster.connecting import connect
     from ingress2nginx.cluster.publishing import (
         PublishOptions,
@@ -166,7 +165,7 @@ def status_publisher(args: argparse.Namespace) -> StatusPublisher | None:
         identity=default_identity(),
         election_id=args.election_id,
     )
-    return StatusPublisher(connect(args.kubeconfig), options)
+    return StatusPublisher(connect(args.kubeconfig), options, settings)
 
 
 def event_recorder(args: argparse.Namespace) -> EventRecorder:
@@ -248,7 +247,7 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
 
         timing = WatchTiming(secret_refresh=args.secret_refresh)
         source = ClusterSource(cluster_options_from(args), settings, timing=timing)
-        publisher = status_publisher(args)
+        publisher = status_publisher(args, settings)
         recorder = event_recorder(args)
     source = fed_by_responder(source, settings)
     try:

@@ -2,9 +2,11 @@
 
 With ``--publish-service NAMESPACE/NAME`` (the LoadBalancer Service in front of nginx) or
 ``--publish-status-address ADDR``, the watcher writes ``status.loadBalancer.ingress`` of every
-Ingress it serves and clears it from Ingresses it stops serving. With several replicas only
-one writes: the holder of a ``coordination.k8s.io`` Lease. The Lease gates status writes and
-nothing else — every replica renders and serves on its own.
+Ingress it serves and clears it from Ingresses it stops serving. The Gateway API objects it
+serves get their status too, with or without those options (gateway_publishing.py; the same
+addresses are the Gateways' ``status.addresses``). With several replicas only one writes:
+the holder of a ``coordination.k8s.io`` Lease, taken only while there is a status to write.
+The Lease gates status writes and nothing else — every replica renders and serves on its own.
 
 Leader election follows client-go's protocol: take the Lease when it is free or its holder has
 not renewed it for ``leaseDurationSeconds``, renew it while leading, and let an update that lost
@@ -27,8 +29,11 @@ from typing import TYPE_CHECKING, Any
 from kubernetes import client
 
 from ingress2nginx.cluster.connecting import ClusterConnection, describe, read_json
+from ingress2nginx.cluster.gateway_publishing import PLURALS, GatewayStatusWriter
+from ingress2nginx.core.errors import Problem
 from ingress2nginx.core.logs import fields
-from ingress2nginx.core.objects import Manifest
+from ingress2nginx.core.objects import GATEWAY_KINDS, Inventory, Manifest
+from ingress2nginx.core.settings import Settings
 
 if TYPE_CHECKING:
     from ingress2nginx.normalize.normalizing import Translation
@@ -55,6 +60,11 @@ class PublishOptions:
     lease_seconds: int = 30
     interval: float = 10.0
     """How often the leader checks the statuses (and renews its Lease)."""
+
+    @property
+    def ingresses(self) -> bool:
+        """Whether Ingress statuses are written (an address source is given)."""
+        return self.service is not None or bool(self.addresses)
 
 
 class LeaderElection:
@@ -116,9 +126,14 @@ class LeaderElection:
 
 
 class StatusPublisher:
-    """Writes Ingress statuses from its own thread while this replica leads."""
+    """Writes Ingress and Gateway API statuses from its own thread while this replica leads."""
 
-    def __init__(self, connection: ClusterConnection, options: PublishOptions) -> None:
+    def __init__(
+        self,
+        connection: ClusterConnection,
+        options: PublishOptions,
+        settings: Settings | None = None,
+    ) -> None:
         self._connection = connection
         self._options = options
         self._election = LeaderElection(connection, options)
@@ -126,6 +141,9 @@ class StatusPublisher:
         self._stopping = False
         self._served: list[Manifest] = []
         self._others: list[Manifest] = []
+        self._gateway: tuple[Inventory, tuple[Problem, ...]] | None = None
+        """The Gateway API objects nginx runs, and the problems of their translation."""
+        self.gateways = GatewayStatusWriter(connection, settings) if settings else None
         self._thread: threading.Thread | None = None
         self.leading = False
 
@@ -136,6 +154,18 @@ class StatusPublisher:
         # an Ingress served at its last good version (lastgood.py) is published as it is now:
         # the old version's status would be written again and again
         self.offer([current.get(ingress.key, ingress) for ingress in translation.served], ingresses)
+        if self.gateways is not None:
+            self.offer_gateway(loaded.manifests, translation.problems)
+
+    def offer_gateway(self, manifests: Sequence[Manifest], problems: Sequence[Problem]) -> None:
+        """The objects (of every kind) of the translation nginx runs, and its problems."""
+        kept = [item for item in manifests if item.kind in GATEWAY_KINDS or item.kind == "Secret"]
+        state = None
+        if any(item.kind in PLURALS for item in kept):
+            state = (Inventory.build(kept), tuple(problems))
+        with self._wake:
+            self._gateway = state
+            self._wake.notify_all()
 
     def offer(self, served: Sequence[Manifest], ingresses: Sequence[Manifest]) -> None:
         """The Ingresses served now, and every Ingress known (to clear the others)."""
@@ -161,20 +191,39 @@ class StatusPublisher:
             with self._wake:
                 if self._stopping:
                     return
-                served, others = list(self._served), list(self._others)
+                pending = self._options.ingresses or self._gateway is not None
             try:
-                self.leading = self._election.try_lead()
+                if pending:  # else no Lease is needed
+                    self.leading = self._election.try_lead()
                 if self.leading:
-                    self.publish(served, others)
+                    self.publish_pending()
             except Exception as error:  # never let the status thread die
-                log.warning("cannot update Ingress status", extra=fields(reason=describe(error)))
+                log.warning("cannot update statuses", extra=fields(reason=describe(error)))
             with self._wake:
                 if not self._stopping:
                     self._wake.wait(self._options.interval)
 
-    def publish(self, served: Sequence[Manifest], others: Sequence[Manifest]) -> int:
-        """Write the statuses that differ; returns how many were written."""
+    def publish_pending(self) -> int:
+        """Write what differs for the last translation offered (the leader's job); returns
+        how many statuses were written."""
+        with self._wake:
+            served, others, gateway = list(self._served), list(self._others), self._gateway
         addresses = self.addresses()
+        written = 0
+        if self._options.ingresses:
+            written += self.publish(served, others, addresses)
+        if gateway is not None and self.gateways is not None:
+            written += self.gateways.publish(*gateway, addresses)
+        return written
+
+    def publish(
+        self,
+        served: Sequence[Manifest],
+        others: Sequence[Manifest],
+        addresses: list[Address] | None = None,
+    ) -> int:
+        """Write the Ingress statuses that differ; returns how many were written."""
+        addresses = self.addresses() if addresses is None else addresses
         written = 0
         for ingress in served:
             if current_addresses(ingress) != addresses:

@@ -7,6 +7,7 @@ idea: `selection` (which Gateways and listeners are served), `grants` (Reference
 `attachment` (which listeners a route attaches to), `hostnames` (listener and route hostnames
 intersected), `matching` (path matches), `conditions` (header, query and method matches), `dispatch`
 (matches into locations, by precedence), `backend_refs` (backendRefs into actions),
-`building` (servers and routes), `nginx` (how the choices are laid out).
+`building` (servers and routes), `nginx` (how the choices are laid out), `status`,
+`listener_status` and `status_merging` (the Gateway API status written in cluster mode).
 docs/gateway-api.md says what is supported and why.
 """

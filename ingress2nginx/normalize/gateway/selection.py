@@ -80,16 +80,22 @@ def served_listeners(
     problems: list[Problem],
 ) -> list[Listener]:
     """The listeners nginx serves, Gateways oldest first, listeners in order."""
-    ours = {
-        item.name
-        for item in manifests.get("GatewayClass", [])
-        if _spec(item).get("controllerName") == CONTROLLER_NAME
-    }
+    ours, refused = set(), set()
+    for item in manifests.get("GatewayClass", []):
+        if _spec(item).get("controllerName") != CONTROLLER_NAME:
+            continue
+        trouble = class_problem(item)
+        if trouble:
+            problems.append(Problem(Severity.WARNING, item.ref, "spec.parametersRef", trouble,
+                                    Code.CLASS))  # fmt: skip
+            refused.add(item.name)
+        else:
+            ours.add(item.name)
     found: list[Listener] = []
     protocols: dict[int, str] = {}
     for gateway in manifests.get("Gateway", []):
         class_name = text(_spec(gateway).get("gatewayClassName"))
-        if not named_validly(gateway, problems):
+        if not named_validly(gateway, problems) or class_name in refused:
             continue
         if class_name != settings.gateway_class and class_name not in ours:
             reason = (
@@ -111,6 +117,17 @@ def _protocol_conflict(listener: Listener, protocols: dict[int, str]) -> str:
     return (
         f"port {listener.port} is already served for {first} by another listener"
         " (ProtocolConflict); listener left out"
+    )
+
+
+def class_problem(gateway_class: Manifest) -> str:
+    """Why a GatewayClass of ours is not accepted (its Gateways are not served), or empty:
+    ingress2nginx takes no parameters, so a ``parametersRef`` cannot be honoured."""
+    if _spec(gateway_class).get("parametersRef") is None:
+        return ""
+    return (
+        "ingress2nginx takes no parameters (InvalidParameters); the Gateways of this class"
+        " are not served"
     )
 
 
@@ -175,7 +192,7 @@ def _listener(
     if hostname is not None:
         wrong = host_problem(hostname) if isinstance(hostname, str) else "must be a string"
         if wrong:
-            return f"hostname {shown(hostname)}: {wrong}; listener left out"
+            return f"hostname {shown(hostname)}: {wrong} (UnsupportedValue); listener left out"
     certificate = None
     if protocol == "HTTPS":
         found = _certificate(gateway, index, entry.get("tls"), grants, problems)
@@ -195,18 +212,21 @@ def _port_problem(port: object, protocol: object, reserved: frozenset[int]) -> s
     if (port, protocol) in ((HTTP_PORT, "HTTP"), (HTTPS_PORT, "HTTPS")):
         return ""
     if protocol not in ("HTTP", "HTTPS"):
-        return f"protocol {shown(protocol)}: only HTTP and HTTPS are served; listener left out"
+        return (
+            f"protocol {shown(protocol)}: only HTTP and HTTPS are served (UnsupportedProtocol);"
+            " listener left out"
+        )
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        return f"port {shown_port} is not a port number; listener left out"
+        return f"port {shown_port} is not a port number (PortUnavailable); listener left out"
     if port in (HTTP_PORT, HTTPS_PORT):
         return (
             f"port {port} protocol {protocol}: port 80 is served for HTTP (on --http-port) and"
-            " 443 for HTTPS (on --https-port); listener left out"
+            " 443 for HTTPS (on --https-port) (PortUnavailable); listener left out"
         )
     if port in reserved:
         return (
             f"port {port} is one nginx already listens on (--http-port, --https-port"
-            " or --status-port); listener left out"
+            " or --status-port) (PortUnavailable); listener left out"
         )
     return ""
 
@@ -217,18 +237,29 @@ def _certificate(
     """(namespace, name) of the listener's TLS Secret, or why the listener is not served."""
     tls = tls if isinstance(tls, Mapping) else {}
     if tls.get("mode", "Terminate") != "Terminate":
-        return f"TLS mode {shown(tls.get('mode'))}: only Terminate is served; listener left out"
+        return (
+            f"TLS mode {shown(tls.get('mode'))}: only Terminate is served (UnsupportedValue);"
+            " listener left out"
+        )
     refs = [ref for ref in listed(tls.get("certificateRefs")) if isinstance(ref, Mapping)]
     if not refs:
-        return "an HTTPS listener needs tls.certificateRefs; listener left out"
+        return (
+            "an HTTPS listener needs tls.certificateRefs (InvalidCertificateRef); listener left out"
+        )
     ref = refs[0]
     where = f"spec.listeners[{index}].tls.certificateRefs[0]"
     if (ref.get("group") or CORE_GROUP, ref.get("kind") or "Secret") != (CORE_GROUP, "Secret"):
-        return "tls.certificateRefs[0]: only core Secrets are supported; listener left out"
+        return (
+            "tls.certificateRefs[0]: only core Secrets are supported (InvalidCertificateRef);"
+            " listener left out"
+        )
     namespace = ref.get("namespace") or gateway.namespace
     name = ref.get("name")
     if not isinstance(name, str) or not is_dns1123_subdomain(name):
-        return f"tls.certificateRefs[0]: invalid Secret name {shown(name)}; listener left out"
+        return (
+            f"tls.certificateRefs[0]: invalid Secret name {shown(name)} (InvalidCertificateRef);"
+            " listener left out"
+        )
     reference = Reference(GATEWAY_GROUP, "Gateway", gateway.namespace, CORE_GROUP, "Secret",
                           namespace, name)  # fmt: skip
     if not grants.allows(reference):
