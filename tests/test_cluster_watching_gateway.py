@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+import test_cluster_watching as ingress_kinds
 from e2e import ingress, path, rule, service, to
 from gateway_objects import (
     backend_ref,
@@ -29,19 +30,16 @@ from gateway_objects import (
     route_rule,
 )
 from kubeapi import KubeApi
-from test_cluster_watching import (  # noqa: F401 - fixtures shared with the Ingress kinds' tests
-    FAST,
-    Recorder,
-    api,
-    eventually,
-    kubeconfig,
-    names,
-    request_style,
-    start_cache,
-)
+from test_cluster_watching import FAST, Recorder, eventually, names
 from tls_secrets import tls_secret
 
 from ingress2nginx.cluster.caching import ClusterCache
+
+api = ingress_kinds.api
+kubeconfig = ingress_kinds.kubeconfig
+request_style = ingress_kinds.request_style
+start_cache = ingress_kinds.start_cache
+"""The fixtures of the Ingress kinds' tests."""
 
 GATEWAY_KINDS = {"GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant"}
 GATEWAY_PATHS = "/apis/gateway.networking.k8s.io/"
