@@ -14,9 +14,12 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 import test_cluster_watching as ingress_kinds
+import yaml
 from e2e import ingress, path, rule, service, to
 from gateway_objects import (
     backend_ref,
@@ -259,3 +262,40 @@ def _secret_version(cache: ClusterCache, name: str) -> str:
         if manifest.kind == "Secret" and manifest.name == name:
             return str(manifest.metadata["resourceVersion"])
     return ""
+
+
+RBAC = Path(__file__).resolve().parent.parent / "samples" / "kubernetes" / "rbac.yaml"
+
+
+def read_granted(rules: list[dict[str, Any]], api_path: str, *, watch: bool) -> bool:
+    """Whether an RBAC rule allows a read: list, watch, or get of one named object."""
+    parts = api_path.strip("/").split("/")
+    group, rest = ("", parts[2:]) if parts[0] == "api" else (parts[1], parts[3:])
+    if rest[:1] == ["namespaces"] and len(rest) > 2:
+        rest = rest[2:]
+    verb = "watch" if watch else ("get" if len(rest) == 2 else "list")
+    return any(
+        group in rule["apiGroups"] and rest[0] in rule["resources"] and verb in rule["verbs"]
+        for rule in rules
+    )
+
+
+def test_the_sample_rbac_grants_every_read_of_the_gateway_api(
+    api: KubeApi, start_cache: Callable[..., ClusterCache]
+) -> None:
+    selecting = listener("http", 80, namespaces="Selector", selector={"matchLabels": {"team": "a"}})
+    https = listener("https", 443, hostname="own.test", secret="own-tls")
+    api.apply(
+        gateway_class(), web_gateway(selecting, https), route(), namespace("a", {"team": "a"})
+    )
+    api.apply(tls_secret("default", "own-tls", ["own.test"]), service("shop"))
+    api.apply(reference_grant("shop", "HTTPRoute", "default", "Service"))
+    cache = start_cache()
+    assert names(cache, "Secret") == {"default/own-tls"}
+    api.wait_for_watches(9)  # every kind (8), and Namespaces, is watched
+    rules = [rule for document in yaml.safe_load_all(RBAC.read_text())
+             for rule in document.get("rules", [])]  # fmt: skip
+    reads = {(r.path, r.watch) for r in api.requests}
+    assert any(path.startswith(GATEWAY_PATHS) and watch for path, watch in reads)
+    denied = [(path, watch) for path, watch in reads if not read_granted(rules, path, watch=watch)]
+    assert denied == []
