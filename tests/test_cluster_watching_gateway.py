@@ -196,7 +196,7 @@ def test_gateway_kinds_we_may_not_list_leave_the_ingresses_served_until_granted(
     time.sleep(RECHECK.absent_recheck * 3)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 4, warnings  # once per kind, not at every recheck
-    assert all("forbidden (403" in warning for warning in warnings)
+    assert all("may not be listed (403 Forbidden" in warning for warning in warnings)
     api.allow(GATEWAY_PATHS)
     eventually(lambda: names(cache, "HTTPRoute") == {"default/shop"}, "the routes once granted")
 

@@ -88,6 +88,10 @@ class WatchFailed(Exception):
 class NotServed(Exception):
     """An optional kind the cluster does not serve (404), or that we may not list (403)."""
 
+    def __init__(self, reason: str, *, forbidden: bool = False) -> None:
+        super().__init__(reason)
+        self.forbidden = forbidden
+
 
 class Vanished(Exception):
     """The watch of an optional kind answered 404 (its resource definition went): list again."""
@@ -161,7 +165,7 @@ class Informer:
                 self._version = None
                 backoff.reset()
             except NotServed as absent:
-                self._not_served(str(absent))
+                self._not_served(absent)
                 self._stopping.wait(self._timing.absent_recheck)
                 continue
             except Exception as error:  # never exit on an API error: log, back off, retry
@@ -213,22 +217,24 @@ class Informer:
                 if error.status == 404:
                     continue
                 if error.status == 403 and (self.absent or not self.listed.is_set()):
-                    raise NotServed(f"forbidden ({describe(error)})") from error
+                    reason = f"may not be listed ({describe(error)})"
+                    raise NotServed(reason, forbidden=True) from error
                 raise
             self.resource = resource
             return listing
         raise NotServed("not served by this cluster (no such resource definition)")
 
-    def _not_served(self, reason: str) -> None:
+    def _not_served(self, absent: NotServed) -> None:
         """An optional kind is absent: no objects, listed (empty); said once per reason."""
         with self._lock:
             old, self.objects = self.objects, {}
         first = not self.listed.is_set()
         self.listed.set()
         self._version, self.last_error = None, ""
+        reason = str(absent)
         if reason != self.absent:
+            level = logging.WARNING if absent.forbidden else logging.INFO
             recheck = self._timing.absent_recheck
-            level = logging.WARNING if reason.startswith("forbidden") else logging.INFO
             log.log(level, "%s: %s; none read, looking again every %gs", self.name, reason, recheck)
             self.absent = reason
         if first or old:
