@@ -2,7 +2,7 @@
 and echo backends on loopback, the Kubernetes API emulated (tests/kubeapi.py). HTTPRoutes
 added, edited and deleted in the API change what nginx answers; a dropped or expired watch
 recovers; a listener's rotated certificate is served; a cluster without the Gateway API keeps
-serving its Ingresses, quietly."""
+serving its Ingresses, quietly; in dns mode an HTTPRoute's endpoints move without a reload."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from e2e import echo_service, ingress, path, rule, started_backends, to
+import test_watch_dns as dns_tests
+from e2e import echo_service, endpoint_slice, ingress, path, rule, service, started_backends, to
 from gateway_objects import backend_ref, gateway, gateway_class, http_route, listener, parent
 from gateway_objects import route_rule as gateway_rule
 from harness import NginxRunner, free_port, request
@@ -141,3 +142,26 @@ def _assert_quiet(site: Sidecar, api: KubeApi) -> None:
     assert not [e for e in events if e["level"] in ("warning", "error")], events
     notes = [e["message"] for e in events if "not served by this cluster" in e["message"]]
     assert len(notes) == 4, notes
+
+
+mainline_first_on_path = dns_tests.mainline_first_on_path
+"""The current nginx first on PATH (test_watch_dns.py): ``--endpoints auto`` picks dns."""
+
+
+def test_in_dns_mode_an_http_routes_endpoints_move_without_a_reload_and_its_edit_reloads(
+    mainline_first_on_path: str, tmp_path: Path
+) -> None:
+    with started_backends("one", "two") as echo, KubeApi() as api:
+        api.apply(service("web"), endpoint_slice("web", echo["one"], slice_name="web-1"))
+        api.apply(*echo_service(echo["one"]), gateway_class())
+        api.apply(gateway("web", listeners=[listener("http", 80)]), app_route("web"))
+        cluster = ("--from-cluster", "--kubeconfig", str(api.kubeconfig(tmp_path)))
+        with dns_tests.dns_sidecar(mainline_first_on_path, tmp_path, *cluster, sources=[]) as site:
+            site.wait_for(lambda: site.served_by("/", "route.test") == "one", "the first endpoint")
+            assert "service=_80._tcp resolve;" in site.output.read_text()
+            api.apply(endpoint_slice("web", echo["two"], slice_name="web-1"))
+            site.wait_for(lambda: site.served_by("/", "route.test") == "two", "the new endpoint")
+            assert site.metric(RELOADS) == 0
+            api.apply(app_route("one"))  # the route now names another Service
+            site.wait_for(lambda: site.metric(RELOADS) == 1, "the reload for the edit")
+            site.wait_for(lambda: site.served_by("/", "route.test") == "one", "the edited route")
