@@ -158,7 +158,8 @@ def test_resource_definitions_removed_while_watching_drop_their_objects(
     api.uninstalled |= GATEWAY_KINDS
     api.drop_watches()  # the API server ends the watches of a removed definition
     eventually(lambda: names(cache, "HTTPRoute") | names(cache, "Gateway") == set(), "the drop")
-    assert cache.status().synced and not cache.status().errors
+    eventually(lambda: not cache.status().errors, "every kind settled as absent")
+    assert cache.status().synced and cache.status().watching
 
 
 def test_reference_grants_are_read_at_v1_when_v1beta1_is_not_served(
@@ -215,6 +216,22 @@ def test_namespaces_are_read_only_once_a_gateway_selects_them_by_label(
     api.apply(namespace("b", {"team": "b"}))
     eventually(lambda: names(cache, "Namespace") == {"/a", "/b"}, "a Namespace added")
     assert [r for r in api.requests if r.path == "/api/v1/namespaces" and r.watch]
+
+
+def test_namespaces_we_may_not_list_hold_nothing_back(
+    api: KubeApi, start_cache: Callable[..., ClusterCache], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ingress2nginx")
+    api.forbid("/api/v1/namespaces")
+    selecting = listener("http", 80, namespaces="Selector", selector={"matchLabels": {"team": "a"}})
+    api.apply(web_gateway(selecting), namespace("a", {"team": "a"}), route())
+    cache = start_cache(timing=RECHECK)
+    assert names(cache, "HTTPRoute") == {"default/shop"}
+    assert names(cache, "Namespace") == set()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith("namespaces: may not be listed (403")
+    api.allow("/api/v1/namespaces")
+    eventually(lambda: names(cache, "Namespace") == {"/a"}, "the Namespaces once granted")
 
 
 def test_a_gateway_selecting_namespaces_at_start_is_synced_with_them(

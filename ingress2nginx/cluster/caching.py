@@ -14,7 +14,8 @@ protocol of watching.py.
 
 Namespaces are read only when needed: their informer starts the first time a Gateway selects
 route namespaces by label, and keeps running from then on (while it is needed, the snapshot
-waits for its first list, so a selector never sees no Namespace at all).
+waits for its first list, so a selector never sees no Namespace at all; one we may not list
+is empty, as an absent optional kind is: cluster/watching.py).
 
 Secrets are never listed or watched. The tracker ``get``s, by name, each Secret a served
 Ingress or a served Gateway listener references: at once when a new reference appears, then
@@ -336,7 +337,9 @@ class ClusterCache:
             if self._namespaces is not None or self._stopped:
                 return
             log.info("a Gateway selects route namespaces by label: reading Namespaces")
-            self._namespaces = self._informer((NAMESPACES,), None, optional=False)
+            # optional: without the grant (403), selectors match no namespace, and the rest
+            # is still served (one Gateway's selector must not hold every change back)
+            self._namespaces = self._informer((NAMESPACES,), None, optional=True)
             self._run(f"informer {self._namespaces.name}", self._namespaces.run)
 
     def _bump(self, reason: str) -> None:
