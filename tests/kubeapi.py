@@ -19,6 +19,10 @@ so the tests exercise the same HTTP, JSON and watch protocol a cluster speaks:
   (``coordination.k8s.io/v1``) for its leader election; Events
   (``v1``) the watcher posts on Ingresses it rejects.
 
+Gateway API kinds are served too (ReferenceGrant at ``v1beta1`` and ``v1``); ``uninstalled``
+and ``unserved_versions`` make kinds or versions answer 404, as a cluster without (those
+versions of) their resource definitions does.
+
 A test changes the world with ``apply``/``delete``, and breaks it with ``drop_watches`` (cut
 every open watch), ``compact`` (history before now is gone: old resourceVersions answer 410),
 ``go_down``/``come_back`` (connections refused, then served again on the same port) and
@@ -57,6 +61,8 @@ class Kind:
     api_version: str
     plural: str
     namespaced: bool = True
+    also_served: tuple[str, ...] = ()
+    """Other API versions the same objects are served at (as a CRD with several versions)."""
 
     @property
     def prefix(self) -> str:
@@ -78,7 +84,12 @@ KINDS = {
         Kind("GatewayClass", "gateway.networking.k8s.io/v1", "gatewayclasses", namespaced=False),
         Kind("Gateway", "gateway.networking.k8s.io/v1", "gateways"),
         Kind("HTTPRoute", "gateway.networking.k8s.io/v1", "httproutes"),
-        Kind("ReferenceGrant", "gateway.networking.k8s.io/v1beta1", "referencegrants"),
+        Kind(
+            "ReferenceGrant",
+            "gateway.networking.k8s.io/v1beta1",
+            "referencegrants",
+            also_served=("gateway.networking.k8s.io/v1",),
+        ),
     )
 }
 
@@ -125,6 +136,9 @@ class KubeApi:
         """Answer an expired watch with an HTTP 410 instead of an ERROR event in a 200."""
         self.uninstalled: set[str] = set()
         """Kinds answered with 404, as a cluster without their resource definitions does."""
+        self.unserved_versions: set[str] = set()
+        """API versions (``gateway.networking.k8s.io/v1beta1``) answered with 404 for every
+        kind, as a cluster whose resource definitions do not serve that version."""
 
     # -- lifecycle
 
@@ -499,7 +513,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, _status(404, "NotFound", f"the server could not find {url.path}"))
             return
         kind, namespace, name = route
-        if kind.kind in api.uninstalled:
+        if kind.kind in api.uninstalled or _version(url.path) in api.unserved_versions:
             self._send(404, _status(404, "NotFound", f"the server could not find {url.path}"))
             return
         if name is not None:
@@ -577,6 +591,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
+def _version(path: str) -> str:
+    """The API version of a path (``v1``, ``networking.k8s.io/v1``)."""
+    parts = path.strip("/").split("/")
+    return "v1" if parts[:1] == ["api"] else "/".join(parts[1:3])
+
+
 def _route(path: str) -> tuple[Kind, str | None, str | None] | None:
     """(kind, namespace or None for all, name or None for a collection) of an API path."""
     parts = path.strip("/").split("/")
@@ -592,7 +612,8 @@ def _route(path: str) -> tuple[Kind, str | None, str | None] | None:
     if not 1 <= len(rest) <= 2:
         return None
     for kind in KINDS.values():
-        if kind.api_version == api_version and kind.plural == rest[0]:
+        served = (kind.api_version, *kind.also_served)
+        if api_version in served and kind.plural == rest[0]:
             if namespace is not None and not kind.namespaced:
                 return None
             return kind, namespace, rest[1] if len(rest) == 2 else None

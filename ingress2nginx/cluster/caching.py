@@ -1,19 +1,26 @@
 """Every object the translation needs, kept current from the API: the cache behind ``watch``.
 
 `ClusterCache` runs one `Informer` per kind and namespace (Ingresses, IngressClasses,
-Services, and EndpointSlices unless ``--endpoints service-dns``) and one `SecretTracker`, and hands
-consumers one thing: `ClusterCache.snapshot`, every current object as `Manifest` records in
-the same `LoadResult` the file loader gives, so the watch pipeline treats both sources alike.
-Changes are announced through the ``on_change`` callback (called from the loops' threads with
-a short reason such as ``ingress default/web modified``: keep it quick) and through
-`ClusterCache.wait_for_change`. Every change counts, endpoint-only ones included; debouncing
-and deciding whether the rendered text changed are the apply pipeline's job. `ClusterSource`
-wraps the cache in the ``Source`` protocol of watching.py.
+Services, and EndpointSlices unless ``--endpoints service-dns``; the Gateway API's
+GatewayClasses, Gateways, HTTPRoutes and ReferenceGrants, each empty while the cluster does
+not serve it: cluster/gateway.py) and one `SecretTracker`, and hands consumers one thing:
+`ClusterCache.snapshot`, every current object as `Manifest` records in the same `LoadResult`
+the file loader gives, so the watch pipeline treats both sources alike. Changes are announced
+through the ``on_change`` callback (called from the loops' threads with a short reason such as
+``ingress default/web modified``: keep it quick) and through `ClusterCache.wait_for_change`.
+Every change counts, endpoint-only ones included; debouncing and deciding whether the rendered
+text changed are the apply pipeline's job. `ClusterSource` wraps the cache in the ``Source``
+protocol of watching.py.
+
+Namespaces are read only when needed: their informer starts the first time a Gateway selects
+route namespaces by label, and keeps running from then on (while it is needed, the snapshot
+waits for its first list, so a selector never sees no Namespace at all; one we may not list
+is empty, as an absent optional kind is: cluster/watching.py).
 
 Secrets are never listed or watched. The tracker ``get``s, by name, each Secret a served
-Ingress references: at once when a new reference appears, then again every
-`WatchTiming.secret_refresh` seconds so that a rotated certificate is noticed. RBAC can
-therefore be narrowed to ``get`` on named Secrets. Secret data is never logged.
+Ingress or a served Gateway listener references: at once when a new reference appears, then
+again every `WatchTiming.secret_refresh` seconds so that a rotated certificate is noticed.
+RBAC can therefore be narrowed to ``get`` on named Secrets. Secret data is never logged.
 """
 
 from __future__ import annotations
@@ -22,122 +29,31 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from ingress2nginx.cluster.connecting import ClusterConnection, Resource, connect, describe
+from ingress2nginx.cluster.connecting import ClusterConnection, Resource, connect
+from ingress2nginx.cluster.gateway import (
+    NAMESPACES,
+    SECRET_USERS,
+    WATCHED,
+    listener_secrets,
+    selects_namespaces,
+)
 from ingress2nginx.cluster.loading import (
-    SECRET_FETCHERS,
     ClusterOptions,
-    SecretAnswer,
-    fetch_secret,
     referenced_secrets,
 )
-from ingress2nginx.cluster.watching import Informer, Key, WatchTiming, resource_version
+from ingress2nginx.cluster.secrets import Changed, SecretTracker
+from ingress2nginx.cluster.watching import Informer, Key, WatchTiming
 from ingress2nginx.core.errors import Problem, SourceError
-from ingress2nginx.core.objects import Manifest
 from ingress2nginx.core.settings import Settings
 from ingress2nginx.sources.loading import LoadResult
 
 log = logging.getLogger(__name__)
 
-Changed = Callable[[str], None]
-"""Told of a change, with a short reason for logs (never any Secret data)."""
 
-
-class SecretTracker:
-    """The Secrets served Ingresses reference, fetched by name and refreshed periodically."""
-
-    def __init__(
-        self,
-        connection: ClusterConnection,
-        timing: WatchTiming,
-        wanted: Callable[[], set[Key] | None],
-        lock: threading.RLock,
-        changed: Changed,
-    ) -> None:
-        self.secrets: dict[Key, Manifest] = {}
-        self.problems: dict[Key, Problem] = {}
-        self.fetched = threading.Event()
-        """Set once the Secrets referenced at startup have all been asked for."""
-        self.last_error = ""
-        self._connection = connection
-        self._timing = timing
-        self._wanted = wanted
-        self._lock = lock
-        self._changed = changed
-        self._known: set[Key] = set()
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-
-    def poke(self) -> None:
-        """References may have changed (an Ingress or IngressClass did): look again now."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-
-    def run(self) -> None:
-        """Fetch new references at once and every reference periodically, until `stop`."""
-        backoff = self._timing.backoff()
-        refresh_at = 0.0
-        with ThreadPoolExecutor(SECRET_FETCHERS, thread_name_prefix="secret") as pool:
-            while not self._stopping.is_set():
-                self._wake.clear()
-                wanted = self._wanted()
-                if wanted is None:  # Ingresses and IngressClasses not listed yet
-                    self._wake.wait()
-                    continue
-                due = time.monotonic() >= refresh_at
-                try:
-                    self._update(pool, wanted, wanted if due else wanted - self._known)
-                except Exception as error:  # keep the Secrets we have; try again later
-                    self.last_error = describe(error)
-                    log.warning(
-                        "secrets: %s; keeping the last ones read, retrying", self.last_error
-                    )
-                    self._wake.wait(backoff.next())
-                    continue
-                backoff.reset()
-                self.last_error = ""
-                self.fetched.set()
-                if due:
-                    refresh_at = time.monotonic() + self._timing.secret_refresh
-                self._wake.wait(max(0.0, refresh_at - time.monotonic()))
-
-    def _update(self, pool: ThreadPoolExecutor, wanted: set[Key], fetch: set[Key]) -> None:
-        """Forget Secrets no longer referenced; fetch `fetch`; announce what changed."""
-        keys = sorted(fetch)
-        answers = list(pool.map(lambda key: fetch_secret(self._connection, *key), keys))
-        changed: list[Key] = []
-        with self._lock:
-            for key in sorted(self._known - wanted):
-                secret, problem = self.secrets.pop(key, None), self.problems.pop(key, None)
-                if secret is not None or problem is not None:
-                    changed.append(key)
-            self._known &= wanted
-            for key, answer in zip(keys, answers, strict=True):
-                if self._store(key, answer):
-                    changed.append(key)
-                self._known.add(key)
-        if changed:
-            namespace, name = changed[0]
-            more = f" (+{len(changed) - 1} more)" if len(changed) > 1 else ""
-            self._changed(f"secret {namespace}/{name} changed{more}")
-
-    def _store(self, key: Key, answer: SecretAnswer) -> bool:
-        """Keep one fetched answer; whether it differs from what was known."""
-        old = self.secrets.pop(key, None)
-        old_problem = self.problems.pop(key, None)
-        if isinstance(answer, Manifest):
-            self.secrets[key] = answer
-            return old is None or resource_version(old) != resource_version(answer)
-        if isinstance(answer, Problem):
-            self.problems[key] = answer
-            if old_problem is None:
-                log.warning("%s", answer)
-        return old is not None or (old_problem is None) != (answer is None)
+REFERRERS = frozenset({"Ingress", "IngressClass"} | SECRET_USERS)
+"""The kinds that decide which Secrets are read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,35 +95,55 @@ class ClusterCache:
         self._condition = threading.Condition(self._lock)
         self._generation = 0
         self._informers: list[Informer] = []
+        self._namespaces: Informer | None = None
+        """Started once a Gateway selects route namespaces by label (`_need_namespaces`)."""
         self._secrets: SecretTracker | None = None
         self._threads: list[threading.Thread] = []
+        self._stopped = False
 
     def start(self) -> None:
         """Connect (a bad configuration raises `SourceError`) and start every loop."""
         options = self.options
-        scopes = [(r, ns) for r in options.resources() for ns in options.scopes(r)]
-        self._connection = connection = connect(options.kubeconfig, pool_size=len(scopes) + 12)
-        self._informers = [
-            Informer(connection, resource, namespace, self._timing, self._lock, self._changed)
-            for resource, namespace in scopes
-        ]
+        required = [((r,), ns) for r in options.resources() for ns in options.scopes(r)]
+        optional = [(v, ns) for v in WATCHED for ns in options.scopes(v[0])]
+        pool_size = len(required) + len(optional) + 13
+        self._connection = connection = connect(options.kubeconfig, pool_size=pool_size)
+        self._informers = [self._informer(v, ns, optional=False) for v, ns in required]
+        self._informers += [self._informer(v, ns, optional=True) for v, ns in optional]
         self._secrets = SecretTracker(
             connection, self._timing, self._wanted_secrets, self._lock, self._bump
         )
-        loops = [(f"informer {i.name}", i.run) for i in self._informers]
-        for name, loop in [*loops, ("secret tracker", self._secrets.run)]:
-            thread = threading.Thread(target=loop, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        with self._lock:
+            for informer in self._informers:
+                self._run(f"informer {informer.name}", informer.run)
+            self._run("secret tracker", self._secrets.run)
+
+    def _informer(
+        self, versions: tuple[Resource, ...], namespace: str | None, *, optional: bool
+    ) -> Informer:
+        assert self._connection is not None
+        return Informer(
+            self._connection, versions[0], namespace, self._timing, self._lock, self._changed,
+            versions=versions if optional else (),
+        )  # fmt: skip
+
+    def _run(self, name: str, loop: Callable[[], None]) -> None:
+        thread = threading.Thread(target=loop, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop every loop (bounded by `timeout`) and close the connection."""
-        for informer in self._informers:
+        with self._lock:
+            self._stopped = True
+            informers = [*self._informers, *filter(None, [self._namespaces])]
+            threads = list(self._threads)
+        for informer in informers:
             informer.stop()
         if self._secrets is not None:
             self._secrets.stop()
         deadline = time.monotonic() + timeout
-        for thread in self._threads:
+        for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         if self._connection is not None:
             self._connection.close()
@@ -221,9 +157,13 @@ class ClusterCache:
 
     @property
     def synced(self) -> bool:
-        """Whether the snapshot is complete: every kind listed once, Secrets fetched."""
+        """Whether the snapshot is complete: every kind listed once (Namespaces too while a
+        Gateway selects them), Secrets fetched."""
         secrets = self._secrets
         listed = all(informer.listed.is_set() for informer in self._informers)
+        if listed and self._need_namespaces():
+            namespaces = self._namespaces
+            listed = namespaces is not None and namespaces.listed.is_set()
         return bool(self._informers) and listed and secrets is not None and secrets.fetched.is_set()
 
     def wait_until_synced(self, timeout: float | None = None) -> bool:
@@ -253,7 +193,7 @@ class ClusterCache:
         """Every current object as `Manifest` records, sorted by kind, namespace and name,
         and the Secrets that could not be read as problems."""
         with self._lock:
-            manifests = [m for i in self._informers for m in i.objects.values()]
+            manifests = [m for i in self._running() for m in i.objects.values()]
             problems: list[Problem] = []
             if self._secrets is not None:
                 manifests.extend(self._secrets.secrets.values())
@@ -264,20 +204,42 @@ class ClusterCache:
 
     def status(self) -> CacheStatus:
         """Synced, watching, and the errors of the parts failing now."""
-        errors = [f"{i.name}: {i.last_error}" for i in self._informers if i.last_error]
+        informers = self._running()
+        errors = [f"{i.name}: {i.last_error}" for i in informers if i.last_error]
         if self._secrets is not None and self._secrets.last_error:
             errors.append(f"secrets: {self._secrets.last_error}")
-        watching = bool(self._informers) and all(i.watching for i in self._informers)
+        watching = bool(informers) and all(i.watching or i.absent for i in informers)
         return CacheStatus(self.synced, watching, tuple(errors))
+
+    def _running(self) -> list[Informer]:
+        return [*self._informers, *filter(None, [self._namespaces])]
 
     def where(self) -> str:
         """How messages name the API server."""
         return self._connection.where() if self._connection else "Kubernetes API"
 
     def _changed(self, resource: Resource, reason: str) -> None:
-        if resource.kind in ("Ingress", "IngressClass") and self._secrets is not None:
+        if resource.kind in REFERRERS and self._secrets is not None:
             self._secrets.poke()
+        if resource.kind == "Gateway" and self._namespaces is None and self._need_namespaces():
+            self._start_namespaces()
         self._bump(reason)
+
+    def _need_namespaces(self) -> bool:
+        """Whether a Gateway selects route namespaces by label (then Namespaces are read)."""
+        with self._lock:
+            gateways = [i.objects for i in self._informers if i.resource.kind == "Gateway"]
+            return any(selects_namespaces(objects.values()) for objects in gateways)
+
+    def _start_namespaces(self) -> None:
+        with self._lock:
+            if self._namespaces is not None or self._stopped:
+                return
+            log.info("a Gateway selects route namespaces by label: reading Namespaces")
+            # optional: without the grant (403), selectors match no namespace, and the rest
+            # is still served (one Gateway's selector must not hold every change back)
+            self._namespaces = self._informer((NAMESPACES,), None, optional=True)
+            self._run(f"informer {self._namespaces.name}", self._namespaces.run)
 
     def _bump(self, reason: str) -> None:
         with self._condition:
@@ -287,12 +249,13 @@ class ClusterCache:
             self._on_change(reason)
 
     def _wanted_secrets(self) -> set[Key] | None:
-        routing = [i for i in self._informers if i.resource.kind in ("Ingress", "IngressClass")]
-        if not all(informer.listed.is_set() for informer in routing):
+        referring = [i for i in self._informers if i.resource.kind in REFERRERS]
+        if not all(informer.listed.is_set() for informer in referring):
             return None
         with self._lock:
-            manifests = [m for i in routing for m in i.objects.values()]
-        return referenced_secrets(manifests, self._settings)
+            manifests = [m for i in referring for m in i.objects.values()]
+        ingresses = referenced_secrets(manifests, self._settings)
+        return ingresses | listener_secrets(manifests, self._settings)
 
 
 class ClusterSource:

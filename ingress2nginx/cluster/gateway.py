@@ -1,16 +1,20 @@
-"""Gateway API objects from the live API, for ``render``, ``check`` and ``explain
---from-cluster`` (one list, beside the Ingresses: cluster_loading.py).
+"""Gateway API objects from the live API: what is read, and which Secrets it makes us read.
 
-Listed: GatewayClasses, Gateways, HTTPRoutes and ReferenceGrants (``v1beta1``, else ``v1``),
+``render``, ``check`` and ``explain --from-cluster`` list them once, beside the Ingresses
+(`read_gateway_objects`, called by cluster_loading.py); ``watch --from-cluster`` keeps the
+same kinds current with informers (`WATCHED`, run by cluster_caching.py).
+
+Read: GatewayClasses, Gateways, HTTPRoutes and ReferenceGrants (``v1beta1``, else ``v1``),
 in every namespace or in each ``--namespace``; Namespaces only when a Gateway selects route
-namespaces by label. A cluster without the Gateway API's resource definitions answers 404:
-that kind is simply absent, never an error. The TLS Secrets that served listeners name (and
-may use: same namespace, or granted) are fetched by name with the Ingresses' Secrets.
+namespaces by label (`selects_namespaces`). A cluster without the Gateway API's resource
+definitions answers 404: that kind is simply absent, never an error. The TLS Secrets that
+served listeners name (and may use: same namespace, or granted: `listener_secrets`) are
+fetched by name with the Ingresses' Secrets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from kubernetes import client
@@ -35,6 +39,11 @@ REFERENCE_GRANTS = (
     Resource("ReferenceGrant", f"{GROUP}/v1", "referencegrants", CUSTOM_OBJECTS, ALL, ONE),
 )
 """Tried in order: the first version the cluster serves is read."""
+WATCHED = ((GATEWAY_CLASSES,), (GATEWAYS,), (HTTP_ROUTES,), REFERENCE_GRANTS)
+"""What ``watch`` keeps current: one informer per entry (and scope), each reading the first
+version of its entry the cluster serves, and none at all while the cluster serves none."""
+SECRET_USERS = frozenset({"GatewayClass", "Gateway", "ReferenceGrant"})
+"""The kinds that decide which Secrets served listeners use (`listener_secrets`)."""
 NAMESPACES = Resource("Namespace", "v1", "namespaces", "CoreV1Api", "list_namespace", None,
                       namespaced=False)  # fmt: skip
 
@@ -57,15 +66,25 @@ def read_gateway_objects(
         if grants is not None:
             found += grants
             break
-    gateways = [item for item in found if item.kind == "Gateway"]
-    if any(_selects_namespaces(gateway) for gateway in gateways):
+    if selects_namespaces(found):
         found += _listed(connection, NAMESPACES, (None,), lister) or []
+    return found, listener_secrets(found, settings)
+
+
+def listener_secrets(manifests: Iterable[Manifest], settings: Settings) -> set[tuple[str, str]]:
+    """(namespace, name) of the TLS Secret of each listener served among `manifests` (which
+    need only hold the `SECRET_USERS` kinds): its own namespace's, or a granted one's."""
     by_kind: dict[str, list[Manifest]] = {}
-    for item in sorted(found, key=lambda item: item.age_key):
+    for item in sorted((m for m in manifests if m.kind in SECRET_USERS), key=lambda m: m.age_key):
         by_kind.setdefault(item.kind, []).append(item)
     listeners = served_listeners(by_kind, settings, Grants(by_kind.get("ReferenceGrant", [])), [])
-    secrets = {listener.certificate for listener in listeners if listener.certificate}
-    return found, secrets
+    return {listener.certificate for listener in listeners if listener.certificate}
+
+
+def selects_namespaces(manifests: Iterable[Manifest]) -> bool:
+    """Whether a Gateway among `manifests` selects route namespaces by label (then the
+    Namespaces and their labels are read)."""
+    return any(_selects_namespaces(m) for m in manifests if m.kind == "Gateway")
 
 
 def _listed(

@@ -10,6 +10,14 @@ logged and retried with exponential backoff, forever: during an outage the infor
 last objects it saw and catches up by itself when the API is back. It never exits on an API
 error.
 
+An informer of an optional kind (the Gateway API's custom resources: ``versions`` given) reads
+the first of its versions the cluster serves. When it serves none (404: the resource
+definitions are not installed) the kind is simply empty: the informer counts as listed, says
+so once, and lists again every `WatchTiming.absent_recheck` seconds, so resource definitions
+installed later are picked up (and objects of ones removed are dropped). A kind our RBAC
+does not let us list (403) before it was ever listed is treated the same way, with a
+warning: the Ingresses keep being served while the grant is missing.
+
 Events are read as raw JSON lines into the same plain dicts the file loader produces (see
 `cluster_connecting`); `cluster_caching` assembles the informers into one snapshot.
 """
@@ -21,7 +29,7 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +43,7 @@ from ingress2nginx.cluster.connecting import (
     describe,
     to_manifest,
 )
-from ingress2nginx.cluster.loading import list_resource
+from ingress2nginx.cluster.loading import Listing, list_resource
 from ingress2nginx.core.backoff import Backoff
 from ingress2nginx.core.objects import Manifest
 
@@ -60,6 +68,9 @@ class WatchTiming:
     backoff_max: float = 30.0
     secret_refresh: float = 60.0
     """Seconds between two ``get``s of a referenced Secret (how soon a rotation is seen)."""
+    absent_recheck: float = 60.0
+    """Seconds between two lists of an optional kind the cluster does not serve (how soon
+    resource definitions installed after start are seen)."""
 
     def backoff(self) -> Backoff:
         """Delays between retries of a failed list or watch, jittered (core/backoff.py)."""
@@ -74,6 +85,18 @@ class WatchFailed(Exception):
     """The server sent an ERROR event other than 410."""
 
 
+class NotServed(Exception):
+    """An optional kind the cluster does not serve (404), or that we may not list (403)."""
+
+    def __init__(self, reason: str, *, forbidden: bool = False) -> None:
+        super().__init__(reason)
+        self.forbidden = forbidden
+
+
+class Vanished(Exception):
+    """The watch of an optional kind answered 404 (its resource definition went): list again."""
+
+
 class Informer:
     """One kind in one scope (a namespace, or all), kept current in ``objects``."""
 
@@ -85,8 +108,16 @@ class Informer:
         timing: WatchTiming,
         lock: threading.RLock,
         changed: Callable[[Resource, str], None],
+        *,
+        versions: Sequence[Resource] = (),
     ) -> None:
         self.resource = resource
+        """What is read; for an optional kind, the version the cluster serves."""
+        self.versions = tuple(versions)
+        """An optional kind's versions, the preferred first; empty for a kind that must be
+        served."""
+        self.absent = ""
+        """Why an optional kind is empty (not served, forbidden); empty while it is read."""
         self.namespace = namespace
         self.objects: dict[Key, Manifest] = {}
         """Current objects; read and replaced under the cache's lock."""
@@ -129,6 +160,14 @@ class Informer:
                 )
                 self._version = None
                 backoff.reset()  # the server answered: relist soon
+            except Vanished:
+                log.info("%s: no longer served (404); listing again", self.name)
+                self._version = None
+                backoff.reset()
+            except NotServed as absent:
+                self._not_served(absent)
+                self._stopping.wait(self._timing.absent_recheck)
+                continue
             except Exception as error:  # never exit on an API error: log, back off, retry
                 if self._stopping.is_set():
                     break
@@ -154,7 +193,10 @@ class Informer:
         self.last_error = reason
 
     def _relist(self) -> None:
-        listing = list_resource(self._connection, self.resource, self.namespace)
+        listing = self._list()
+        if self.absent:
+            log.info("%s: served now; reading it", self.name)
+            self.absent = ""
         fresh = {manifest.key: manifest for manifest in listing.manifests}
         with self._lock:
             old, self.objects = self.objects, fresh
@@ -163,6 +205,40 @@ class Informer:
         self._version = listing.resource_version
         if first or _differs(old, fresh):
             self._changed(self.resource, f"{self.name} {'listed' if first else 'listed again'}")
+
+    def _list(self) -> Listing:
+        """The list of `resource`; of an optional kind, of the first version served."""
+        if not self.versions:
+            return list_resource(self._connection, self.resource, self.namespace)
+        for resource in self.versions:
+            try:
+                listing = list_resource(self._connection, resource, self.namespace)
+            except client.ApiException as error:
+                if error.status == 404:
+                    continue
+                if error.status == 403 and (self.absent or not self.listed.is_set()):
+                    reason = f"may not be listed ({describe(error)})"
+                    raise NotServed(reason, forbidden=True) from error
+                raise
+            self.resource = resource
+            return listing
+        raise NotServed("not served by this cluster (no such resource definition)")
+
+    def _not_served(self, absent: NotServed) -> None:
+        """An optional kind is absent: no objects, listed (empty); said once per reason."""
+        with self._lock:
+            old, self.objects = self.objects, {}
+        first = not self.listed.is_set()
+        self.listed.set()
+        self._version, self.last_error = None, ""
+        reason = str(absent)
+        if reason != self.absent:
+            level = logging.WARNING if absent.forbidden else logging.INFO
+            recheck = self._timing.absent_recheck
+            log.log(level, "%s: %s; none read, looking again every %gs", self.name, reason, recheck)
+            self.absent = reason
+        if first or old:
+            self._changed(self.resource, f"{self.name} {'absent' if first else 'gone'}")
 
     def _watch(self) -> bool:
         """Watch from the last resourceVersion seen until the stream ends; whether to reconnect
@@ -180,6 +256,8 @@ class Informer:
         except client.ApiException as error:
             if error.status == 410:
                 raise Expired from error
+            if error.status == 404 and self.versions:
+                raise Vanished from error
             raise
         self._response, self.watching = response, True
         if self.last_error:
