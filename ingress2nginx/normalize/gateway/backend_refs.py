@@ -65,7 +65,7 @@ class BackendRefs:
         weighted = [(ref_index, ref, weight) for ref_index, ref, weight in entries if weight > 0]
         if not weighted:
             reason = "no backendRefs" if not entries else "every backendRef has weight 0"
-            reason = f"{reason}: matching requests get 500"
+            reason = f"{reason}: matching requests get {_failing(route)}"
             problems.append(Problem(Severity.WARNING, route.ref, where, reason, Code.BACKEND))
             return RuleBackend(UNRESOLVED, backend="500")
         actions = [
@@ -99,7 +99,7 @@ class BackendRefs:
         resolved."""
         trouble = self._trouble(route, ref)
         if trouble:
-            reason = f"{trouble}; its requests get 500"
+            reason = f"{trouble}; its requests get {_failing(route)}"
             problems.append(Problem(Severity.WARNING, route.ref, where, reason, Code.BACKEND))
             return UNRESOLVED
         namespace = ref.get("namespace") or route.namespace
@@ -123,7 +123,7 @@ class BackendRefs:
             return f"namespace {shown(namespace)} is not a namespace name"
         if not is_dns1123_subdomain(name):
             return f"name {shown(name)} is not a Service name"
-        reference = Reference(GATEWAY_GROUP, "HTTPRoute", route.namespace, CORE_GROUP,
+        reference = Reference(GATEWAY_GROUP, route.kind, route.namespace, CORE_GROUP,
                               "Service", namespace, name)  # fmt: skip
         if not self._grants.allows(reference):
             return (
@@ -133,6 +133,12 @@ class BackendRefs:
         if self._services and (namespace, name) not in self._services:
             return f"service {namespace}/{name} is not in the input (BackendNotFound)"
         return ""
+
+
+def _failing(route: Manifest) -> str:
+    """What an unusable backend answers, as messages say it (a GRPCRoute's 500 becomes a
+    503, gRPC's UNAVAILABLE: grpc_routes.py)."""
+    return "503 (gRPC UNAVAILABLE)" if route.kind == "GRPCRoute" else "500"
 
 
 def _weight(ref: Mapping[str, Any]) -> int:
