@@ -77,6 +77,7 @@ from ingress2nginx.normalize.gateway.grpc_routes import (
 )
 from ingress2nginx.normalize.gateway.hostnames import ANY_HOST, server_names
 from ingress2nginx.normalize.gateway.matching import PathMatch, path_match, rule_matches
+from ingress2nginx.normalize.gateway.ref_filters import placed
 from ingress2nginx.normalize.gateway.route_kinds import settle_kinds
 from ingress2nginx.normalize.gateway.selection import (
     HTTP_PORT,
@@ -283,9 +284,9 @@ class _Builder:
             if isinstance(adapted, str):
                 continue
             origin = Origin(route.namespace, route.name, where, route.kind)
-            server.candidates.append(Candidate(found, tested, order, backend.action, backend.named,
-                                               backend.backend, origin, adapted,
-                                               options))  # fmt: skip
+            action, named, own = placed(backend, adapted)
+            server.candidates.append(Candidate(found, tested, order, action, named,
+                                               backend.backend, origin, own, options))  # fmt: skip
             shown = (
                 f"{backend.backend} ({conditions_text(len(tested))})" if tested else backend.backend
             )

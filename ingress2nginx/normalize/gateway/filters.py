@@ -88,6 +88,29 @@ def read_filters(rule: Mapping[str, Any], index: int) -> RuleFilters | tuple[str
     return RuleFilters(RouteFilters(**parts), status, unusable, tuple(notes), tuple(mirrors))
 
 
+BACKEND_REF_FILTERS = ("RequestHeaderModifier", "ResponseHeaderModifier")
+"""The filters a backendRef may hold here: its own location can change its headers."""
+
+
+def backend_ref_filters(ref: Mapping[str, Any], name: str) -> RouteFilters | str | None:
+    """A backendRef's own filters, named `name`; None without any; why not when one is not
+    among `BACKEND_REF_FILTERS` or is invalid (it must not be skipped)."""
+    entries = listed(ref.get("filters"))
+    if not entries:
+        return None
+    parts: dict[str, Any] = {"name": name}
+    for position, entry in enumerate(entries):
+        kind = entry.get("type") if isinstance(entry, Mapping) else None
+        if kind not in BACKEND_REF_FILTERS:
+            reason = f"filter type {shown(kind)} on a backendRef cannot be honoured"
+            return f"filters[{position}]: {reason}"
+        settings = entry.get(_FIELDS[str(kind)])
+        trouble = _READERS[str(kind)](settings if isinstance(settings, Mapping) else {}, parts)
+        if trouble:
+            return f"filters[{position}]: {trouble}"
+    return RouteFilters(**parts)
+
+
 def for_match(filters: RouteFilters, match: PathMatch, name: str) -> RouteFilters | str:
     """The filters for one match, named `name`: a prefix replacement learns the prefix the
     match compares (and needs a PathPrefix match)."""
