@@ -136,7 +136,7 @@ def grpc_filter_problem(rule: Mapping[str, Any], index: int) -> tuple[str, str] 
     """(field, reason) when the rule holds a filter GRPCRoutes do not have."""
     for position, entry in enumerate(listed(rule.get("filters"))):
         kind = entry.get("type") if isinstance(entry, Mapping) else None
-        if kind in _NOT_GRPC_FILTERS:
+        if isinstance(kind, str) and kind in _NOT_GRPC_FILTERS:
             return (f"spec.rules[{index}].filters[{position}]",
                     f"{kind} is not a GRPCRoute filter")  # fmt: skip
     return None
@@ -149,8 +149,10 @@ def filters_only(rule: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def grpc_scheme(route: Manifest, ref: Mapping[str, Any], services: Mapping[Any, Manifest]) -> str:
     """``grpcs`` when the backendRef's Service port says TLS by its appProtocol, else ``grpc``."""
-    namespace = ref.get("namespace") or route.namespace
-    service = services.get((namespace, ref.get("name")))
+    namespace, name = ref.get("namespace") or route.namespace, ref.get("name")
+    if not isinstance(namespace, str) or not isinstance(name, str):
+        return "grpc"  # not a usable backendRef: backend_refs.py reports it
+    service = services.get((namespace, name))
     spec = service.body.get("spec") if service is not None else None
     ports = spec.get("ports") if isinstance(spec, Mapping) else None
     for port in listed(ports):
