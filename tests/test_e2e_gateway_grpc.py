@@ -15,6 +15,7 @@ import base64
 import contextlib
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -23,6 +24,7 @@ from e2e import Site, echo_service, endpoint_slice, service, serving, started_ba
 from gateway_objects import backend_ref, gateway, grpc_route, http_route, listener, method_match
 from gateway_objects import parent as parent_ref
 from gateway_objects import route_rule as rule
+from golden_cases import run_cli
 from grpc_echo import GrpcEchoBackend, grpc_call
 from harness import free_port, make_self_signed_cert
 from test_mainline_nginx import find_mainline_nginx, version_of
@@ -229,3 +231,12 @@ def test_for_an_older_nginx_grpc_is_served_on_https_listeners_only(
     assert (response.status, response.backend) == (200, "web"), "HTTP/1.1 is untouched"
     plain = grpc_call(stable_site.port, "/helloworld.Greeter/Other", GRPC_HOST)
     assert plain.code is not grpc.StatusCode.OK
+
+
+def test_check_and_explain_name_grpc_routes() -> None:
+    case = Path(__file__).parent / "golden" / "gateway-grpc" / "gateway.yaml"
+    checked = run_cli(["check", str(case)])
+    assert "0 Ingress(es) and 1 GRPCRoute(s) would be served" in checked.messages
+    explained = run_cli(["explain", str(case)]).config
+    assert "/helloworld.Greeter/SayHello  Exact" in explained
+    assert "GRPCRoute default/greeter spec.rules[0].matches[0]" in explained
