@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from e2e import Site, echo_service, serving, started_backends
+from e2e import Site, echo_service, render, serving, started_backends
 from gateway_objects import backend_ref, gateway, http_route, listener, parent, path_match
 from gateway_objects import route_rule as rule
 from harness import EchoBackend
@@ -89,3 +89,25 @@ def test_percent_50_mirrors_about_half(site: Site, echo: dict[str, EchoBackend])
 def test_a_fraction_mirrors_its_share(site: Site, echo: dict[str, EchoBackend]) -> None:
     copied = copies_of(site, echo, "/quarter", REQUESTS)
     assert 20 <= copied <= 80, f"{copied} of {REQUESTS} mirrored"  # 25% ± over 5 sigma
+
+
+@pytest.mark.parametrize(
+    ("share", "reason"),
+    [
+        ({"percent": 101}, 'percent "101" is not a whole number from 0 to 100'),
+        ({"percent": "50"}, "is not a whole number from 0 to 100"),
+        ({"fraction": {"numerator": 3, "denominator": 2}}, "fraction needs a numerator"),
+        ({"fraction": {"numerator": 1, "denominator": 0}}, "fraction needs a numerator"),
+        ({"percent": 5, "fraction": {"numerator": 1}}, "percent or fraction, not both"),
+    ],
+)
+def test_an_invalid_share_leaves_the_rule_out_with_a_message(
+    share: dict[str, Any], reason: str
+) -> None:
+    rules = [rule(None, [backend_ref("web")], filters=[_mirror(**share)])]
+    route = http_route("bad", parents=[parent("edge")], hostnames=[HOST], rules=rules)
+    objects = [gateway("edge", class_name="nginx", listeners=[listener("http", 80)]), route]
+    rendered = render(objects)
+    assert reason in rendered.messages
+    assert "spec.rules[0].filters[0]" in rendered.messages
+    assert "HTTPRoute default/bad" not in rendered.config
