@@ -122,6 +122,12 @@ class Mirror:
     location: str
     """The internal location the copies go through (``/%gwmirror-<digest>``)."""
     target: ProxyToUpstream | ProxyToAddress
+    share: int = 10000
+    """The requests copied, in hundredths of a percent (``percent``, ``fraction``): 10000
+    copies every one; the internal location drops the others."""
+    scheme: str = "http"
+    """How copies reach the backend: ``http`` (``proxy_pass``), ``grpc`` or ``grpcs``
+    (``grpc_pass``, a GRPCRoute's mirror)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,6 +344,9 @@ class Config:
     """Whether nginx listens on --https-port (some Ingress host has TLS or forces a redirect, a
     Gateway API listener on 443, ssl-passthrough); `serves_tls` also counts listeners' own
     HTTPS ports."""
+    h2c: bool = False
+    """Some server answers gRPC over plain HTTP (a GRPCRoute on an HTTP listener): HTTP/2
+    with prior knowledge beside HTTP/1.1, which ``http2 on;`` (nginx 1.25.1) gives."""
     passthrough: tuple[Passthrough, ...] = ()
     """ssl-passthrough hosts, by host; never any without ``--enable-ssl-passthrough``."""
     stream_snippets: tuple[tuple[str, str], ...] = ()

@@ -84,6 +84,7 @@ KINDS = {
         Kind("GatewayClass", "gateway.networking.k8s.io/v1", "gatewayclasses", namespaced=False),
         Kind("Gateway", "gateway.networking.k8s.io/v1", "gateways"),
         Kind("HTTPRoute", "gateway.networking.k8s.io/v1", "httproutes"),
+        Kind("GRPCRoute", "gateway.networking.k8s.io/v1", "grpcroutes"),
         Kind(
             "ReferenceGrant",
             "gateway.networking.k8s.io/v1beta1",

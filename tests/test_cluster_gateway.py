@@ -14,8 +14,10 @@ from gateway_objects import (
     backend_ref,
     gateway,
     gateway_class,
+    grpc_route,
     http_route,
     listener,
+    method_match,
     namespace,
     parent,
     route_rule,
@@ -24,7 +26,7 @@ from golden_cases import Rendered, run_cli
 from kubeapi import KubeApi
 from tls_secrets import tls_secret
 
-GATEWAY_KINDS = {"GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant"}
+GATEWAY_KINDS = {"GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant"}
 
 
 @pytest.fixture
@@ -55,10 +57,18 @@ def _objects() -> list[dict[str, object]]:
             "shop",
             namespace="a",
             parents=[parent("web", namespace="infra")],
-            hostnames=["shop.test", "secure.test"],
+            hostnames=["shop.test"],
             rules=[route_rule(None, [backend_ref("shop")])],
         ),
+        grpc_route(
+            "greeter",
+            namespace="infra",
+            parents=[parent("web", namespace="infra", section="https")],
+            hostnames=["secure.test"],
+            rules=[route_rule([method_match("helloworld.Greeter")], [backend_ref("greeter")])],
+        ),
         service("shop", "a"),
+        service("greeter", "infra"),
         tls_secret("infra", "secure-tls", ["secure.test"]),
         tls_secret("infra", "unused-tls", ["unused.test"]),
     ]
@@ -77,6 +87,7 @@ def test_gateway_api_objects_from_the_api_give_the_config_files_give(
     assert from_api.config == from_files.config
     assert "server_name shop.test" in from_api.config
     assert "tls-infra_secure-tls.crt" in from_api.config
+    assert "grpc_pass grpc://" in from_api.config, "GRPCRoutes are read too"
 
 
 def test_only_the_secrets_of_served_listeners_are_fetched_and_namespaces_for_selectors(

@@ -119,6 +119,7 @@ def test_the_api_is_read_with_the_kubeconfig_token_and_only_the_needed_kinds_are
         "/apis/gateway.networking.k8s.io/v1/gatewayclasses",
         "/apis/gateway.networking.k8s.io/v1/gateways",
         "/apis/gateway.networking.k8s.io/v1/httproutes",
+        "/apis/gateway.networking.k8s.io/v1/grpcroutes",
         "/apis/gateway.networking.k8s.io/v1beta1/referencegrants",
     }
 

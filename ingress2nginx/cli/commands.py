@@ -90,7 +90,8 @@ def _no_ingress(
     """A warning when the input holds no Ingress (nor HTTPRoute) at all (a wrong file, an
     empty folder): the config would only answer 404. Not when a source failed: that error
     says why already."""
-    if inventory.ingresses or inventory.gateway.get("HTTPRoute") or source_failed(problems):
+    routes = inventory.gateway.get("HTTPRoute") or inventory.gateway.get("GRPCRoute")
+    if inventory.ingresses or routes or source_failed(problems):
         return []
     if getattr(args, "from_cluster", False):
         where = "Kubernetes API"
@@ -208,18 +209,27 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
     else:
         report(problems, args.quiet)
         routes = {route.origin.key for route in translation.config.routes
-                  if route.origin.kind == "HTTPRoute"}  # fmt: skip
-        _check_summary(problems, len(translation.served), failed, args.quiet, len(routes))
+                  if route.origin.kind in ("HTTPRoute", "GRPCRoute")}  # fmt: skip
+        _check_summary(problems, len(translation.served), failed, args.quiet, sorted(routes))
     if source_failed(load_problems):
         return exit_codes.SOURCE
     return exit_codes.PROBLEMS if failed else exit_codes.OK
 
 
 def _check_summary(
-    problems: Sequence[Problem], served: int, failed: bool, quiet: bool, routes: int = 0
+    problems: Sequence[Problem],
+    served: int,
+    failed: bool,
+    quiet: bool,
+    routes: Sequence[tuple[str, str, str]] = (),
 ) -> None:
     count = sum(1 for problem in problems if problem.severity >= Severity.WARNING)
-    what = f"{served} Ingress(es)" + (f" and {routes} HTTPRoute(s)" if routes else "")
+    kinds = [route[0] for route in routes]
+    what = f"{served} Ingress(es)" + "".join(
+        f" and {kinds.count(kind)} {kind}(s)"
+        for kind in ("HTTPRoute", "GRPCRoute")
+        if kind in kinds
+    )
     if count:
         print(f"{count} problem(s); {what} would be served", file=sys.stderr)
     elif not quiet:

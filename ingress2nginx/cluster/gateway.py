@@ -4,7 +4,8 @@
 (`read_gateway_objects`, called by cluster_loading.py); ``watch --from-cluster`` keeps the
 same kinds current with informers (`WATCHED`, run by cluster_caching.py).
 
-Read: GatewayClasses, Gateways, HTTPRoutes and ReferenceGrants (``v1beta1``, else ``v1``),
+Read: GatewayClasses, Gateways, HTTPRoutes, GRPCRoutes and ReferenceGrants (``v1beta1``, else
+``v1``),
 in every namespace or in each ``--namespace``; Namespaces only when a Gateway selects route
 namespaces by label (`selects_namespaces`). A cluster without the Gateway API's resource
 definitions answers 404: that kind is simply absent, never an error. The TLS Secrets that
@@ -34,6 +35,7 @@ GATEWAY_CLASSES = Resource("GatewayClass", f"{GROUP}/v1", "gatewayclasses", CUST
                            None, namespaced=False)  # fmt: skip
 GATEWAYS = Resource("Gateway", f"{GROUP}/v1", "gateways", CUSTOM_OBJECTS, ALL, ONE)
 HTTP_ROUTES = Resource("HTTPRoute", f"{GROUP}/v1", "httproutes", CUSTOM_OBJECTS, ALL, ONE)
+GRPC_ROUTES = Resource("GRPCRoute", f"{GROUP}/v1", "grpcroutes", CUSTOM_OBJECTS, ALL, ONE)
 REFERENCE_GRANTS = (
     Resource("ReferenceGrant", f"{GROUP}/v1beta1", "referencegrants", CUSTOM_OBJECTS, ALL, ONE),
     Resource("ReferenceGrant", f"{GROUP}/v1", "referencegrants", CUSTOM_OBJECTS, ALL, ONE),
@@ -59,7 +61,7 @@ def read_gateway_objects(
     in (key True) and cluster-scoped ones (key False); `lister` is cluster_loading's
     ``list_with_retries``."""
     found: list[Manifest] = []
-    for resource in (GATEWAY_CLASSES, GATEWAYS, HTTP_ROUTES):
+    for resource in (GATEWAY_CLASSES, GATEWAYS, HTTP_ROUTES, GRPC_ROUTES):
         found += _listed(connection, resource, scopes[resource.namespaced], lister) or []
     for resource in REFERENCE_GRANTS:
         grants = _listed(connection, resource, scopes[True], lister)

@@ -18,7 +18,9 @@ from ingress2nginx.core.errors import ObjectRef, Problem, Severity
 CLUSTER_SCOPED = frozenset({"IngressClass", "GatewayClass", "Namespace"})
 """Kinds without a namespace; every other kind read here lives in one."""
 
-GATEWAY_KINDS = frozenset({"GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Namespace"})
+GATEWAY_KINDS = frozenset(
+    {"GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant", "Namespace"}
+)
 """Gateway API kinds (normalize/gateway/), a second input beside Ingresses, and the Namespaces
 whose labels a listener's allowedRoutes selector reads."""
 

@@ -82,12 +82,13 @@ class Renderer:
         self._upstreams: dict[Upstream, dict[str, Any]] = {}
         self._https = False
         self._passthrough = False
+        self._h2c = False
 
     def render(self, config: Config) -> str:
         """The whole nginx.conf for `config`."""
-        if config.https != self._https or bool(config.passthrough) != self._passthrough:
-            self._https = config.https
-            self._passthrough = bool(config.passthrough)
+        shape = (config.https, bool(config.passthrough), config.h2c)
+        if shape != (self._https, self._passthrough, self._h2c):
+            self._https, self._passthrough, self._h2c = shape
             self._servers = {}
         server_template = self._template(SERVER_TEMPLATE)
         servers = {
@@ -116,7 +117,7 @@ class Renderer:
             return cached
         try:
             text = template.render(
-                **_server_view(server, self._settings, self._https, self._passthrough)
+                **_server_view(server, self._settings, self._https, self._passthrough, self._h2c)
             )
         except jinja2.TemplateError as error:
             raise TemplateError(f"{SERVER_TEMPLATE}: {error}") from error
@@ -228,8 +229,12 @@ def _certificate_paths(settings: Settings, stem: str) -> tuple[Token, Token]:
 
 
 def _server_view(
-    server: Server, settings: Settings, https: bool, passthrough: bool = False
+    server: Server, settings: Settings, https: bool, passthrough: bool = False, h2c: bool = False
 ) -> dict[str, Any]:
+    """A server as the template lays it out. HTTP/2 is on with HTTPS (ALPN), and with `h2c`
+    (gRPC on plain HTTP) everywhere: nginx decides h2c by the port's default server, and a
+    request for another server needs it there too (else 421); with ``http2 on;`` HTTP/1.1 is
+    served as before."""
     own = own_certificate(server)
     hsts = writes_hsts(server, settings)
     headers = server_response_headers(server, settings, hsts)
@@ -238,7 +243,7 @@ def _server_view(
     return {
         "listen": listens[0],
         "listen_https": listens[1] if len(listens) > 1 else None,
-        "http2_directive": (https or secure) and settings.http2_directive,
+        "http2_directive": (https or secure or h2c) and settings.http2_directive,
         "server_names": [literal(name) for name in server.server_names],
         "certificate": _server_certificate(server, settings, secure, own),
         "hsts": render_lines([HSTS_HEADER], SERVER_DEPTH) if hsts else None,

@@ -242,7 +242,9 @@ def _extra(
         if hooks.headers is not None:
             overrides.update(hooks.headers(location))
     if location.filters is not None:
-        found += gateway_filters.location_directives(location.filters)
+        found += gateway_filters.location_directives(
+            location.filters, grpc=pass_directive == "grpc_pass"
+        )
         overrides.update(gateway_filters.header_overrides(location.filters))
     own = headers_set_by_snippet(location)
     if pass_directive == "grpc_pass":

@@ -53,6 +53,7 @@ API_VERSIONS: Mapping[str, frozenset[str]] = {
     "GatewayClass": frozenset({"gateway.networking.k8s.io/v1"}),
     "Gateway": frozenset({"gateway.networking.k8s.io/v1"}),
     "HTTPRoute": frozenset({"gateway.networking.k8s.io/v1"}),
+    "GRPCRoute": frozenset({"gateway.networking.k8s.io/v1"}),
     "ReferenceGrant": frozenset(
         {"gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"}
     ),

@@ -5,7 +5,8 @@ Each ``spec.parentRefs`` entry names a Gateway (group ``gateway.networking.k8s.i
 ``sectionName`` and/or ``port``. It attaches to every listener so named that allows it:
 ``allowedRoutes.namespaces.from`` Same (the Gateway's namespace, the default), All, or
 Selector (the route namespace's labels: those of its Namespace object when the input holds
-one, and always ``kubernetes.io/metadata.name``), ``allowedRoutes.kinds`` including HTTPRoute,
+one, and always ``kubernetes.io/metadata.name``), ``allowedRoutes.kinds`` including the
+route's kind (HTTPRoute or GRPCRoute),
 and a hostname in common (hostnames.py). A parentRef attaching nowhere is reported with the
 reason the Gateway API status would give (NoMatchingParent, NotAllowedByListeners,
 NoMatchingListenerHostname).
@@ -123,7 +124,7 @@ def _attach(
 
 def _allows(listener: Listener, route: Manifest, namespaces: Mapping[str, Manifest]) -> bool:
     allowed = listener.allowed
-    if not allowed.http_routes:
+    if not (allowed.grpc_routes if route.kind == "GRPCRoute" else allowed.http_routes):
         return False
     if allowed.namespaces == "All":
         return True

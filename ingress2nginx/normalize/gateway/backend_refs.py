@@ -10,6 +10,9 @@ route's other rules or entries.
 One entry with weight above 0 is the action itself. Several share the requests by weight: a
 `Choose` handing each request to a named location per entry (gateway/nginx.py), so an invalid
 entry's share answers 500 while the others are proxied. No entry, or every weight 0: 500.
+An entry's own ``filters`` (implementation-specific) may be RequestHeaderModifier and
+ResponseHeaderModifier, applied to its requests only (after the rule's); any other filter
+cannot be honoured there, so the entry answers 500 rather than be served without it.
 """
 
 from __future__ import annotations
@@ -23,8 +26,18 @@ from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import Problem, Severity, shown
 from ingress2nginx.core.grammar import is_dns1123_label, is_dns1123_subdomain
 from ingress2nginx.core.objects import Manifest
-from ingress2nginx.model import Action, Choice, Choose, Location, Match, Origin, Respond
+from ingress2nginx.model import (
+    Action,
+    Choice,
+    Choose,
+    Location,
+    Match,
+    Origin,
+    Respond,
+    RouteFilters,
+)
 from ingress2nginx.normalize.backends import Backends
+from ingress2nginx.normalize.gateway.filters import backend_ref_filters
 from ingress2nginx.normalize.gateway.grants import CORE_GROUP, GATEWAY_GROUP, Grants, Reference
 
 UNRESOLVED = Respond(500, "backendRef cannot be resolved")
@@ -38,6 +51,8 @@ class RuleBackend:
     named: tuple[Location, ...] = ()
     backend: str = ""
     """For ``explain``: the Service, the weighted Services, or the status."""
+    filters: RouteFilters | None = None
+    """A single backendRef's own filters (those of weighted ones are on their locations)."""
 
 
 class BackendRefs:
@@ -65,29 +80,46 @@ class BackendRefs:
         weighted = [(ref_index, ref, weight) for ref_index, ref, weight in entries if weight > 0]
         if not weighted:
             reason = "no backendRefs" if not entries else "every backendRef has weight 0"
-            reason = f"{reason}: matching requests get 500"
+            reason = f"{reason}: matching requests get {_failing(route)}"
             problems.append(Problem(Severity.WARNING, route.ref, where, reason, Code.BACKEND))
             return RuleBackend(UNRESOLVED, backend="500")
-        actions = [
-            (self.entry(route, ref, f"{where}[{ref_index}]", problems), weight, ref_index)
-            for ref_index, ref, weight in weighted
-        ]
-        if len(actions) == 1:
-            action = actions[0][0]
-            return RuleBackend(action, backend=_describe(action))
-        return self._weighted(route, index, actions)
-
-    def _weighted(
-        self, route: Manifest, index: int, actions: list[tuple[Action, int, int]]
-    ) -> RuleBackend:
         digest = hashlib.sha256(f"{route.namespace}/{route.name}\0{index}".encode()).hexdigest()
         variable = f"gw_{digest[:12]}"
+        actions = [
+            (*self._filtered(route, ref, f"{where}[{ref_index}]", f"{variable}_{ref_index}",
+                             problems), weight, ref_index)
+            for ref_index, ref, weight in weighted
+        ]  # fmt: skip
+        if len(actions) == 1:
+            action, filters = actions[0][:2]
+            return RuleBackend(action, backend=_describe(action), filters=filters)
+        return self._weighted(route, index, variable, actions)
+
+    def _filtered(self, route: Manifest, ref: Mapping[str, Any], where: str, name: str,
+                  problems: list[Problem]) -> tuple[Action, RouteFilters | None]:  # fmt: skip
+        """One backendRef's action and its own filters (named `name`); 500 (reported) when
+        they cannot all be honoured."""
+        action = self.entry(route, ref, where, problems)
+        filters = backend_ref_filters(ref, name)
+        if isinstance(filters, str):
+            reason = f"{filters}; its requests get {_failing(route)}"
+            problems.append(Problem(Severity.WARNING, route.ref, where, reason, Code.UNSUPPORTED))
+            return UNRESOLVED, None
+        return action, filters
+
+    def _weighted(
+        self,
+        route: Manifest,
+        index: int,
+        variable: str,
+        actions: list[tuple[Action, RouteFilters | None, int, int]],
+    ) -> RuleBackend:
         named, choices = [], []
-        for action, weight, ref_index in actions:
+        for action, filters, weight, ref_index in actions:
             name = f"@{variable}_{ref_index}"
             field = f"spec.rules[{index}].backendRefs[{ref_index}]"
             origin = Origin(route.namespace, route.name, field, route.kind)
-            named.append(Location(Match.NAMED, name, action, origin))
+            named.append(Location(Match.NAMED, name, action, origin, filters=filters))
             choices.append(Choice(name, weight, _describe(action)))
         choose = Choose(variable, tuple(choices))
         return RuleBackend(choose, tuple(named), choose.service)
@@ -99,7 +131,7 @@ class BackendRefs:
         resolved."""
         trouble = self._trouble(route, ref)
         if trouble:
-            reason = f"{trouble}; its requests get 500"
+            reason = f"{trouble}; its requests get {_failing(route)}"
             problems.append(Problem(Severity.WARNING, route.ref, where, reason, Code.BACKEND))
             return UNRESOLVED
         namespace = ref.get("namespace") or route.namespace
@@ -111,8 +143,6 @@ class BackendRefs:
         group, kind = ref.get("group") or CORE_GROUP, ref.get("kind") or "Service"
         if (group, kind) != (CORE_GROUP, "Service"):
             return f"kind {shown(kind)} of group {shown(group)} is not a Service (InvalidKind)"
-        if ref.get("filters"):
-            return "filters on a backendRef are not supported (they cannot be skipped)"
         name, port = ref.get("name"), ref.get("port")
         if not isinstance(name, str) or not name:
             return "a backendRef needs a name"
@@ -123,7 +153,7 @@ class BackendRefs:
             return f"namespace {shown(namespace)} is not a namespace name"
         if not is_dns1123_subdomain(name):
             return f"name {shown(name)} is not a Service name"
-        reference = Reference(GATEWAY_GROUP, "HTTPRoute", route.namespace, CORE_GROUP,
+        reference = Reference(GATEWAY_GROUP, route.kind, route.namespace, CORE_GROUP,
                               "Service", namespace, name)  # fmt: skip
         if not self._grants.allows(reference):
             return (
@@ -133,6 +163,12 @@ class BackendRefs:
         if self._services and (namespace, name) not in self._services:
             return f"service {namespace}/{name} is not in the input (BackendNotFound)"
         return ""
+
+
+def _failing(route: Manifest) -> str:
+    """What an unusable backend answers, as messages say it (a GRPCRoute's 500 becomes a
+    503, gRPC's UNAVAILABLE: grpc_routes.py)."""
+    return "503 (gRPC UNAVAILABLE)" if route.kind == "GRPCRoute" else "500"
 
 
 def _weight(ref: Mapping[str, Any]) -> int:

@@ -28,8 +28,10 @@ from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import Problem, Severity
 from ingress2nginx.core.objects import Inventory, Manifest
 from ingress2nginx.core.settings import Settings
+from ingress2nginx.features import IngressOptions
 from ingress2nginx.model import (
     CertificateFile,
+    Condition,
     Mirror,
     Origin,
     ProxyToAddress,
@@ -45,14 +47,29 @@ from ingress2nginx.normalize.certificates import Certificates
 from ingress2nginx.normalize.gateway.attachment import attachments
 from ingress2nginx.normalize.gateway.backend_refs import UNRESOLVED, BackendRefs, RuleBackend
 from ingress2nginx.normalize.gateway.conditions import conditions, conditions_text
-from ingress2nginx.normalize.gateway.dispatch import Candidate, rank
+from ingress2nginx.normalize.gateway.dispatch import (
+    ROUTE_OPTIONS,
+    Candidate,
+    Rank,
+    rank,
+)
 from ingress2nginx.normalize.gateway.filters import (
+    MIRROR_ALL,
     RuleFilters,
     for_match,
     read_filters,
     redirect_port,
 )
 from ingress2nginx.normalize.gateway.grants import Grants
+from ingress2nginx.normalize.gateway.grpc_routes import (
+    GRPC_ROUTE,
+    filters_only,
+    for_grpc,
+    grpc_filter_problem,
+    grpc_match,
+    grpc_rank,
+    grpc_scheme,
+)
 from ingress2nginx.normalize.gateway.isolation import Isolation
 from ingress2nginx.normalize.gateway.listening import (
     GatewayHost,
@@ -62,6 +79,8 @@ from ingress2nginx.normalize.gateway.listening import (
     own_port,
 )
 from ingress2nginx.normalize.gateway.matching import PathMatch, path_match, rule_matches
+from ingress2nginx.normalize.gateway.ref_filters import placed
+from ingress2nginx.normalize.gateway.route_kinds import settle_kinds
 from ingress2nginx.normalize.gateway.selection import (
     HTTPS_PORT,
     Listener,
@@ -79,6 +98,8 @@ class GatewayConfig:
     certificates: tuple[CertificateFile, ...] = ()
     https: bool = False
     """Some served listener is HTTPS on port 443 (nginx listens on --https-port)."""
+    h2c: bool = False
+    """A GRPCRoute is served on a plain HTTP listener (route_kinds.py)."""
 
     def merged(self, servers: tuple[Server, ...]) -> tuple[Server, ...]:
         """The Ingresses' servers with these (listening.py's `merged`)."""
@@ -102,12 +123,25 @@ def build_gateway(
     listeners = served_listeners(manifests, settings, grants, problems)
     namespaces = {item.name: item for item in manifests.get("Namespace", [])}
     builder = _Builder(BackendRefs(backends, grants, set(inventory.services)), certificates,
-                       ingress_hosts, problems, Isolation.of(listeners))  # fmt: skip
-    for route in manifests.get("HTTPRoute", []):
-        if named_validly(route, problems):
-            builder.add(route, attachments(route, listeners, namespaces, problems))
+                       ingress_hosts, problems, Isolation.of(listeners),
+                       inventory.services)  # fmt: skip
+    routes = [
+        (route, attachments(route, listeners, namespaces, problems))
+        for kind in ("HTTPRoute", GRPC_ROUTE)
+        for route in manifests.get(kind, [])
+        if named_validly(route, problems)
+    ]
+    settled, h2c = settle_kinds(routes, settings.http2_directive, _server_port, problems)
+    for route, attached in settled:
+        builder.add(route, attached)
     secure = {listener.port for listener in listeners if listener.secure}
-    return builder.config(secure)
+    return replace(builder.config(secure), h2c=h2c)
+
+
+def _server_port(listener: Listener) -> int | None:
+    """The port of the servers a listener's hosts share (None: --http-port and --https-port,
+    where one server per host may answer both)."""
+    return own_port(listener.port)
 
 
 @dataclass(slots=True)
@@ -117,6 +151,8 @@ class _Builder:
     ingress_hosts: set[str]
     problems: list[Problem]
     isolation: Isolation
+    services: Mapping[tuple[str, str], Manifest] = field(default_factory=dict)
+    """The input's Services (a GRPCRoute backend's appProtocol)."""
     hosts: dict[HostKey, GatewayHost] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     files: dict[str, CertificateFile] = field(default_factory=dict)
@@ -143,14 +179,16 @@ class _Builder:
             filters = self._filters(route, rule, index)
             if filters is None:
                 continue
-            backend = self._backend(route, rule, index, filters)
+            backend, options = self._backend(route, rule, index, filters)
             for host, listener in hosts.items():
-                self._claim(route, rule, index, host, backend, filters.filters)
+                self._claim(route, rule, index, host, (backend, options), filters.filters)
                 self._secure(host, listener)
 
     def _filters(self, route: Manifest, rule: Mapping[str, Any], index: int) -> RuleFilters | None:
         """The rule's filters; None (reported) when one is invalid: the rule is left out."""
-        found = read_filters(rule, index)
+        grpc = route.kind == GRPC_ROUTE
+        wrong = grpc_filter_problem(rule, index) if grpc else None
+        found = wrong or read_filters(filters_only(rule) if grpc else rule, index)
         if isinstance(found, tuple):
             where, reason = found
             self._report(Problem(Severity.ERROR, route.ref, where, f"{reason}; this rule is"
@@ -159,65 +197,98 @@ class _Builder:
         for where, reason in found.notes:
             self._report(Problem(Severity.WARNING, route.ref, where, reason, Code.UNSUPPORTED))
         if found.mirrors and found.filters is not None:
-            mirrors = tuple(self._mirror(route, where, ref) for where, ref in found.mirrors)
+            mirrors = tuple(self._mirror(route, *mirror) for mirror in found.mirrors)
             kept = tuple(mirror for mirror in mirrors if mirror is not None)
             found = replace(found, filters=replace(found.filters, mirrors=kept))
         return found
 
-    def _mirror(self, route: Manifest, where: str, ref: Mapping[str, Any]) -> Mirror | None:
-        """A RequestMirror's backend; None (reported) when it cannot proxy."""
+    def _mirror(
+        self, route: Manifest, where: str, ref: Mapping[str, Any], share: int
+    ) -> Mirror | None:
+        """A RequestMirror's backend (copying `share` of the requests); None (reported) when
+        it cannot proxy."""
         target = self.refs.entry(route, ref, where, self.problems)
         if not isinstance(target, ProxyToUpstream | ProxyToAddress):
             reason = "the mirror backend cannot be reached; requests are not mirrored"
             self._report(Problem(Severity.WARNING, route.ref, where, reason, Code.BACKEND))
             return None
-        digest = hashlib.sha256(f"{target}".encode()).hexdigest()[:12]
-        return Mirror(f"/%gwmirror-{digest}", target)
+        scheme = grpc_scheme(route, ref, self.services) if route.kind == GRPC_ROUTE else "http"
+        mirror = Mirror("", target, share, scheme)
+        text = f"{target}" if (share, scheme) == (MIRROR_ALL, "http") else f"{mirror}"
+        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+        return replace(mirror, location=f"/%gwmirror-{digest}")
 
     def _backend(self, route: Manifest, rule: Mapping[str, Any], index: int,
-                 filters: RuleFilters) -> RuleBackend:  # fmt: skip
-        """What the rule's requests get: 500 for a filter nginx cannot honour, the redirect
-        of a RequestRedirect, else its backendRefs."""
+                 filters: RuleFilters) -> tuple[RuleBackend, IngressOptions]:  # fmt: skip
+        """What the rule's requests get (and how its location passes them): 500 for a filter
+        nginx cannot honour, the redirect of a RequestRedirect, else its backendRefs; a
+        GRPCRoute's over gRPC, 503 (UNAVAILABLE) for 500 (grpc_routes.py)."""
+        grpc = route.kind == GRPC_ROUTE
         if filters.unusable:
-            reason = f"{filters.unusable}; the rule's requests get 500"
+            reason = f"{filters.unusable}; the rule's requests get {503 if grpc else 500}"
             self._report(Problem(Severity.WARNING, route.ref, f"spec.rules[{index}]", reason,
                                  Code.UNSUPPORTED))  # fmt: skip
-            return RuleBackend(UNRESOLVED, backend="500")
-        if filters.redirect_status is not None:
+            backend = RuleBackend(UNRESOLVED, backend="500")
+        elif filters.redirect_status is not None:
             status = filters.redirect_status
-            return RuleBackend(Redirect(status, "", variable=True), backend=f"redirect {status}")
-        return self.refs.rule(route, rule, index, self.problems)
+            return RuleBackend(Redirect(status, "", variable=True),
+                               backend=f"redirect {status}"), ROUTE_OPTIONS  # fmt: skip
+        else:
+            backend = self.refs.rule(route, rule, index, self.problems)
+        if grpc:
+            return for_grpc(backend, route, rule, self.services)
+        return backend, ROUTE_OPTIONS
 
     def _claim(self, route: Manifest, rule: Mapping[str, Any], index: int, key: HostKey,
-               backend: RuleBackend, filters: RouteFilters | None) -> None:  # fmt: skip
+               passing: tuple[RuleBackend, IngressOptions],
+               filters: RouteFilters | None) -> None:  # fmt: skip
         host, port = key[0], own_port(key[1])
+        backend, options = passing
         server = self.hosts.setdefault(key, GatewayHost())
         if port is not None and filters is not None:
             filters = redirect_port(filters, port)
         for match_index, match in enumerate(rule_matches(rule)):
             where = f"spec.rules[{index}].matches[{match_index}]"
-            found = path_match(match)
-            if isinstance(found, str):
-                self._report(Problem(Severity.ERROR, route.ref, f"{where}.path", found,
-                                     Code.INVALID_PATH))  # fmt: skip
+            read = self._match(route, match, where, (index, match_index))
+            if read is None:
                 continue
-            tests = conditions(match)
-            if isinstance(tests, str):
-                reason = f"{tests}; this match is left out"
-                self._report(Problem(Severity.ERROR, route.ref, where, reason, Code.INVALID_MATCH))
-                continue
-            tested, headers, params, method = tests
+            found, tested, order = read
             adapted = self._for_match(route, filters, found, (index, match_index, port), where)
             if isinstance(adapted, str):
                 continue
             origin = Origin(route.namespace, route.name, where, route.kind)
-            order = rank(headers, params, method, route.age_key, index, match_index)
-            server.candidates.append(Candidate(found, tested, order, backend.action, backend.named,
-                                               backend.backend, origin, adapted))  # fmt: skip
+            action, named, own = placed(backend, adapted)
+            server.candidates.append(Candidate(found, tested, order, action, named,
+                                               backend.backend, origin, own, options))  # fmt: skip
             shown = (
                 f"{backend.backend} ({conditions_text(len(tested))})" if tested else backend.backend
             )
             self.routes.append(Route(host, found.value, found.path_type, shown, origin, port))
+
+    def _match(
+        self, route: Manifest, match: Mapping[str, Any], where: str, position: tuple[int, int]
+    ) -> tuple[PathMatch, tuple[Condition, ...], Rank] | None:
+        """The path, conditions and precedence of one match; None (reported) when it cannot
+        be served."""
+        if route.kind == GRPC_ROUTE:
+            call = grpc_match(match)
+            if isinstance(call, str):
+                reason = f"{call}; this match is left out"
+                self._report(Problem(Severity.ERROR, route.ref, where, reason, Code.INVALID_MATCH))
+                return None
+            return call.path, call.conditions, grpc_rank(call, route.age_key, *position)
+        found = path_match(match)
+        if isinstance(found, str):
+            self._report(Problem(Severity.ERROR, route.ref, f"{where}.path", found,
+                                 Code.INVALID_PATH))  # fmt: skip
+            return None
+        tests = conditions(match)
+        if isinstance(tests, str):
+            reason = f"{tests}; this match is left out"
+            self._report(Problem(Severity.ERROR, route.ref, where, reason, Code.INVALID_MATCH))
+            return None
+        tested, headers, params, method = tests
+        return found, tested, rank(headers, params, method, route.age_key, *position)
 
     def _for_match(
         self,

@@ -117,7 +117,7 @@ def _pattern(kind: str, value: object) -> str:
         return f"^{re.escape(text)}$"
     if kind != "RegularExpression":
         return f"\0type {shown(kind)} is not Exact or RegularExpression"
-    trouble = _bad(text)
+    trouble = regex_problem(text)
     return "\0" + trouble if trouble else text
 
 
@@ -129,7 +129,7 @@ def _value(value: object) -> str | None:
     return refused_characters(value)
 
 
-def _bad(regex: str) -> str | None:
+def regex_problem(regex: str) -> str | None:
     """Why a user regex cannot be a map key: named groups (nginx would make variables of
     them), or it does not compile."""
     if re.search(r"\(\?P?<(?![=!])|\(\?'", regex):

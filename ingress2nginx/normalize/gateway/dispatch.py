@@ -21,7 +21,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from ingress2nginx.features import DEFAULT_OPTIONS
+from ingress2nginx.features import DEFAULT_OPTIONS, IngressOptions
 from ingress2nginx.model import (
     Action,
     Choice,
@@ -62,6 +62,8 @@ class Candidate:
     backend: str
     origin: Origin
     filters: RouteFilters | None = None
+    options: IngressOptions = ROUTE_OPTIONS
+    """How its locations reach the backend (a GRPCRoute's: gRPC)."""
 
 
 def rank(headers: int, params: int, method: bool, age: tuple[datetime, str, str],
@@ -107,7 +109,7 @@ def _claim(
 ) -> tuple[Claim, list[Location]]:
     first = covering[0]
     if not first.conditions:
-        made = _made(own, first.action, first.backend, first.origin, first.filters)
+        made = _made(own, first.action, first.backend, first.origin, first.filters, first.options)
         return made, list(first.named)
     digest = hashlib.sha256(f"{host}\0{key[0].value}\0{key[1]}".encode()).hexdigest()[:12]
     variable = f"gw_{digest}"
@@ -115,7 +117,7 @@ def _claim(
     for index, candidate in enumerate(covering):
         location = f"@{variable}_{index}"
         named.append(Location(Match.NAMED, location, candidate.action, candidate.origin,
-                              filters=candidate.filters))  # fmt: skip
+                              options=candidate.options, filters=candidate.filters))  # fmt: skip
         named.extend(candidate.named)
         choices.append(Choice(location, 1, candidate.backend, candidate.conditions))
         if not candidate.conditions:
@@ -129,8 +131,8 @@ def _claim(
 
 
 def _made(own: Candidate, action: Action, backend: str, origin: Origin,
-          filters: RouteFilters | None = None) -> Claim:  # fmt: skip
+          filters: RouteFilters | None = None, options: IngressOptions = ROUTE_OPTIONS,
+          ) -> Claim:  # fmt: skip
     path = own.path
     return Claim(path.path_type, path.key[1], path.regex, path.value, action, origin, backend,
-                 ROUTE_OPTIONS, regex_match=Match.REGEX_CASE_SENSITIVE,
-                 filters=filters)  # fmt: skip
+                 options, regex_match=Match.REGEX_CASE_SENSITIVE, filters=filters)  # fmt: skip

@@ -11,8 +11,11 @@ to ``/xyz``: ``/foo/bar`` becomes ``/xyz/bar``, ``/foo`` becomes ``/xyz``). Requ
 request's scheme and Host, no port, the original path and query); a port is written only
 when it is not the scheme's own, and without a scheme of its own the port follows the
 request's scheme through a ``map``. RequestMirror: ``mirror`` to an internal location of the
-server proxying the copy to the mirror's backend (its answer is thrown away). Timeouts:
-``proxy_read_timeout`` and ``proxy_send_timeout``.
+server proxying the copy to the mirror's backend (its answer is thrown away); nginx's
+``mirror`` cannot be conditional, so for a share of the requests (``percent``, ``fraction``)
+the internal location answers the others ``204`` itself, by a ``split_clients`` on the
+request id (the main request is untouched either way). Timeouts: ``proxy_read_timeout`` and
+``proxy_send_timeout``. Towards gRPC backends the same directives are ``grpc_*``.
 
 User values reach nginx only through quoting.py (`compose` refuses ``$`` in them); every
 variable name is built from the filters' digest name.
@@ -36,6 +39,7 @@ from ingress2nginx.model import (
     RouteFilters,
     Server,
 )
+from ingress2nginx.normalize.gateway.filters import MIRROR_ALL
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -57,13 +61,15 @@ def header_overrides(filters: RouteFilters) -> dict[str, Token]:
     return found
 
 
-def location_directives(filters: RouteFilters) -> list[Directive]:
-    """Response headers, path rewrite and timeouts of a proxying location."""
+def location_directives(filters: RouteFilters, grpc: bool = False) -> list[Directive]:
+    """Response headers, path rewrite and timeouts of a proxying location (`grpc`: one
+    passing to a gRPC backend, whose directives are ``grpc_*``)."""
     found: list[Directive] = []
+    prefix = "grpc" if grpc else "proxy"
     for change in filters.response_headers:
         header = literal(change.name)
         if change.how in ("set", "remove"):
-            found.append(directive("proxy_hide_header", header))
+            found.append(directive(f"{prefix}_hide_header", header))
         if change.how in ("set", "add"):
             found.append(directive("add_header", header, expanded(change.value), trusted("always")))
     if filters.path is not None:
@@ -71,8 +77,8 @@ def location_directives(filters: RouteFilters) -> list[Directive]:
     for mirror in filters.mirrors:
         found.append(directive("mirror", literal(mirror.location)))
     if filters.timeout is not None:
-        for name in ("proxy_read_timeout", "proxy_send_timeout"):
-            found.append(directive(name, trusted(filters.timeout)))
+        for name in ("read_timeout", "send_timeout"):
+            found.append(directive(f"{prefix}_{name}", trusted(filters.timeout)))
     return found
 
 
@@ -88,16 +94,55 @@ def server_directives(server: Server) -> list[Directive]:
 
 
 def _mirror_location(mirror: Mirror) -> Directive:
-    """``location = /%gwmirror-<digest> { internal; proxy_pass ...$request_uri; }``."""
+    """``location = /%gwmirror-<digest> { internal; proxy_pass ...$request_uri; }``; for a
+    share of the requests, the others answered ``204`` there (thrown away, never sent); for
+    gRPC, ``grpc_pass``, the URI set back to the request's (it sends the location's)."""
     target = mirror.target
     body = [directive("internal")]
+    if mirror.share < MIRROR_ALL:
+        test = trusted(f'(${_share_variable(mirror)} = "")')
+        body.append(block("if", [test], [directive("return", trusted("204"))]))
+    grpc = mirror.scheme != "http"
+    uri = "" if grpc else "$request_uri"
+    if grpc:
+        body.append(directive("rewrite", trusted("^"), trusted("$request_uri"), trusted("break")))
+    pass_directive = "grpc_pass" if grpc else "proxy_pass"
+    scheme = f"{mirror.scheme}://"
     if isinstance(target, ProxyToUpstream):
-        body.append(directive("proxy_pass", compose(trusted("http://"), target.upstream,
-                                                    trusted("$request_uri"))))  # fmt: skip
+        body.append(directive(pass_directive, compose(trusted(scheme), target.upstream,
+                                                      trusted(uri))))  # fmt: skip
     else:
         body.append(directive("set", trusted("$gw_mirror_address"), expanded(target.address)))
-        body.append(directive("proxy_pass", trusted("http://$gw_mirror_address$request_uri")))
+        body.append(directive(pass_directive, trusted(f"{scheme}$gw_mirror_address{uri}")))
     return block("location", [trusted("="), literal(mirror.location)], body)
+
+
+def _share_variable(mirror: Mirror) -> str:
+    """``gw_mirror_<digest>``: non-empty for the requests a mirror copies (a share of them);
+    the digest is the one this program gave the mirror's location."""
+    return "gw_mirror_" + mirror.location.rpartition("-")[2]
+
+
+def _mirror_shares(config: Config) -> list[Directive]:
+    """A ``split_clients`` for each mirror copying a share of the requests, salted with the
+    mirror's digest so that it is independent of the backendRef weights' split."""
+    mirrors = {
+        mirror.location: mirror
+        for server in config.servers
+        for location in server.locations
+        if location.filters is not None
+        for mirror in location.filters.mirrors
+        if mirror.share < MIRROR_ALL
+    }
+    found = []
+    for name in sorted(mirrors):
+        mirror = mirrors[name]
+        digest = name.rpartition("-")[2]
+        body = [entry(trusted(f"{mirror.share / 100:g}%"), trusted("1")),
+                entry(trusted("*"), trusted('""'))]  # fmt: skip
+        source = [trusted(f'"${{request_id}}{digest}"'), trusted(f"${_share_variable(mirror)}")]
+        found.append(block("split_clients", source, body))
+    return found
 
 
 def needs_resolver(location: Location) -> bool:
@@ -155,8 +200,8 @@ def _port(filters: RouteFilters) -> Token:
 
 
 def http_directives(config: Config) -> list[Directive]:
-    """The maps the config's filters need, once per filters name."""
-    found: list[Directive] = []
+    """The maps the config's filters need, once per filters name, and the mirrors' shares."""
+    found: list[Directive] = _mirror_shares(config)
     for filters in _all_filters(config):
         for index, change in enumerate(filters.request_headers):
             if change.how == "add":

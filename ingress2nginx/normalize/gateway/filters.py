@@ -3,8 +3,8 @@ depends on the prefix the request matched).
 
 Supported: RequestHeaderModifier and ResponseHeaderModifier (set, add, remove), RequestRedirect
 (scheme, hostname, port, path ReplaceFullPath and ReplacePrefixMatch, statusCode 301, 302,
-303, 307, 308), URLRewrite (hostname, path), RequestMirror (every request; a share of them
-is reported and not honoured), and ``timeouts``. Any other filter (ExtensionRef...)
+303, 307, 308), URLRewrite (hostname, path), RequestMirror (all requests, or the share
+``percent`` or ``fraction`` asks for), and ``timeouts``. Any other filter (ExtensionRef...)
 cannot be honoured: the rule's requests get 500, as the Gateway API asks, rather than being
 served without it. Names are letters, digits and ``-``; values must hold no ``$`` (nginx
 would expand it) nor control characters; hostnames are DNS names; paths are checked as
@@ -26,6 +26,9 @@ from ingress2nginx.normalize.gateway.shapes import listed
 from ingress2nginx.normalize.paths import path_problem
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MIRROR_ALL = 10000
+"""A RequestMirror copying every request (shares are in hundredths of a percent, as
+``split_clients`` counts)."""
 _HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,256}\Z")
 _DURATION = re.compile(
     r"(?:([0-9]{1,5})h)?(?:([0-9]{1,5})m)?(?:([0-9]{1,5})s)?(?:([0-9]{1,5})ms)?\Z"
@@ -43,8 +46,9 @@ class RuleFilters:
     """A filter nginx cannot honour: the rule answers 500."""
     notes: tuple[tuple[str, str], ...] = ()
     """(field, reason) of filters left out, to report."""
-    mirrors: tuple[tuple[str, Mapping[str, Any]], ...] = ()
-    """(field, backendRef) of each RequestMirror, resolved by building.py."""
+    mirrors: tuple[tuple[str, Mapping[str, Any], int], ...] = ()
+    """(field, backendRef, share in hundredths of a percent) of each RequestMirror,
+    resolved by building.py."""
 
 
 def read_filters(rule: Mapping[str, Any], index: int) -> RuleFilters | tuple[str, str]:
@@ -56,20 +60,19 @@ def read_filters(rule: Mapping[str, Any], index: int) -> RuleFilters | tuple[str
     if not entries and timeout is None:
         return RuleFilters(None)
     parts: dict[str, Any] = {"name": "", "timeout": timeout}
-    notes, status, unusable = [], None, ""
-    mirrors: list[tuple[str, Mapping[str, Any]]] = []
+    notes: list[tuple[str, str]] = []
+    status, unusable = None, ""
+    mirrors: list[tuple[str, Mapping[str, Any], int]] = []
     for position, entry in enumerate(entries if isinstance(entries, list) else []):
         where = f"spec.rules[{index}].filters[{position}]"
         kind = entry.get("type") if isinstance(entry, Mapping) else None
         read = _READERS.get(kind) if isinstance(kind, str) else None
         if kind == "RequestMirror":
-            mirror = entry.get("requestMirror")
-            ref = mirror.get("backendRef") if isinstance(mirror, Mapping) else None
-            if not isinstance(ref, Mapping):
-                return (where, "RequestMirror needs a backendRef")
-            if "percent" in mirror or "fraction" in mirror:
-                notes.append((where, "a share of the requests is not supported: all are mirrored"))
-            mirrors.append((f"{where}.requestMirror.backendRef", ref))
+            mirror = _mirror(entry.get("requestMirror"))
+            if isinstance(mirror, str):
+                return (where, mirror)
+            if mirror[1]:  # percent 0 mirrors nothing
+                mirrors.append((f"{where}.requestMirror.backendRef", *mirror))
             continue
         if read is None:
             unusable = f"{where}: filter type {shown(kind)} cannot be honoured"
@@ -83,6 +86,29 @@ def read_filters(rule: Mapping[str, Any], index: int) -> RuleFilters | tuple[str
     if "redirect" in parts and "path" in parts:
         return (f"spec.rules[{index}].filters", "RequestRedirect and URLRewrite exclude each other")
     return RuleFilters(RouteFilters(**parts), status, unusable, tuple(notes), tuple(mirrors))
+
+
+BACKEND_REF_FILTERS = ("RequestHeaderModifier", "ResponseHeaderModifier")
+"""The filters a backendRef may hold here: its own location can change its headers."""
+
+
+def backend_ref_filters(ref: Mapping[str, Any], name: str) -> RouteFilters | str | None:
+    """A backendRef's own filters, named `name`; None without any; why not when one is not
+    among `BACKEND_REF_FILTERS` or is invalid (it must not be skipped)."""
+    entries = listed(ref.get("filters"))
+    if not entries:
+        return None
+    parts: dict[str, Any] = {"name": name}
+    for position, entry in enumerate(entries):
+        kind = entry.get("type") if isinstance(entry, Mapping) else None
+        if kind not in BACKEND_REF_FILTERS:
+            reason = f"filter type {shown(kind)} on a backendRef cannot be honoured"
+            return f"filters[{position}]: {reason}"
+        settings = entry.get(_FIELDS[str(kind)])
+        trouble = _READERS[str(kind)](settings if isinstance(settings, Mapping) else {}, parts)
+        if trouble:
+            return f"filters[{position}]: {trouble}"
+    return RouteFilters(**parts)
 
 
 def for_match(filters: RouteFilters, match: PathMatch, name: str) -> RouteFilters | str:
@@ -189,6 +215,34 @@ def _path(value: object) -> PathChange | str | None:
         return f"path {shown(text)}: must be a path without '$'"
     trouble = path_problem(text, "Prefix")
     return f"path {shown(text)}: {trouble}" if trouble else PathChange(full, text)
+
+
+def _mirror(value: object) -> tuple[Mapping[str, Any], int] | str:
+    """A RequestMirror's backendRef and the share of requests it copies (hundredths of a
+    percent: ``percent``, or ``fraction`` numerator over denominator, default 100%)."""
+    ref = value.get("backendRef") if isinstance(value, Mapping) else None
+    if not isinstance(value, Mapping) or not isinstance(ref, Mapping):
+        return "RequestMirror needs a backendRef"
+    percent, fraction = value.get("percent"), value.get("fraction")
+    if percent is not None and fraction is not None:
+        return "RequestMirror takes percent or fraction, not both"
+    if percent is not None:
+        share = _count(percent)
+        if share is None or share > 100:
+            return f"percent {shown(percent)} is not a whole number from 0 to 100"
+        return ref, share * MIRROR_ALL // 100
+    if fraction is None:
+        return ref, MIRROR_ALL
+    numerator = _count(fraction.get("numerator")) if isinstance(fraction, Mapping) else None
+    denominator = _count(fraction.get("denominator", 100)) if isinstance(fraction, Mapping) else 0
+    if numerator is None or not denominator or numerator > denominator:
+        return "fraction needs a numerator from 0 to its denominator, which must be above 0"
+    return ref, numerator * MIRROR_ALL // denominator
+
+
+def _count(value: object) -> int | None:
+    """A whole number of 0 or more, else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _timeout(value: object) -> str | tuple[str, str] | None:

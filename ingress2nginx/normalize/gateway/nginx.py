@@ -26,8 +26,9 @@ CHOICE_STATUS = 418
 SHARE_UNITS = 10000
 """split_clients counts in hundredths of a percent."""
 
-_SOURCE = re.compile(r"(http_[a-z0-9_]+|arg_[A-Za-z0-9_]+|args|request_method)\Z")
-"""The request variables a condition may test (names built by gateway/conditions.py)."""
+_SOURCE = re.compile(r"(http_[a-z0-9_]+|arg_[A-Za-z0-9_]+|args|request_method|uri)\Z")
+"""The request variables a condition may test (names built by gateway/conditions.py, and
+``uri`` by grpc_routes.py)."""
 
 
 def choose_directives(action: Choose) -> list[Directive]:

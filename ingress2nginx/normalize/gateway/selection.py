@@ -44,6 +44,8 @@ class AllowedRoutes:
     """The label selector of ``Selector``."""
     http_routes: bool = True
     """HTTPRoute is among the allowed kinds (the default for HTTP and HTTPS listeners)."""
+    grpc_routes: bool = True
+    """GRPCRoute is among the allowed kinds (also a default for HTTP and HTTPS listeners)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,15 +282,21 @@ def _allowed_routes(value: object) -> AllowedRoutes:
     origin = namespaces.get("from") or "Same"
     selector = namespaces.get("selector")
     kinds = value.get("kinds")
-    http_routes = (
+    return AllowedRoutes(str(origin), selector if isinstance(selector, Mapping) else {},
+                         _allows_kind(kinds, "HTTPRoute"),
+                         _allows_kind(kinds, "GRPCRoute"))  # fmt: skip
+
+
+def _allows_kind(kinds: object, name: str) -> bool:
+    """Whether ``allowedRoutes.kinds`` admits route kind `name` (none listed: every kind an
+    HTTP or HTTPS listener supports)."""
+    return (
         not isinstance(kinds, list)
         or not kinds
         or any(
             isinstance(kind, Mapping)
-            and kind.get("kind") == "HTTPRoute"
+            and kind.get("kind") == name
             and (kind.get("group") or GATEWAY_GROUP) == GATEWAY_GROUP
             for kind in kinds
         )
     )
-    return AllowedRoutes(str(origin), selector if isinstance(selector, Mapping) else {},
-                         http_routes)  # fmt: skip
