@@ -131,11 +131,12 @@ def build_gateway(
     grants = Grants(manifests.get("ReferenceGrant", []))
     listeners = served_listeners(manifests, settings, grants, problems)
     namespaces = {item.name: item for item in manifests.get("Namespace", [])}
+    gateways = {(item.namespace, item.name): item for item in manifests.get("Gateway", [])}
     builder = _Builder(BackendRefs(backends, grants, set(inventory.services)), certificates,
                        ingress_hosts, problems)  # fmt: skip
     for route in manifests.get("HTTPRoute", []):
         if named_validly(route, problems):
-            builder.add(route, attachments(route, listeners, namespaces, problems))
+            builder.add(route, attachments(route, listeners, namespaces, problems, gateways))
     return builder.config(any(listener.port == HTTPS_PORT for listener in listeners))
 
 
