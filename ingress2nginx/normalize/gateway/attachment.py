@@ -58,8 +58,9 @@ def attachments(
         if not isinstance(ref, Mapping):
             continue
         attached, reason = _attach(route, ref, index, listeners, hostnames, namespaces)
-        if not attached and _kind_refused(ref, route, gateways or {}):
-            reason = "no listener of this gateway allows HTTPRoutes (NotAllowedByListeners)"
+        if not attached and "NoMatchingParent" in reason and _kind_refused(ref, route, gateways):
+            reason = reason.split(" has no served")[0] + " allows no HTTPRoute on the listeners"
+            reason += " this reference names (NotAllowedByListeners)"
         if not attached:
             problems.append(
                 Problem(
@@ -133,10 +134,12 @@ ROUTE_KINDS_OF_PROTOCOL = {"HTTP": "HTTPRoute", "HTTPS": "HTTPRoute", "TLS": "TL
 
 
 def _kind_refused(
-    ref: Mapping[str, Any], route: Manifest, gateways: Mapping[tuple[str, str], Manifest]
+    ref: Mapping[str, Any], route: Manifest, gateways: Mapping[tuple[str, str], Manifest] | None
 ) -> bool:
     """Whether every listener of the Gateway that `ref` names refuses the HTTPRoute kind."""
-    gateway = gateways.get((str(ref.get("namespace") or route.namespace), str(ref.get("name"))))
+    gateway = (gateways or {}).get(
+        (str(ref.get("namespace") or route.namespace), str(ref.get("name")))
+    )
     spec = gateway.body.get("spec") if gateway is not None else None
     entries = listed(spec.get("listeners")) if isinstance(spec, Mapping) else []
     section, port = ref.get("sectionName"), ref.get("port")
