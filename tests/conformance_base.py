@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from e2e import Site, render
+from e2e import Site, manifest_text, render
 from gateway_objects import CONTROLLER, GATEWAY_API, gateway_class, listener, namespace
+from golden_cases import run_cli
 from harness import LOOPBACK, EchoBackend, Nginx, Response, free_port, make_prefix, request
 from tls_secrets import tls_secret
 
@@ -144,6 +145,9 @@ class Gateway:
 
     site: Site
     https: int
+    manifests: str
+    """The objects served, as YAML, for ``explain``."""
+    flags: tuple[str, ...]
 
     @property
     def port(self) -> int:
@@ -173,6 +177,23 @@ class Gateway:
         assert response.backend is None, f"{target}: {response.status} from {response.backend}"
         return response.status
 
+    def explain(self, target: str, host: str | None = None, scheme: str = "http") -> str | int:
+        """``explained`` for ``target`` on ``host`` (default: the Gateway's address)."""
+        return self.explained(f"{scheme}://{host or self.address}{target}")
+
+    def explained(self, url: str) -> str | int:
+        """What ``explain --request URL`` says answers: a Service name, a status, or the
+        Location of a redirect (``302 http://...``)."""
+        answer = run_cli(["explain", "-", *self.flags, "--request", url], self.manifests)
+        assert answer.code == 0, answer.messages
+        outcome = answer.config.split("\nanswer:", 1)[1].splitlines()[0].strip()
+        if outcome.startswith("proxied to "):
+            return outcome.removeprefix("proxied to ").split("/", 1)[1].rsplit(":", 1)[0]
+        status, what = outcome.split(" ", 1)
+        return (
+            f"{status} {what.removeprefix('redirect to ')}" if "redirect" in what else int(status)
+        )
+
     def seen(self, target: str, host: str | None = None, **options: Any) -> dict[str, Any]:
         """The request as the backend saw it (the answer must be 200 from a backend)."""
         response = self.get(target, host, **options)
@@ -198,14 +219,15 @@ def serving_suite(
     port, https = free_port(), free_port()
     flags = args or GATEWAY_CLASS_ARGS
     try:
+        served = [*base_objects(backends), *objects]
         rendered = render(
-            [*base_objects(backends), *objects], *flags, "--listen-address", LOOPBACK,
+            served, *flags, "--listen-address", LOOPBACK,
             "--http-port", str(port), "--https-port", str(https), "--runtime-dir", str(prefix),
         )  # fmt: skip
         if rendered.code != 0:
             pytest.fail(f"render exited {rendered.code}:\n{rendered.messages}", pytrace=False)
         ports = [port, https, *extra_ports]
         with Nginx(rendered.config, ports, prefix=prefix, binary=binary) as nginx:
-            yield Gateway(Site(port, rendered, nginx), https)
+            yield Gateway(Site(port, rendered, nginx), https, manifest_text(served), flags)
     finally:
         shutil.rmtree(prefix, ignore_errors=True)

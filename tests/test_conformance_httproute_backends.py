@@ -86,6 +86,7 @@ def simple(request: pytest.FixtureRequest) -> Iterator[Gateway]:
 
 def test_a_route_attaches_to_a_gateway_of_its_namespace(simple: Gateway) -> None:
     assert simple.backend("/") == V1
+    assert simple.explain("/") == V1
     assert CLASS not in simple.messages, simple.messages
 
 
@@ -106,6 +107,7 @@ def cross(request: pytest.FixtureRequest) -> Iterator[Gateway]:
 
 def test_a_route_of_a_selected_namespace_attaches_to_a_gateway_of_another(cross: Gateway) -> None:
     assert cross.backend("/") == "web-backend"
+    assert cross.explain("/") == "web-backend"
 
 
 def test_a_route_of_a_namespace_the_listener_does_not_admit_is_not_served(cross: Gateway) -> None:
@@ -185,8 +187,8 @@ def partly(request: pytest.FixtureRequest) -> Iterator[Gateway]:
 
 
 def test_a_rule_without_grant_gets_500_and_its_granted_sibling_is_served(partly: Gateway) -> None:
-    assert partly.backend("/v2") == 500
-    assert partly.backend("/") == "app-backend-v1"
+    assert partly.backend("/v2") == partly.explain("/v2") == 500
+    assert partly.backend("/") == partly.explain("/") == "app-backend-v1"
 
 
 # ---------------------------- HTTPRouteInvalidBackendRefUnknownKind, ...NonExistentBackendRef,
@@ -223,16 +225,16 @@ def invalid(request: pytest.FixtureRequest) -> Iterator[Gateway]:
 def test_a_backend_ref_that_cannot_be_used_answers_500(
     invalid: Gateway, host: str, target: str, reason: str
 ) -> None:
-    assert invalid.backend(target, host) == 500
+    assert invalid.backend(target, host) == invalid.explain(target, host) == 500
     assert reason in invalid.messages
 
 
 def test_rules_without_backend_refs_answer_500_and_the_others_are_served(
     invalid: Gateway,
 ) -> None:
-    assert invalid.backend("/forward") == V1
-    assert invalid.backend("/omitted-no-forward") == 500
-    assert invalid.backend("/empty-no-forward") == 500
+    assert invalid.backend("/forward") == invalid.explain("/forward") == V1
+    for target in ("/omitted-no-forward", "/empty-no-forward"):
+        assert invalid.backend(target) == invalid.explain(target) == 500
 
 
 # ------------------------------------------------------------------------- HTTPRouteWeight
@@ -263,8 +265,8 @@ def named(request: pytest.FixtureRequest) -> Iterator[Gateway]:
 
 
 def test_named_and_unnamed_rules_are_both_served(named: Gateway) -> None:
-    assert named.backend("/named") == V1
-    assert named.backend("/unnamed") == V2
+    assert named.backend("/named") == named.explain("/named") == V1
+    assert named.backend("/unnamed") == named.explain("/unnamed") == V2
 
 
 # ------------------------------------------------------------------- HTTPRouteServiceTypes
@@ -316,6 +318,7 @@ def test_services_of_every_shape_are_reached_through_their_endpoint_slices(
     service_types: Gateway, name: str
 ) -> None:
     assert service_types.backend(f"/{name}") == V1
+    assert service_types.explain(f"/{name}") == name
 
 
 # ------------------------- HTTPRouteDisallowedKind, HTTPRouteInvalidParentRef* (not attached)
@@ -361,7 +364,7 @@ def unattached(request: pytest.FixtureRequest) -> Iterator[Gateway]:
 def test_a_route_its_parent_does_not_accept_is_not_served_and_the_reason_reported(
     unattached: Gateway, host: str, route: str, reason: str
 ) -> None:
-    assert unattached.backend("/", host) == 404
+    assert unattached.backend("/", host) == unattached.explain("/", host) == 404
     lines = [line for line in unattached.messages.splitlines() if f"{INFRA}/{route}:" in line]
     assert lines and reason in lines[0], unattached.messages
 

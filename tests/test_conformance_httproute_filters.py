@@ -202,6 +202,7 @@ def test_redirects_give_the_status_and_location_the_filter_asks_for(
     assert (response.status, response.backend) == (status, None)
     expected_host = asked_host if host == ASKED else host
     assert _location(response) == Location(scheme, expected_host, port, path)
+    assert redirects.explain(target, asked_host) == f"{status} {response.headers['Location']}"
 
 
 # ------------------------------------------------------------ HTTPRouteRedirectPortAndScheme
@@ -262,6 +263,7 @@ def test_redirects_from_the_listener_on_80_name_ports_but_the_schemes_own(
     response = port_and_scheme.get(target)
     assert response.status == 302
     assert _location(response) == Location(scheme, "example.org", port, target)
+    assert port_and_scheme.explain(target) == f"302 {response.headers['Location']}"
 
 
 @pytest.mark.parametrize(
@@ -276,6 +278,8 @@ def test_redirects_from_a_listener_on_another_port_keep_that_port_with_the_schem
     assert response.status == 302
     expected = Location(scheme, "example.org", listener_port if own_port else None, target)
     assert _location(response) == expected
+    url = f"http://127.0.0.1:{listener_port}{target}"
+    assert port_and_scheme.explained(url) == f"302 {response.headers['Location']}"
 
 
 @pytest.mark.parametrize(
@@ -290,6 +294,8 @@ def test_redirects_from_the_https_listener_keep_https_and_its_port_unless_asked(
     response = port_and_scheme.get_tls(target, "example.org")
     assert response.status == 302
     assert _location(response) == Location(scheme, "example.org", port, target)
+    explained = port_and_scheme.explain(target, "example.org", "https")
+    assert explained == f"302 {response.headers['Location']}"
 
 
 # ----------------------------------------------------------------- HTTPRouteRewriteHost

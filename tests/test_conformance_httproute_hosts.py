@@ -125,6 +125,7 @@ def test_routes_serve_only_the_hostnames_they_share_with_a_listener(
     intersection: Gateway, host: str, target: str, expected: str | int
 ) -> None:
     assert intersection.backend(target, host) == expected
+    assert intersection.explain(target, host) == expected
 
 
 def test_a_route_sharing_no_hostname_with_any_listener_is_reported(intersection: Gateway) -> None:
@@ -154,6 +155,7 @@ def test_a_listener_without_hostname_serves_the_route_hostnames(
     intersection_all: Gateway, host: str, expected: str | int
 ) -> None:
     assert intersection_all.backend("/", host) == expected
+    assert intersection_all.explain("/", host) == expected
 
 
 # -------------------------------------------------------- HTTPRouteListenerHostnameMatching
@@ -190,6 +192,7 @@ def test_listeners_of_one_port_are_told_apart_by_hostname(
     listener_hosts: Gateway, host: str, expected: str | int
 ) -> None:
     assert listener_hosts.backend("/", host) == expected
+    assert listener_hosts.explain("/", host) == expected
 
 
 # ------------------------------------------------------------ HTTPRouteListenerPortMatching
@@ -233,10 +236,10 @@ def test_routes_attach_to_the_listeners_of_their_parent_port(
     def on(port: int, host: str) -> str | int:
         return _status_or_backend(request(port, "/", host=f"{host}:{port}"))
 
-    assert on(second, "foo.com") == V2
-    assert on(second, "bar.com") == V2
-    assert on(third, "foo.com") == V3
-    assert on(third, "bar.com") == 404
+    for port, host, expected in ((second, "foo.com", V2), (second, "bar.com", V2),
+                                 (third, "foo.com", V3), (third, "bar.com", 404)):  # fmt: skip
+        assert on(port, host) == expected, (port, host)
+        assert port_matching.explain("/", f"{host}:{port}") == expected, (port, host)
 
 
 # ------------------------------------------------------------------ HTTPRouteHTTPSListener
@@ -261,6 +264,7 @@ def test_https_listeners_terminate_tls_and_route_by_hostname(
     https: Gateway, host: str, expected: str | int
 ) -> None:
     assert _status_or_backend(https.get_tls("/", host)) == expected
+    assert https.explain("/", host, "https") == expected
 
 
 @pytest.mark.parametrize("host", ["example.org", "second-example.org"])
