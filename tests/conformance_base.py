@@ -27,7 +27,16 @@ from typing import Any
 
 import pytest
 from e2e import Site, manifest_text, render
-from gateway_objects import CONTROLLER, GATEWAY_API, gateway_class, listener, namespace
+from gateway_objects import (
+    CONTROLLER,
+    GATEWAY_API,
+    backend_ref,
+    gateway_class,
+    http_route,
+    listener,
+    namespace,
+    parent,
+)
 from golden_cases import run_cli
 from harness import LOOPBACK, EchoBackend, Nginx, Response, free_port, make_prefix, request
 from tls_secrets import tls_secret
@@ -47,6 +56,31 @@ SERVICES: dict[str, str] = {
     V1: INFRA, V2: INFRA, V3: INFRA,
     "app-backend-v1": APP, "app-backend-v2": APP, "web-backend": WEB,
 }  # fmt: skip
+
+
+SAME = [parent("same-namespace")]
+"""The parentRefs of most of the suite's routes."""
+
+
+def to(service: str) -> list[Obj]:
+    """backendRefs to port 8080 of one of the suite's Services."""
+    return [backend_ref(service, 8080)]
+
+
+def suite_route(name: str, rules: list[Obj], **fields: Any) -> Obj:
+    """An HTTPRoute in the infra namespace, attached to ``same-namespace`` unless given."""
+    parents = fields.pop("parents", SAME)
+    return http_route(name, namespace=INFRA, parents=parents, rules=rules, **fields)
+
+
+def replace_prefix(value: str) -> Obj:
+    """A path modifier replacing the matched prefix."""
+    return {"type": "ReplacePrefixMatch", "replacePrefixMatch": value}
+
+
+def replace_full(value: str) -> Obj:
+    """A path modifier replacing the whole path."""
+    return {"type": "ReplaceFullPath", "replaceFullPath": value}
 
 
 def conformance_class() -> Obj:
@@ -200,6 +234,15 @@ class Gateway:
         assert (response.status, response.backend is not None) == (200, True), response.status
         answer: dict[str, Any] = response.json()
         return answer
+
+
+def scenario(request: pytest.FixtureRequest, objects: list[Obj], *args: str,
+             **options: Any) -> Iterator[Gateway]:  # fmt: skip
+    """For a module fixture: `serving_suite` with the module's ``backends`` fixture."""
+    backends = request.getfixturevalue("backends")
+    binary = request.getfixturevalue("nginx_binary")
+    with serving_suite(backends, objects, *args, binary=binary, **options) as gateway:
+        yield gateway
 
 
 @contextlib.contextmanager

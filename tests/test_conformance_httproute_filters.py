@@ -1,10 +1,9 @@
 """The Gateway API conformance suite's HTTPRoute filter scenarios, through real nginx.
 
-Redirects (status, hostname, path, port, scheme, and ports as the listener has them), URL
-rewrites of host and path, request and response header modifiers, mirrors and timeouts: the
-suite's objects (our own manifests on conformance_base's infrastructure) and its
-expectations: the Location's parts, the request the backend saw, the headers the client got.
-A redirect's Location leaves out the port of its scheme (80, 443), as the suite requires.
+URL rewrites of host and path, request and response header modifiers, mirrors and timeouts
+(redirects: test_conformance_httproute_redirects.py): the suite's objects (our own manifests
+on conformance_base's infrastructure) and its expectations: the request the backend saw, the
+headers the client got, the copies the mirrors got.
 """
 
 from __future__ import annotations
@@ -13,8 +12,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any, NamedTuple
-from urllib.parse import urlsplit
+from typing import Any
 
 import pytest
 from conformance_base import (
@@ -23,38 +21,18 @@ from conformance_base import (
     V2,
     V3,
     Gateway,
-    serving_suite,
+    replace_full,
+    replace_prefix,
+    scenario,
     suite_backends,
-    suite_gateway,
+    suite_route,
+    to,
 )
-from gateway_objects import backend_ref, http_route, listener, parent, path_match
+from gateway_objects import backend_ref, path_match
 from gateway_objects import route_rule as rule
-from harness import EchoBackend, Response, free_port, request
+from harness import EchoBackend, Response
 
 Obj = dict[str, Any]
-SAME = [parent("same-namespace")]
-
-
-def _to(service: str) -> list[Obj]:
-    return [backend_ref(service, 8080)]
-
-
-def _route(name: str, rules: list[Obj], **fields: Any) -> Obj:
-    parents = fields.pop("parents", SAME)
-    return http_route(name, namespace=INFRA, parents=parents, rules=rules, **fields)
-
-
-def _redirect(prefix: str, **fields: Any) -> Obj:
-    return rule([path_match(prefix)], filters=[{"type": "RequestRedirect",
-                                                "requestRedirect": fields}])  # fmt: skip
-
-
-def _replace_prefix(value: str) -> Obj:
-    return {"type": "ReplacePrefixMatch", "replacePrefixMatch": value}
-
-
-def _replace_full(value: str) -> Obj:
-    return {"type": "ReplaceFullPath", "replaceFullPath": value}
 
 
 def _rewrite(**fields: Any) -> Obj:
@@ -89,211 +67,10 @@ def _check_modified(headers: dict[str, str]) -> None:
     assert "x-header-remove" not in headers
 
 
-class Location(NamedTuple):
-    scheme: str
-    host: str
-    port: int | None
-    path: str
-
-
-def _location(response: Response) -> Location:
-    parts = urlsplit(response.headers["Location"])
-    return Location(parts.scheme, parts.hostname or "", parts.port, parts.path)
-
-
 @pytest.fixture(scope="module")
 def backends() -> Iterator[dict[str, EchoBackend]]:
     with suite_backends() as started:
         yield started
-
-
-def _serve(request: pytest.FixtureRequest, objects: list[Obj], **options: Any) -> Iterator[Gateway]:
-    backends = request.getfixturevalue("backends")
-    binary = request.getfixturevalue("nginx_binary")
-    with serving_suite(backends, objects, binary=binary, **options) as gateway:
-        yield gateway
-
-
-# ------------------ HTTPRoute303Redirect, 307, 308, HTTPRouteRedirectHostAndStatus, ...Path,
-# ------------------ HTTPRouteRedirectPort, HTTPRouteRedirectScheme (one route each, one host)
-
-
-@pytest.fixture(scope="module")
-def redirects(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    host, prefix, full = "example.org", _replace_prefix, _replace_full
-    routes = {
-        "303-redirect": [_redirect("/see-other", statusCode=303)],
-        "307-redirect": [_redirect("/temporary", statusCode=307)],
-        "308-redirect": [_redirect("/permanent", statusCode=308)],
-        "redirect-host-and-status": [
-            _redirect("/hostname-redirect", hostname=host),
-            _redirect("/host-and-status", statusCode=301, hostname=host)],
-        "redirect-path": [
-            _redirect("/original-prefix", path=prefix("/replacement-prefix")),
-            _redirect("/full", path=full("/full-path-replacement")),
-            _redirect("/path-and-host", hostname=host, path=prefix("/replacement-prefix")),
-            _redirect("/path-and-status", path=prefix("/replacement-prefix"), statusCode=301),
-            _redirect("/full-path-and-host", hostname=host, path=full("/replacement-full")),
-            _redirect("/full-path-and-status", path=full("/replacement-full"), statusCode=301)],
-        "redirect-port": [
-            _redirect("/port", port=8083),
-            _redirect("/port-and-host", hostname=host, port=8083),
-            _redirect("/port-and-status", port=8083, statusCode=301),
-            _redirect("/port-and-host-and-status", port=8083, hostname=host, statusCode=302)],
-        "redirect-scheme": [
-            _redirect("/scheme", scheme="https"),
-            _redirect("/scheme-and-host", hostname=host, scheme="https"),
-            _redirect("/scheme-and-status", scheme="https", statusCode=301),
-            _redirect("/scheme-and-host-and-status", scheme="https", statusCode=302,
-                      hostname=host)],
-    }  # fmt: skip
-    # The suite applies one of these at a time; their paths do not overlap: all served at once.
-    yield from _serve(request, [_route(name, rules) for name, rules in routes.items()])
-
-
-ASKED = "request"  # the part of the Location that must be the request's own
-REDIRECTS = [
-    # route, method, target, status, scheme, host, port, path
-    ("303-redirect", "POST", "/see-other", 303, "http", ASKED, None, "/see-other"),
-    ("307-redirect", "GET", "/temporary", 307, "http", ASKED, None, "/temporary"),
-    ("308-redirect", "GET", "/permanent", 308, "http", ASKED, None, "/permanent"),
-    ("redirect-host-and-status", "GET", "/hostname-redirect", 302, "http", "example.org",
-     None, "/hostname-redirect"),
-    ("redirect-host-and-status", "GET", "/host-and-status", 301, "http", "example.org", None,
-     "/host-and-status"),
-    ("redirect-path", "GET", "/original-prefix/lemon", 302, "http", ASKED, None,
-     "/replacement-prefix/lemon"),
-    ("redirect-path", "GET", "/full/path/original", 302, "http", ASKED, None,
-     "/full-path-replacement"),
-    ("redirect-path", "GET", "/path-and-host", 302, "http", "example.org", None,
-     "/replacement-prefix"),
-    ("redirect-path", "GET", "/path-and-status", 301, "http", ASKED, None,
-     "/replacement-prefix"),
-    ("redirect-path", "GET", "/full-path-and-host", 302, "http", "example.org", None,
-     "/replacement-full"),
-    ("redirect-path", "GET", "/full-path-and-status", 301, "http", ASKED, None,
-     "/replacement-full"),
-    ("redirect-port", "GET", "/port", 302, "http", ASKED, 8083, "/port"),
-    ("redirect-port", "GET", "/port-and-host", 302, "http", "example.org", 8083,
-     "/port-and-host"),
-    ("redirect-port", "GET", "/port-and-status", 301, "http", ASKED, 8083, "/port-and-status"),
-    ("redirect-port", "GET", "/port-and-host-and-status", 302, "http", "example.org", 8083,
-     "/port-and-host-and-status"),
-    ("redirect-scheme", "GET", "/scheme", 302, "https", ASKED, None, "/scheme"),
-    ("redirect-scheme", "GET", "/scheme-and-host", 302, "https", "example.org", None,
-     "/scheme-and-host"),
-    ("redirect-scheme", "GET", "/scheme-and-status", 301, "https", ASKED, None,
-     "/scheme-and-status"),
-    ("redirect-scheme", "GET", "/scheme-and-host-and-status", 302, "https", "example.org",
-     None, "/scheme-and-host-and-status"),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("route", "method", "target", "status", "scheme", "host", "port", "path"), REDIRECTS
-)
-def test_redirects_give_the_status_and_location_the_filter_asks_for(
-    redirects: Gateway, route: str, method: str, target: str, status: int, scheme: str,
-    host: str, port: int | None, path: str,
-) -> None:  # fmt: skip
-    response = redirects.get(target, method=method)  # Host: the Gateway's address
-    assert (response.status, response.backend) == (status, None)
-    expected_host = "127.0.0.1" if host == ASKED else host
-    assert _location(response) == Location(scheme, expected_host, port, path)
-    assert redirects.explain(target) == f"{status} {response.headers['Location']}"
-
-
-# ------------------------------------------------------------ HTTPRouteRedirectPortAndScheme
-
-
-def _port_and_scheme_rules(*cases: tuple[str, str | None, int | None]) -> list[Obj]:
-    rules = []
-    for prefix, scheme, port in cases:
-        fields: Obj = {"hostname": "example.org"}
-        if scheme:
-            fields["scheme"] = scheme
-        if port:
-            fields["port"] = port
-        rules.append(_redirect(prefix, **fields))
-    return rules
-
-
-@pytest.fixture(scope="module")
-def listener_port() -> int:
-    """A free port standing for the suite's listener on 8080."""
-    return free_port()
-
-
-@pytest.fixture(scope="module")
-def port_and_scheme(request: pytest.FixtureRequest, listener_port: int) -> Iterator[Gateway]:
-    own = "same-namespace-with-http-listener-on-8080"
-    yield from _serve(request, [
-        suite_gateway(own, [listener("http", listener_port, namespaces="Same")]),
-        _route("http-route-for-listener-on-port-80", _port_and_scheme_rules(
-            ("/scheme-nil-and-port-nil", None, None), ("/scheme-nil-and-port-80", None, 80),
-            ("/scheme-nil-and-port-8080", None, 8080),
-            ("/scheme-https-and-port-nil", "https", None),
-            ("/scheme-https-and-port-443", "https", 443),
-            ("/scheme-https-and-port-8443", "https", 8443))),
-        _route("http-route-for-listener-on-port-8080", _port_and_scheme_rules(
-            ("/scheme-nil-and-port-nil", None, None), ("/scheme-nil-and-port-80", None, 80),
-            ("/scheme-https-and-port-nil", "https", None)), parents=[parent(own)]),
-        _route("http-route-for-listener-on-port-443", _port_and_scheme_rules(
-            ("/scheme-nil-and-port-nil", None, None), ("/scheme-nil-and-port-443", None, 443),
-            ("/scheme-nil-and-port-8443", None, 8443),
-            ("/scheme-http-and-port-nil", "http", None),
-            ("/scheme-http-and-port-80", "http", 80),
-            ("/scheme-http-and-port-8080", "http", 8080)),
-            parents=[parent("same-namespace-with-https-listener")]),
-    ], extra_ports=[listener_port])  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("target", "scheme", "port"),
-    [("/scheme-nil-and-port-nil", "http", None), ("/scheme-nil-and-port-80", "http", None),
-     ("/scheme-nil-and-port-8080", "http", 8080), ("/scheme-https-and-port-nil", "https", None),
-     ("/scheme-https-and-port-443", "https", None),
-     ("/scheme-https-and-port-8443", "https", 8443)],
-)  # fmt: skip
-def test_redirects_from_the_listener_on_80_name_ports_but_the_schemes_own(
-    port_and_scheme: Gateway, target: str, scheme: str, port: int | None
-) -> None:
-    response = port_and_scheme.get(target)
-    assert response.status == 302
-    assert _location(response) == Location(scheme, "example.org", port, target)
-    assert port_and_scheme.explain(target) == f"302 {response.headers['Location']}"
-
-
-@pytest.mark.parametrize(
-    ("target", "scheme", "own_port"),
-    [("/scheme-nil-and-port-nil", "http", True), ("/scheme-nil-and-port-80", "http", False),
-     ("/scheme-https-and-port-nil", "https", False)],
-)  # fmt: skip
-def test_redirects_from_a_listener_on_another_port_keep_that_port_with_the_scheme(
-    port_and_scheme: Gateway, listener_port: int, target: str, scheme: str, own_port: bool
-) -> None:
-    response = request(listener_port, target, host=f"127.0.0.1:{listener_port}")
-    assert response.status == 302
-    expected = Location(scheme, "example.org", listener_port if own_port else None, target)
-    assert _location(response) == expected
-    url = f"http://127.0.0.1:{listener_port}{target}"
-    assert port_and_scheme.explained(url) == f"302 {response.headers['Location']}"
-
-
-@pytest.mark.parametrize(
-    ("target", "scheme", "port"),
-    [("/scheme-nil-and-port-nil", "https", None), ("/scheme-nil-and-port-443", "https", None),
-     ("/scheme-nil-and-port-8443", "https", 8443), ("/scheme-http-and-port-nil", "http", None),
-     ("/scheme-http-and-port-80", "http", None), ("/scheme-http-and-port-8080", "http", 8080)],
-)  # fmt: skip
-def test_redirects_from_the_https_listener_keep_https_and_its_port_unless_asked(
-    port_and_scheme: Gateway, target: str, scheme: str, port: int | None
-) -> None:
-    response = port_and_scheme.get_tls(target, "example.org")
-    assert response.status == 302
-    assert _location(response) == Location(scheme, "example.org", port, target)
-    explained = port_and_scheme.explain(target, "example.org", "https")
-    assert explained == f"302 {response.headers['Location']}"
 
 
 # ----------------------------------------------------------------- HTTPRouteRewriteHost
@@ -301,10 +78,10 @@ def test_redirects_from_the_https_listener_keep_https_and_its_port_unless_asked(
 
 @pytest.fixture(scope="module")
 def rewrite_host(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    yield from _serve(request, [_route("rewrite-host", [
-        rule([path_match("/one")], _to(V1), filters=[_rewrite(hostname="one.example.org")]),
-        rule(None, _to(V2), filters=[_rewrite(hostname="example.org")]),
-        rule([path_match("/rewrite-host-and-modify-headers")], _to(V2),
+    yield from scenario(request, [suite_route("rewrite-host", [
+        rule([path_match("/one")], to(V1), filters=[_rewrite(hostname="one.example.org")]),
+        rule(None, to(V2), filters=[_rewrite(hostname="example.org")]),
+        rule([path_match("/rewrite-host-and-modify-headers")], to(V2),
              filters=[_rewrite(hostname="test.example.org"), MODIFY_REQUEST]),
     ], hostnames=["rewrite.example"])])  # fmt: skip
 
@@ -333,14 +110,14 @@ def test_a_host_rewrite_and_a_header_modifier_apply_together(rewrite_host: Gatew
 
 @pytest.fixture(scope="module")
 def rewrite_path(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    prefix, full = _replace_prefix, _replace_full
-    yield from _serve(request, [_route("rewrite-path", [
-        rule([path_match("/prefix/one")], _to(V1), filters=[_rewrite(path=prefix("/one"))]),
-        rule([path_match("/strip-prefix")], _to(V1), filters=[_rewrite(path=prefix("/"))]),
-        rule([path_match("/full/one")], _to(V1), filters=[_rewrite(path=full("/one"))]),
-        rule([path_match("/full/rewrite-path-and-modify-headers")], _to(V1),
+    prefix, full = replace_prefix, replace_full
+    yield from scenario(request, [suite_route("rewrite-path", [
+        rule([path_match("/prefix/one")], to(V1), filters=[_rewrite(path=prefix("/one"))]),
+        rule([path_match("/strip-prefix")], to(V1), filters=[_rewrite(path=prefix("/"))]),
+        rule([path_match("/full/one")], to(V1), filters=[_rewrite(path=full("/one"))]),
+        rule([path_match("/full/rewrite-path-and-modify-headers")], to(V1),
              filters=[_rewrite(path=full("/test")), MODIFY_REQUEST]),
-        rule([path_match("/prefix/rewrite-path-and-modify-headers")], _to(V1),
+        rule([path_match("/prefix/rewrite-path-and-modify-headers")], to(V1),
              filters=[_rewrite(path=prefix("/prefix")), MODIFY_REQUEST]),
     ])])  # fmt: skip
 
@@ -374,7 +151,7 @@ def test_a_path_rewrite_and_a_header_modifier_apply_together(
 
 def _modifier_rules(kind: str) -> list[Obj]:
     def each(prefix: str, set_: list[Obj], add: list[Obj], remove: list[str]) -> Obj:
-        return rule([path_match(prefix)], _to(V1),
+        return rule([path_match(prefix)], to(V1),
                     filters=[_header_modifier(kind, set_, add, remove)])  # fmt: skip
 
     case_add = _pairs(X_Header_Add="header-add")
@@ -397,7 +174,9 @@ def _modifier_rules(kind: str) -> list[Obj]:
 
 @pytest.fixture(scope="module")
 def request_headers(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    yield from _serve(request, [_route("request-header-modifier", _modifier_rules("Request"))])
+    yield from scenario(
+        request, [suite_route("request-header-modifier", _modifier_rules("Request"))]
+    )
 
 
 HEADER_CASES = [
@@ -451,14 +230,14 @@ def test_request_headers_are_set_added_and_removed_by_the_filter(
 
 @pytest.fixture(scope="module")
 def response_headers(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    both = rule([path_match("/response-and-request-header-modifiers")], _to(V1), filters=[
+    both = rule([path_match("/response-and-request-header-modifiers")], to(V1), filters=[
         _header_modifier("Response", _pairs(X_Header_Set_1="header-set-1",
                                             X_Header_Set_2="header-set-2"),
                          _pairs(X_Header_Add_1="header-add-1", X_Header_Add_2="header-add-2"),
                          ["X-Header-Remove-1", "X-Header-Remove-2"]),
         MODIFY_REQUEST])  # fmt: skip
     rules = [*_modifier_rules("Response"), both]
-    yield from _serve(request, [_route("response-header-modifier", rules)])
+    yield from scenario(request, [suite_route("response-header-modifier", rules)])
 
 
 RESPONSE_CASE_ADDS = {
@@ -522,13 +301,13 @@ def _mirror(service: str) -> Obj:
 @pytest.fixture(scope="module")
 def mirrors(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     main = [backend_ref(V1, 8080, namespace=INFRA)]
-    yield from _serve(request, [
-        _route("request-mirror", [
+    yield from scenario(request, [
+        suite_route("request-mirror", [
             rule([path_match("/mirror")], main, filters=[_mirror(V2)]),
             rule([path_match("/mirror-and-modify-headers")], main,
                  filters=[MODIFY_REQUEST, _mirror(V2)]),
         ], hostnames=["mirror.test"]),
-        _route("request-multiple-mirrors", [
+        suite_route("request-multiple-mirrors", [
             rule([path_match("/multi-mirror")], main, filters=[_mirror(V2), _mirror(V3)]),
             rule([path_match("/multi-mirror-and-modify-request-headers")], main,
                  filters=[MODIFY_REQUEST, _mirror(V2), _mirror(V3)]),
@@ -573,8 +352,8 @@ def test_a_mirror_gets_a_copy_and_the_client_the_main_backend_answer(
 def percent_mirror(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     copy = {"type": "RequestMirror", "requestMirror": {
         "backendRef": {"name": V2, "namespace": INFRA, "port": 8080}, "percent": 20}}  # fmt: skip
-    yield from _serve(request, [_route("request-percentage-mirror", [
-        rule([path_match("/percent-mirror")], _to(V1), filters=[copy])])])  # fmt: skip
+    yield from scenario(request, [suite_route("request-percentage-mirror", [
+        rule([path_match("/percent-mirror")], to(V1), filters=[copy])])])  # fmt: skip
 
 
 @pytest.mark.xfail(reason="RequestMirror percent/fraction is not honoured yet (every request is "
@@ -596,13 +375,13 @@ def test_a_mirror_percent_mirrors_that_share_of_the_requests(
 @pytest.fixture(scope="module")
 def timeouts(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     def timed(prefix: str, field: str, value: str) -> Obj:
-        return rule([path_match(prefix)], _to(V1), timeouts={field: value})
+        return rule([path_match(prefix)], to(V1), timeouts={field: value})
 
-    yield from _serve(request, [
-        _route("backend-request-timeout", [
+    yield from scenario(request, [
+        suite_route("backend-request-timeout", [
             timed("/backend-timeout", "backendRequest", "500ms"),
             timed("/disable-backend-timeout", "backendRequest", "0s")]),
-        _route("request-timeout", [
+        suite_route("request-timeout", [
             timed("/request-timeout", "request", "500ms"),
             timed("/disable-request-timeout", "request", "0s")]),
     ])  # fmt: skip
@@ -630,7 +409,7 @@ def backend_filters(request: pytest.FixtureRequest) -> Iterator[Gateway]:
         modifier = _header_modifier("Request", _pairs(Backend=service), [], [])
         return backend_ref(service, 8080, weight=10, filters=[modifier])
 
-    yield from _serve(request, [_route("request-header-modifier-backend-weights", [
+    yield from scenario(request, [suite_route("request-header-modifier-backend-weights", [
         rule(None, [with_header(V1), with_header(V2)])])])  # fmt: skip
 
 
