@@ -62,15 +62,15 @@ SAME = [parent("same-namespace")]
 """The parentRefs of most of the suite's routes."""
 
 
-def to(service: str) -> list[Obj]:
-    """backendRefs to port 8080 of one of the suite's Services."""
-    return [backend_ref(service, 8080)]
+def to(service: str, **fields: Any) -> list[Obj]:
+    """backendRefs to port 8080 of one of the suite's Services (namespace... as given)."""
+    return [backend_ref(service, 8080, **fields)]
 
 
 def suite_route(name: str, rules: list[Obj], **fields: Any) -> Obj:
-    """An HTTPRoute in the infra namespace, attached to ``same-namespace`` unless given."""
-    parents = fields.pop("parents", SAME)
-    return http_route(name, namespace=INFRA, parents=parents, rules=rules, **fields)
+    """An HTTPRoute (in the infra namespace, attached to ``same-namespace``, unless given)."""
+    parents, space = fields.pop("parents", SAME), fields.pop("namespace", INFRA)
+    return http_route(name, namespace=space, parents=parents, rules=rules, **fields)
 
 
 def replace_prefix(value: str) -> Obj:

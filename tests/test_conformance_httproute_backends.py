@@ -24,26 +24,18 @@ from conformance_base import (
     WEB,
     Gateway,
     conformance_class,
-    serving_suite,
+    scenario,
     suite_backends,
     suite_gateway,
+    suite_route,
+    to,
 )
-from gateway_objects import backend_ref, http_route, listener, parent, path_match
+from gateway_objects import backend_ref, listener, parent, path_match
 from gateway_objects import route_rule as rule
 from harness import EchoBackend, websocket_roundtrip
 
 Obj = dict[str, Any]
-SAME = [parent("same-namespace")]
 ROUTE_GROUP = "gateway.networking.k8s.io"
-
-
-def _to(service: str, **fields: Any) -> list[Obj]:
-    return [backend_ref(service, 8080, **fields)]
-
-
-def _route(name: str, rules: list[Obj], namespace: str = INFRA, **fields: Any) -> Obj:
-    parents = fields.pop("parents", SAME)
-    return http_route(name, namespace=namespace, parents=parents, rules=rules, **fields)
 
 
 def _grant(name: str, namespace: str, source: Obj, target: Obj) -> Obj:
@@ -67,21 +59,14 @@ def backends() -> Iterator[dict[str, EchoBackend]]:
         yield started
 
 
-def _serve(request: pytest.FixtureRequest, objects: list[Obj], *args: str) -> Iterator[Gateway]:
-    backends = request.getfixturevalue("backends")
-    binary = request.getfixturevalue("nginx_binary")
-    with serving_suite(backends, objects, *args, binary=binary) as gateway:
-        yield gateway
-
-
 # ------------------------------------------------ HTTPRouteSimpleSameNamespace (class object)
 
 
 @pytest.fixture(scope="module")
 def simple(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    route = _route("gateway-conformance-infra-test", [rule(None, _to(V1))])
+    route = suite_route("gateway-conformance-infra-test", [rule(None, to(V1))])
     # the suite's class as a GatewayClass naming our controller, with no --gateway-class
-    yield from _serve(request, [conformance_class(), route], "--gateway-class", "nginx")
+    yield from scenario(request, [conformance_class(), route], "--gateway-class", "nginx")
 
 
 def test_a_route_attaches_to_a_gateway_of_its_namespace(simple: Gateway) -> None:
@@ -95,12 +80,12 @@ def test_a_route_attaches_to_a_gateway_of_its_namespace(simple: Gateway) -> None
 
 @pytest.fixture(scope="module")
 def cross(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    yield from _serve(request, [
-        _route("cross-namespace", [rule(None, _to("web-backend"))], namespace=WEB,
+    yield from scenario(request, [
+        suite_route("cross-namespace", [rule(None, to("web-backend"))], namespace=WEB,
                parents=[parent("backend-namespaces", namespace=INFRA)]),
         # HTTPRouteInvalidCrossNamespaceParentRef: same-namespace admits its own namespace
-        _route("invalid-cross-namespace-parent-ref", [rule([path_match("/invalid")],
-               _to("web-backend"))], namespace=WEB, parents=[parent("same-namespace",
+        suite_route("invalid-cross-namespace-parent-ref", [rule([path_match("/invalid")],
+               to("web-backend"))], namespace=WEB, parents=[parent("same-namespace",
                namespace=INFRA)]),
     ])  # fmt: skip
 
@@ -123,18 +108,18 @@ def test_a_route_of_a_namespace_the_listener_does_not_admit_is_not_served(cross:
 
 
 def _granted_route() -> Obj:
-    return _route("reference-grant", [rule(None, _to("web-backend", namespace=WEB))])
+    return suite_route("reference-grant", [rule(None, to("web-backend", namespace=WEB))])
 
 
 @pytest.fixture(scope="module")
 def granted(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     grant = _grant("reference-grant", WEB, _from(), _service("web-backend"))
-    yield from _serve(request, [grant, _granted_route()])
+    yield from scenario(request, [grant, _granted_route()])
 
 
 @pytest.fixture(scope="module")
 def grant_deleted(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    yield from _serve(request, [_granted_route()])
+    yield from scenario(request, [_granted_route()])
 
 
 def test_a_reference_grant_lets_a_route_use_a_service_of_another_namespace(
@@ -164,7 +149,7 @@ def wrong_grants(request: pytest.FixtureRequest) -> Iterator[Gateway]:
         _grant("reference-grant-wrong-to-kind", WEB, _from(), _service("web-backend", "Secret")),
         _grant("reference-grant-wrong-to-name", WEB, _from(), _service("not-the-service")),
     ]  # fmt: skip
-    yield from _serve(request, [*grants, _granted_route()])
+    yield from scenario(request, [*grants, _granted_route()])
 
 
 def test_reference_grants_wrong_in_any_field_do_not_permit_the_reference(
@@ -180,9 +165,9 @@ def test_reference_grants_wrong_in_any_field_do_not_permit_the_reference(
 @pytest.fixture(scope="module")
 def partly(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     grant = _grant("invalid-reference-grant", APP, _from(), _service("app-backend-v1"))
-    yield from _serve(request, [grant, _route("invalid-reference-grant", [
-        rule([path_match("/v2")], _to("app-backend-v2", namespace=APP)),
-        rule(None, _to("app-backend-v1", namespace=APP)),
+    yield from scenario(request, [grant, suite_route("invalid-reference-grant", [
+        rule([path_match("/v2")], to("app-backend-v2", namespace=APP)),
+        rule(None, to("app-backend-v1", namespace=APP)),
     ])])  # fmt: skip
 
 
@@ -196,20 +181,20 @@ def test_a_rule_without_grant_gets_500_and_its_granted_sibling_is_served(partly:
 
 
 def _invalid_ref_route(name: str, ref: Obj) -> Obj:
-    return _route(name, [rule(None, [ref])], hostnames=[f"{name}.test"])
+    return suite_route(name, [rule(None, [ref])], hostnames=[f"{name}.test"])
 
 
 @pytest.fixture(scope="module")
 def invalid(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     unknown = backend_ref(V1, 8080, group="unknownkind.example.com", kind="NonExistent")
-    yield from _serve(request, [
+    yield from scenario(request, [
         _invalid_ref_route("unknown-kind", unknown),
         _invalid_ref_route("nonexistent", backend_ref("nonexistent", 8080, namespace=INFRA)),
         _invalid_ref_route("cross-namespace", backend_ref("web-backend", 8080, namespace=WEB)),
-        _route("omitted-backendrefs", [
+        suite_route("omitted-backendrefs", [
             {"matches": [path_match("/omitted-no-forward", "Exact")]},
             rule([path_match("/empty-no-forward", "Exact")], []),
-            rule([path_match("/")], _to(V1)),
+            rule([path_match("/")], to(V1)),
         ]),
     ])  # fmt: skip
 
@@ -242,7 +227,7 @@ def test_rules_without_backend_refs_answer_500_and_the_others_are_served(
 
 @pytest.fixture(scope="module")
 def weighted(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    yield from _serve(request, [_route("weighted-backends", [rule(None, [
+    yield from scenario(request, [suite_route("weighted-backends", [rule(None, [
         backend_ref(V1, 8080, weight=70), backend_ref(V2, 8080, weight=30),
         backend_ref(V3, 8080, weight=0)])])])  # fmt: skip
 
@@ -258,9 +243,9 @@ def test_requests_are_shared_by_weight_and_a_zero_weight_gets_none(weighted: Gat
 
 @pytest.fixture(scope="module")
 def named(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    yield from _serve(request, [_route("http-named-rules", [
-        rule([path_match("/named")], _to(V1), name="named-rule"),
-        rule([path_match("/unnamed")], _to(V2)),
+    yield from scenario(request, [suite_route("http-named-rules", [
+        rule([path_match("/named")], to(V1), name="named-rule"),
+        rule([path_match("/unnamed")], to(V2)),
     ])])  # fmt: skip
 
 
@@ -309,7 +294,9 @@ def service_types(request: pytest.FixtureRequest) -> Iterator[Gateway]:
         rule([path_match(f"/{name}", "Exact")], [backend_ref(name, 8080)])
         for name in ("manual-endpointslices", "headless", "headless-manual-endpointslices")
     ]
-    yield from _serve(request, [*_typed_services(backends[V1]), _route("service-types", rules)])
+    yield from scenario(
+        request, [*_typed_services(backends[V1]), suite_route("service-types", rules)]
+    )
 
 
 @pytest.mark.parametrize("name", ["manual-endpointslices", "headless",
@@ -334,19 +321,19 @@ def unattached(request: pytest.FixtureRequest) -> Iterator[Gateway]:
         "allowedRoutes": {"namespaces": {"from": "Same"}, "kinds": [{"kind": "TLSRoute"}]},
     }
     one_listener = "gateway-with-one-not-matching-port-and-section-name-route"
-    yield from _serve(request, [
+    yield from scenario(request, [
         suite_gateway("tlsroutes-only", [tls_only]),
         suite_gateway(one_listener, [listener("http", 80, namespaces="All",
                                               kinds=["HTTPRoute"])]),
-        _route("disallowed-kind", [rule(None, _to(V1))], hostnames=["kind.test"],
+        suite_route("disallowed-kind", [rule(None, to(V1))], hostnames=["kind.test"],
                parents=[parent("tlsroutes-only", namespace=INFRA)]),
-        _route("httproute-listener-not-matching-route-port", [rule(None, _to(V1))],
+        suite_route("httproute-listener-not-matching-route-port", [rule(None, to(V1))],
                hostnames=["port.test"], parents=[parent("same-namespace", namespace=INFRA,
                                                         port=81)]),
-        _route("httproute-listener-not-matching-section-name", [rule(None, _to(V1))],
+        suite_route("httproute-listener-not-matching-section-name", [rule(None, to(V1))],
                hostnames=["section.test"], parents=[parent("same-namespace", namespace=INFRA,
                                                            port=80, section="http1")]),
-        _route("httproute-listener-section-name-not-matching-port", [rule(None, _to(V1))],
+        suite_route("httproute-listener-section-name-not-matching-port", [rule(None, to(V1))],
                hostnames=["both.test"], parents=[parent(one_listener, namespace=INFRA,
                                                         section="http", port=81)]),
     ])  # fmt: skip
@@ -374,8 +361,8 @@ def test_a_route_its_parent_does_not_accept_is_not_served_and_the_reason_reporte
 
 @pytest.fixture(scope="module")
 def websocket(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    yield from _serve(
-        request, [_route("backend-protocol-ws", [rule(None, [backend_ref(V1, 8082)])])]
+    yield from scenario(
+        request, [suite_route("backend-protocol-ws", [rule(None, [backend_ref(V1, 8082)])])]
     )
 
 

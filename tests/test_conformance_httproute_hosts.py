@@ -18,19 +18,16 @@ from conformance_base import (
     V2,
     V3,
     Gateway,
-    serving_suite,
+    scenario,
     suite_backends,
     suite_gateway,
+    to,
 )
-from gateway_objects import backend_ref, http_route, listener, parent, path_match
+from gateway_objects import http_route, listener, parent, path_match
 from gateway_objects import route_rule as rule
 from harness import EchoBackend, free_port, request
 
 Obj = dict[str, Any]
-
-
-def _to(service: str) -> list[Obj]:
-    return [backend_ref(service, 8080)]
 
 
 def _route(name: str, parents: list[Obj], rules: list[Obj], **fields: Any) -> Obj:
@@ -41,13 +38,6 @@ def _route(name: str, parents: list[Obj], rules: list[Obj], **fields: Any) -> Ob
 def backends() -> Iterator[dict[str, EchoBackend]]:
     with suite_backends() as started:
         yield started
-
-
-def _serve(request: pytest.FixtureRequest, objects: list[Obj], **options: Any) -> Iterator[Gateway]:
-    backends = request.getfixturevalue("backends")
-    binary = request.getfixturevalue("nginx_binary")
-    with serving_suite(backends, objects, binary=binary, **options) as gateway:
-        yield gateway
 
 
 def _status_or_backend(response: Any) -> str | int:
@@ -80,14 +70,14 @@ def _intersection_objects() -> list[Obj]:
     ]  # fmt: skip
     return [
         gateway,
-        *(_route(name, to_gateway, [rule([path_match(prefix)], _to(service))], hostnames=hosts)
+        *(_route(name, to_gateway, [rule([path_match(prefix)], to(service))], hostnames=hosts)
           for name, hosts, prefix, service in routes),
     ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def intersection(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    yield from _serve(request, _intersection_objects())
+    yield from scenario(request, _intersection_objects())
 
 
 @pytest.mark.parametrize(
@@ -140,10 +130,10 @@ def intersection_all(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     route = _route(
         "httproute-hostname-intersection-all",
         [parent("httproute-hostname-intersection-all", namespace=INFRA)],
-        [rule(None, _to(V2))],
+        [rule(None, to(V2))],
         hostnames=["first.com", "sub.first.com", "second.com", "sub.second.com"],
     )
-    yield from _serve(request, [gateway, route])
+    yield from scenario(request, [gateway, route])
 
 
 @pytest.mark.parametrize(
@@ -174,11 +164,11 @@ def listener_hosts(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     def section(*names: str) -> list[Obj]:
         return [parent(name, namespace=INFRA, section=each) for each in names]
 
-    yield from _serve(request, [
+    yield from scenario(request, [
         gateway,
-        _route("backend-v1", section("listener-1"), [rule(None, _to(V1))]),
-        _route("backend-v2", section("listener-2"), [rule(None, _to(V2))]),
-        _route("backend-v3", section("listener-3", "listener-4"), [rule(None, _to(V3))]),
+        _route("backend-v1", section("listener-1"), [rule(None, to(V1))]),
+        _route("backend-v2", section("listener-2"), [rule(None, to(V2))]),
+        _route("backend-v3", section("listener-3", "listener-4"), [rule(None, to(V3))]),
     ])  # fmt: skip
 
 
@@ -217,13 +207,13 @@ def port_matching(
         listener("listener-4", third, hostname="foo.com", namespaces="Same"),
         listener("listener-5", third, hostname="bar.com", namespaces="Same"),
     ])  # fmt: skip
-    yield from _serve(request, [
+    yield from scenario(request, [
         gateway,
-        _route("backend-v1", [parent(name, namespace=INFRA, port=80)], [rule(None, _to(V1))]),
+        _route("backend-v1", [parent(name, namespace=INFRA, port=80)], [rule(None, to(V1))]),
         _route("backend-v2", [parent(name, namespace=INFRA, port=second)],
-               [rule(None, _to(V2))]),
+               [rule(None, to(V2))]),
         _route("backend-v3", [parent(name, namespace=INFRA, port=third, section="listener-4")],
-               [rule(None, _to(V3))]),
+               [rule(None, to(V3))]),
     ], extra_ports=listener_ports)  # fmt: skip
 
 
@@ -248,11 +238,11 @@ def test_routes_attach_to_the_listeners_of_their_parent_port(
 @pytest.fixture(scope="module")
 def https(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     gateway = "same-namespace-with-https-listener"
-    yield from _serve(request, [
-        _route("httproute-https-test", [parent(gateway)], [rule(None, _to(V1))],
+    yield from scenario(request, [
+        _route("httproute-https-test", [parent(gateway)], [rule(None, to(V1))],
                hostnames=["example.org"]),
         _route("httproute-https-test-no-hostname",
-               [parent(gateway, section="https-with-hostname")], [rule(None, _to(V2))]),
+               [parent(gateway, section="https-with-hostname")], [rule(None, to(V2))]),
     ])  # fmt: skip
 
 
@@ -299,11 +289,11 @@ def misdirected(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     routes = [
         _route(f"https-listener-detect-misdirected-requests-test-{index}",
                [parent(gateway, section=section)],
-               [rule([path_match("/detect-misdirected-requests")], _to(service))],
+               [rule([path_match("/detect-misdirected-requests")], to(service))],
                hostnames=["example.org"] if section == "https" else ())
         for index, (section, service) in enumerate(sections, start=1)
     ]  # fmt: skip
-    yield from _serve(request, routes)
+    yield from scenario(request, routes)
 
 
 MISDIRECTED_SERVED = [
@@ -354,13 +344,13 @@ def test_a_request_whose_host_belongs_to_another_listener_than_its_sni_gets_421(
 @pytest.fixture(scope="module")
 def two_gateways(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     both = [parent("same-namespace"), parent("all-namespaces")]
-    yield from _serve(request, [
+    yield from scenario(request, [
         _route("multiple-gateways-shared-route", both,
-               [rule([path_match("/shared")], _to(V1))]),
+               [rule([path_match("/shared")], to(V1))]),
         _route("same-namespace-dedicated-route", [parent("same-namespace")],
-               [rule([path_match("/")], _to(V2))], created="2026-01-01T00:00:00Z"),
+               [rule([path_match("/")], to(V2))], created="2026-01-01T00:00:00Z"),
         _route("all-namespaces-dedicated-route", [parent("all-namespaces")],
-               [rule([path_match("/")], _to(V3))], created="2026-01-02T00:00:00Z"),
+               [rule([path_match("/")], to(V3))], created="2026-01-02T00:00:00Z"),
     ])  # fmt: skip
 
 

@@ -12,17 +12,21 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conformance_base import INFRA, V1, V2, V3, Gateway, serving_suite, suite_backends
-from gateway_objects import backend_ref, http_route, parent, path_match
+from conformance_base import (
+    V1,
+    V2,
+    V3,
+    Gateway,
+    scenario,
+    suite_backends,
+    suite_route,
+    to,
+)
+from gateway_objects import path_match
 from gateway_objects import route_rule as rule
 from harness import EchoBackend
 
 Obj = dict[str, Any]
-SAME = [parent("same-namespace")]
-
-
-def _to(service: str) -> list[Obj]:
-    return [backend_ref(service, 8080)]
 
 
 def _header(name: str, value: str) -> dict[str, str]:
@@ -37,22 +41,10 @@ def _query(*pairs: tuple[str, str]) -> list[dict[str, str]]:
     return [_header(name, value) for name, value in pairs]
 
 
-def _route(name: str, rules: list[Obj], **fields: Any) -> Obj:
-    return http_route(name, namespace=INFRA, parents=fields.pop("parents", SAME), rules=rules,
-                      **fields)  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def backends() -> Iterator[dict[str, EchoBackend]]:
     with suite_backends() as started:
         yield started
-
-
-def _serve(request: pytest.FixtureRequest, routes: list[Obj]) -> Iterator[Gateway]:
-    backends = request.getfixturevalue("backends")
-    binary = request.getfixturevalue("nginx_binary")
-    with serving_suite(backends, routes, binary=binary) as gateway:
-        yield gateway
 
 
 # --------------------------------------------------------------- HTTPRouteExactPathMatching
@@ -60,9 +52,9 @@ def _serve(request: pytest.FixtureRequest, routes: list[Obj]) -> Iterator[Gatewa
 
 @pytest.fixture(scope="module")
 def exact(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    yield from _serve(request, [_route("exact-matching", [
-        rule([path_match("/one", "Exact")], _to(V1)),
-        rule([path_match("/two", "Exact")], _to(V2)),
+    yield from scenario(request, [suite_route("exact-matching", [
+        rule([path_match("/one", "Exact")], to(V1)),
+        rule([path_match("/two", "Exact")], to(V2)),
     ])])  # fmt: skip
 
 
@@ -78,12 +70,12 @@ def test_exact_path_matching_serves_only_the_exact_paths(exact: Gateway) -> None
 
 @pytest.fixture(scope="module")
 def headers(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    yield from _serve(request, [_route("header-matching", [
-        rule([_headers(("version", "one"))], _to(V1)),
-        rule([_headers(("version", "two"))], _to(V2)),
-        rule([_headers(("version", "two"), ("color", "orange"))], _to(V1)),
-        rule([_headers(("color", "blue")), _headers(("color", "green"))], _to(V1)),
-        rule([_headers(("color", "red")), _headers(("color", "yellow"))], _to(V2)),
+    yield from scenario(request, [suite_route("header-matching", [
+        rule([_headers(("version", "one"))], to(V1)),
+        rule([_headers(("version", "two"))], to(V2)),
+        rule([_headers(("version", "two"), ("color", "orange"))], to(V1)),
+        rule([_headers(("color", "blue")), _headers(("color", "green"))], to(V1)),
+        rule([_headers(("color", "red")), _headers(("color", "yellow"))], to(V2)),
     ])])  # fmt: skip
 
 
@@ -115,14 +107,14 @@ def test_header_matching_ands_within_a_match_and_ors_across_matches(
 
 def _path_or_header_rules() -> list[Obj]:
     return [
-        rule([path_match("/"), _headers(("version", "one"))], _to(V1)),
-        rule([path_match("/v2"), _headers(("version", "two"))], _to(V2)),
+        rule([path_match("/"), _headers(("version", "one"))], to(V1)),
+        rule([path_match("/v2"), _headers(("version", "two"))], to(V2)),
     ]
 
 
 @pytest.fixture(scope="module")
 def matching(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    yield from _serve(request, [_route("matching", _path_or_header_rules())])
+    yield from scenario(request, [suite_route("matching", _path_or_header_rules())])
 
 
 @pytest.mark.parametrize(
@@ -153,9 +145,9 @@ def test_path_and_header_matches_of_one_route(
 @pytest.fixture(scope="module")
 def across(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     first, second = _path_or_header_rules()
-    yield from _serve(request, [
-        _route("matching-part1", [first], hostnames=["example.com", "example.net"]),
-        _route("matching-part2", [second], hostnames=["example.com"]),
+    yield from scenario(request, [
+        suite_route("matching-part1", [first], hostnames=["example.com", "example.net"]),
+        suite_route("matching-part2", [second], hostnames=["example.com"]),
     ])  # fmt: skip
 
 
@@ -185,13 +177,13 @@ def test_matches_of_two_routes_on_one_host_combine(
 
 @pytest.fixture(scope="module")
 def order(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    yield from _serve(request, [_route("path-matching-order", [
-        rule([path_match("/match", "Exact")], _to(V1)),
-        rule([path_match("/match/exact", "Exact")], _to(V2)),
-        rule([path_match("/match/exact/one", "Exact")], _to(V3)),
-        rule([path_match("/match/")], _to(V3)),
-        rule([path_match("/match/prefix/")], _to(V1)),
-        rule([path_match("/match/prefix/one")], _to(V2)),
+    yield from scenario(request, [suite_route("path-matching-order", [
+        rule([path_match("/match", "Exact")], to(V1)),
+        rule([path_match("/match/exact", "Exact")], to(V2)),
+        rule([path_match("/match/exact/one", "Exact")], to(V3)),
+        rule([path_match("/match/")], to(V3)),
+        rule([path_match("/match/prefix/")], to(V1)),
+        rule([path_match("/match/prefix/one")], to(V2)),
     ])])  # fmt: skip
 
 
@@ -218,22 +210,22 @@ def test_path_matches_follow_the_precedence_order(
 
 @pytest.fixture(scope="module")
 def query(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    yield from _serve(request, [_route("query-param-matching", [
-        rule([{"queryParams": _query(("animal", "whale"))}], _to(V1)),
-        rule([{"queryParams": _query(("animal", "dolphin"))}], _to(V2)),
+    yield from scenario(request, [suite_route("query-param-matching", [
+        rule([{"queryParams": _query(("animal", "whale"))}], to(V1)),
+        rule([{"queryParams": _query(("animal", "dolphin"))}], to(V2)),
         rule([{"queryParams": _query(("animal", "dolphin"), ("color", "blue"))},
-              {"queryParams": _query(("ANIMAL", "Whale"))}], _to(V3)),
-        rule([path_match("/path1", queryParams=_query(("animal", "whale")))], _to(V1)),
+              {"queryParams": _query(("ANIMAL", "Whale"))}], to(V3)),
+        rule([path_match("/path1", queryParams=_query(("animal", "whale")))], to(V1)),
         rule([{**_headers(("version", "one")), "queryParams": _query(("animal", "whale"))}],
-             _to(V2)),
+             to(V2)),
         rule([path_match("/path2", queryParams=_query(("animal", "whale")),
-                         **_headers(("version", "two")))], _to(V3)),
+                         **_headers(("version", "two")))], to(V3)),
         rule([path_match("/path3", queryParams=_query(("animal", "shark"))),
               path_match("/path4", queryParams=_query(("animal", "kraken")),
-                         **_headers(("version", "three")))], _to(V1)),
-        rule([path_match("/path5")], _to(V1)),
-        rule([{"queryParams": _query(("animal", "hydra"))}], _to(V2)),
-        rule([_headers(("version", "four"))], _to(V3)),
+                         **_headers(("version", "three")))], to(V1)),
+        rule([path_match("/path5")], to(V1)),
+        rule([{"queryParams": _query(("animal", "hydra"))}], to(V2)),
+        rule([_headers(("version", "four"))], to(V3)),
     ])])  # fmt: skip
 
 
@@ -274,18 +266,18 @@ def test_query_param_matching_with_its_precedence(
 
 @pytest.fixture(scope="module")
 def methods(request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    yield from _serve(request, [_route("method-matching", [
-        rule([{"method": "POST"}], _to(V1)),
-        rule([{"method": "GET"}], _to(V2)),
-        rule([path_match("/path1", method="GET")], _to(V1)),
-        rule([{**_headers(("version", "one")), "method": "PUT"}], _to(V2)),
-        rule([path_match("/path2", method="POST", **_headers(("version", "two")))], _to(V3)),
+    yield from scenario(request, [suite_route("method-matching", [
+        rule([{"method": "POST"}], to(V1)),
+        rule([{"method": "GET"}], to(V2)),
+        rule([path_match("/path1", method="GET")], to(V1)),
+        rule([{**_headers(("version", "one")), "method": "PUT"}], to(V2)),
+        rule([path_match("/path2", method="POST", **_headers(("version", "two")))], to(V3)),
         rule([path_match("/path3", method="PATCH"),
               path_match("/path4", method="DELETE", **_headers(("version", "three")))],
-             _to(V1)),
-        rule([path_match("/path5")], _to(V1)),
-        rule([{"method": "PATCH"}], _to(V2)),
-        rule([_headers(("version", "four"))], _to(V3)),
+             to(V1)),
+        rule([path_match("/path5")], to(V1)),
+        rule([{"method": "PATCH"}], to(V2)),
+        rule([_headers(("version", "four"))], to(V3)),
     ])])  # fmt: skip
 
 
