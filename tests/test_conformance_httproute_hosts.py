@@ -13,16 +13,20 @@ from typing import Any
 import pytest
 from conformance_base import (
     CERTIFICATE_HOSTS,
+    GATEWAY_CLASS_ARGS,
     INFRA,
     V1,
     V2,
     V3,
     Gateway,
+    base_objects,
     scenario,
     suite_backends,
     suite_gateway,
+    suite_route,
     to,
 )
+from e2e import render
 from gateway_objects import http_route, listener, parent, path_match
 from gateway_objects import route_rule as rule
 from harness import EchoBackend, free_port, request
@@ -369,3 +373,24 @@ def test_each_gateway_serves_its_dedicated_route(two_gateways: Gateway) -> None:
 )
 def test_the_second_gateway_serves_its_own_dedicated_route(two_gateways: Gateway) -> None:
     assert two_gateways.backend("/") == V3, "all-namespaces' own route, at its own address"
+
+
+# ------------------------------------------------- messages of the suite's objects, once each
+
+
+def test_a_missing_listener_certificate_is_reported_once(
+    backends: dict[str, EchoBackend],
+) -> None:
+    """The suite creates its certificate Secret itself: rendered without it, each listener's
+    warning comes once, however many rules and routes reach it."""
+    objects = [item for item in base_objects(backends) if item["kind"] != "Secret"]
+    two_rules = [rule([path_match("/a")], to(V1)), rule([path_match("/b")], to(V2))]
+    routes = [
+        suite_route(name, two_rules, parents=[parent("same-namespace-with-https-listener")])
+        for name in ("first", "second")
+    ]
+    rendered = render([*objects, *routes], *GATEWAY_CLASS_ARGS)
+    lines = rendered.messages.splitlines()
+    assert rendered.code == 0 and lines, rendered.messages
+    assert len(lines) == len(set(lines)), rendered.messages
+    assert "the Secret is not in the input" in rendered.messages

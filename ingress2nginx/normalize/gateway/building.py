@@ -287,8 +287,8 @@ class _Builder:
         where = f"{listener.field}.tls.certificateRefs[0]"
         if isinstance(parsed, str):
             reason = f"secret {namespace}/{name}: {parsed}; host {host or '*'} uses the default"
-            self.problems.append(Problem(Severity.WARNING, listener.gateway.ref, where,
-                                         f"{reason} certificate", Code.TLS))  # fmt: skip
+            self._report(Problem(Severity.WARNING, listener.gateway.ref, where,
+                                 f"{reason} certificate", Code.TLS))  # fmt: skip
             return
         self.files[parsed.file.name] = parsed.file
         gateway = listener.gateway
