@@ -17,12 +17,14 @@ import pytest
 from conformance_base import (
     APP,
     CLASS,
+    GATEWAY_CLASS_ARGS,
     INFRA,
     V1,
     V2,
     V3,
     WEB,
     Gateway,
+    base_objects,
     conformance_class,
     scenario,
     suite_backends,
@@ -30,6 +32,7 @@ from conformance_base import (
     suite_route,
     to,
 )
+from e2e import render
 from gateway_objects import backend_ref, listener, parent, path_match
 from gateway_objects import route_rule as rule
 from harness import EchoBackend, websocket_roundtrip
@@ -369,3 +372,21 @@ def websocket(request: pytest.FixtureRequest) -> Iterator[Gateway]:
 def test_a_websocket_reaches_the_backend_through_its_ws_port(websocket: Gateway) -> None:
     reply = websocket_roundtrip(websocket.port, "/ws", websocket.address, "Websocket Support!")
     assert reply == f"{V1}: Websocket Support!"
+
+
+# ------------------------------------------- HTTPRouteRetry, session persistence (not served)
+
+
+def test_rule_fields_nginx_cannot_honour_are_reported_and_the_rule_served(
+    backends: dict[str, EchoBackend],
+) -> None:
+    retried = rule([path_match("/retry/code-500-attempts-3")], to(V3),
+                   retry={"codes": [500], "attempts": 3})  # fmt: skip
+    sticky = rule([path_match("/sticky")], to(V1),
+                  sessionPersistence={"sessionName": "s", "type": "Cookie"})  # fmt: skip
+    rendered = render([*base_objects(backends), suite_route("retries", [retried, sticky])],
+                      *GATEWAY_CLASS_ARGS)  # fmt: skip
+    assert rendered.code == 0
+    assert "retries: spec.rules[0].retry: not supported" in rendered.messages
+    assert "retries: spec.rules[1].sessionPersistence: not supported" in rendered.messages
+    assert "location = /retry/code-500-attempts-3" in rendered.config

@@ -69,6 +69,11 @@ from ingress2nginx.normalize.gateway.selection import (
 from ingress2nginx.normalize.servers import ServerInputs
 
 NOT_FOUND = Respond(404, "no HTTPRoute rule matches")
+UNSUPPORTED_RULE_FIELDS = {
+    "retry": "the rule's requests are not retried",
+    "sessionPersistence": "the rule's requests are not kept to one backend",
+}
+"""Rule fields the rule is served without, each reported."""
 
 HostKey = tuple[str, int | None]
 """A host and the listener port it is served on: None for 80 and 443 (--http-port and
@@ -183,6 +188,10 @@ class _Builder:
 
     def _filters(self, route: Manifest, rule: Mapping[str, Any], index: int) -> RuleFilters | None:
         """The rule's filters; None (reported) when one is invalid: the rule is left out."""
+        for key, effect in UNSUPPORTED_RULE_FIELDS.items():
+            if rule.get(key) is not None:
+                self._report(Problem(Severity.WARNING, route.ref, f"spec.rules[{index}].{key}",
+                                     f"not supported: {effect}", Code.UNSUPPORTED))  # fmt: skip
         found = read_filters(rule, index)
         if isinstance(found, tuple):
             where, reason = found
