@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from conformance_base import (
+    INFRA,
     V1,
     V2,
     V3,
@@ -24,6 +25,7 @@ from conformance_base import (
 )
 from gateway_objects import path_match
 from gateway_objects import route_rule as rule
+from golden_cases import run_cli
 from harness import EchoBackend
 
 Obj = dict[str, Any]
@@ -304,3 +306,17 @@ def test_method_matching_with_its_precedence(
     assert methods.backend(target, headers=sent, method=method) == expected
     if method == "GET" and not sent:
         assert methods.explain(target) == expected
+
+
+@pytest.mark.parametrize(
+    ("target", "source"),
+    [("/?ANIMAL=Whale", "spec.rules[2].matches[1]"),
+     ("/?animal=dolphin", "spec.rules[1].matches[0]"),
+     ("/path5?animal=hydra", "spec.rules[7].matches[0]")],
+)  # fmt: skip
+def test_explain_names_the_rule_and_match_a_request_takes(
+    query: Gateway, target: str, source: str
+) -> None:
+    url = f"http://{query.address}{target}"
+    answer = run_cli(["explain", "-", *query.flags, "--request", url], query.manifests)
+    assert f"source:   HTTPRoute {INFRA}/query-param-matching {source}\n" in answer.config

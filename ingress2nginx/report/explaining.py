@@ -48,6 +48,14 @@ class Answer:
     """Why, one sentence per decision."""
     outcome: str
     """What the client gets: a backend, a redirect, a status."""
+    answering: Location | None = None
+    """The named location a Gateway API choice by match hands the request to (None: the
+    `location` itself answers)."""
+
+    @property
+    def origin(self) -> Origin | None:
+        """The rule that answers."""
+        return (self.answering or self.location).origin
 
 
 def explain_request(config: Config, url: str) -> Answer:
@@ -59,21 +67,23 @@ def explain_request(config: Config, url: str) -> Answer:
     uri = normalize_uri(parts.path or "/")
     location, location_step = choose_location(server, uri)
     steps = [server_step, location_step]
+    answering = location
     chosen = follow_choice(server, location, parts.query)
     if chosen is not None:
-        location, choice_step = chosen
+        answering, choice_step = chosen
         steps.append(choice_step)
-    outcome = describe(location.action)
-    target = gateway_redirect(location, parts, host, uri)
+    outcome = describe(answering.action)
+    target = gateway_redirect(answering, parts, host, uri)
     if target is not None:
-        outcome = f"{describe(location.action)}{target}"
+        outcome += target
     if not https and location.https_redirect:
         steps.append("plain HTTP on a host that redirects to HTTPS (ssl-redirect)")
         outcome = f"308 redirect to https://{host}{parts.path or '/'}"
     elif server.app_root and uri == "/":
         steps.append("the root of a host with app-root")
         outcome = f"302 redirect to {server.app_root}"
-    return Answer(server, location, uri, tuple(steps), outcome)
+    named = answering if answering is not location else None
+    return Answer(server, location, uri, tuple(steps), outcome, named)
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -59,8 +59,10 @@ def attachments(
             continue
         attached, reason = _attach(route, ref, index, listeners, hostnames, namespaces)
         if not attached and "NoMatchingParent" in reason and _kind_refused(ref, route, gateways):
-            reason = reason.split(" has no served")[0] + " allows no HTTPRoute on the listeners"
-            reason += " this reference names (NotAllowedByListeners)"
+            reason = (
+                f"{_gateway_label(ref, route)} allows no HTTPRoute on the listeners this"
+                " reference names (NotAllowedByListeners)"
+            )
         if not attached:
             problems.append(
                 Problem(
@@ -108,8 +110,7 @@ def _attach(
         and section in (None, listener.name)
         and port in (None, listener.port)
     ]
-    label = name if isinstance(name, str) and is_dns1123_subdomain(name) else shown(name)
-    gateway = f"gateway {namespace}/{label}"
+    gateway = _gateway_label(ref, route)
     if not named:
         return [], f"{gateway} has no served listener matching this reference (NoMatchingParent)"
     allowed = [item for item in named if _allows(item, route, namespaces)]
@@ -164,6 +165,13 @@ def _kinds_allow_http_routes(entry: Mapping[str, Any]) -> bool:
         and (kind.get("group") or GATEWAY_GROUP) == GATEWAY_GROUP
         for kind in kinds
     )
+
+
+def _gateway_label(ref: Mapping[str, Any], route: Manifest) -> str:
+    """``gateway namespace/name`` as messages name the Gateway a parentRef names."""
+    name = ref.get("name")
+    label = name if isinstance(name, str) and is_dns1123_subdomain(name) else shown(name)
+    return f"gateway {ref.get('namespace') or route.namespace}/{label}"
 
 
 def _allows(listener: Listener, route: Manifest, namespaces: Mapping[str, Manifest]) -> bool:
