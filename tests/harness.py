@@ -7,7 +7,9 @@ tests four things and nothing more:
   (``backend``, ``method``, ``path`` as received, ``version``, ``headers``, ``body``) and the
   header ``X-Echo-Backend``; it also completes WebSocket upgrades and echoes text frames as
   ``"<name>: <payload>"``. A request header ``X-Echo-Status: NNN`` makes it answer with that
-  status (to test error handling), ``X-Echo-Location: URL`` with that Location header.
+  status (to test error handling), ``X-Echo-Location: URL`` with that Location header; each
+  ``X-Echo-Set-Header: Name: value`` adds that response header, and ``X-Echo-Delay: SECONDS``
+  (at most 5) delays the answer.
 - ``Nginx``: the real binary running a given config text under a private prefix directory.
 - ``request`` / ``websocket_roundtrip``: clients that send any Host header and any raw request
   target, verbatim, to a loopback port, optionally over TLS with a chosen SNI name.
@@ -267,6 +269,10 @@ class _EchoHandler(BaseHTTPRequestHandler):
         location = self.headers.get("X-Echo-Location")
         if location:
             self.send_header("Location", location)
+        for asked in self.headers.get_all("X-Echo-Set-Header") or []:
+            name, _, value = asked.partition(":")
+            self.send_header(name.strip(), value.strip())
+        time.sleep(_asked_delay(self.headers.get("X-Echo-Delay")))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
@@ -337,6 +343,14 @@ def _asked_status(value: str | None) -> int:
     if value is not None and value.isdigit() and 200 <= int(value) <= 599:
         return int(value)
     return 200
+
+
+def _asked_delay(value: str | None) -> float:
+    """The delay a test asks for with ``X-Echo-Delay: SECONDS`` (none by default, 5 at most)."""
+    try:
+        return min(max(float(value or 0), 0.0), 5.0)
+    except ValueError:
+        return 0.0
 
 
 class EchoBackend:

@@ -254,7 +254,7 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
         print(f"request:  {args.request}")
         print(f"server:   {answer.server.host or '(default server)'}")
         print(f"location: {answer.location.match.value or '(prefix)'} {answer.location.path}")
-        print(f"source:   {answer.location.origin or '(no rule: the default answer)'}")
+        print(f"source:   {answer.origin or '(no rule: the default answer)'}")
         print(f"answer:   {answer.outcome}")
         for step in answer.steps:
             print(f"  because {step}")

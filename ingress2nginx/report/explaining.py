@@ -1,12 +1,13 @@
 """Which location answers a request, and why: nginx's own choice, replayed on the model.
 
 ``ingress2nginx explain --request URL`` and ``check``'s shadowed-path detection use this. It
-follows nginx's documented algorithm: the server by ``server_name`` (exact names, then regex
-names in file order, then the default server), the request path normalized as nginx does
-(percent-decoded, ``//`` merged, dot segments resolved), then the location: an exact ``=``
-match ends the search; otherwise the longest prefix is remembered, regex locations are tried in
-order and the first match wins; failing that, the longest prefix. A test replays many requests
-through real nginx and checks that this module always agrees with it.
+follows nginx's documented algorithm: the server by ``server_name`` (exact names, then the
+longest wildcard name, then regex names in file order, then the default server), the request
+path normalized as nginx does (percent-decoded, ``//`` merged, dot segments resolved), then
+the location: an exact ``=`` match ends the search; otherwise the longest prefix is
+remembered, regex locations are tried in order and the first match wins; failing that, the
+longest prefix. A Gateway API redirect's Location is worked out from the request. A test
+replays many requests through real nginx and checks that this module always agrees with it.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import SplitResult, unquote_to_bytes, urlsplit
 
 from ingress2nginx.model import (
     Action,
     Choose,
+    Condition,
     Config,
     Location,
     Match,
@@ -46,6 +48,14 @@ class Answer:
     """Why, one sentence per decision."""
     outcome: str
     """What the client gets: a backend, a redirect, a status."""
+    answering: Location | None = None
+    """The named location a Gateway API choice by match hands the request to (None: the
+    `location` itself answers)."""
+
+    @property
+    def origin(self) -> Origin | None:
+        """The rule that answers."""
+        return (self.answering or self.location).origin
 
 
 def explain_request(config: Config, url: str) -> Answer:
@@ -57,14 +67,81 @@ def explain_request(config: Config, url: str) -> Answer:
     uri = normalize_uri(parts.path or "/")
     location, location_step = choose_location(server, uri)
     steps = [server_step, location_step]
-    outcome = describe(location.action)
+    answering = location
+    chosen = follow_choice(server, location, parts.query)
+    if chosen is not None:
+        answering, choice_step = chosen
+        steps.append(choice_step)
+    outcome = describe(answering.action)
+    target = gateway_redirect(answering, parts, host, uri)
+    if target is not None:
+        outcome += target
     if not https and location.https_redirect:
         steps.append("plain HTTP on a host that redirects to HTTPS (ssl-redirect)")
         outcome = f"308 redirect to https://{host}{parts.path or '/'}"
     elif server.app_root and uri == "/":
         steps.append("the root of a host with app-root")
         outcome = f"302 redirect to {server.app_root}"
-    return Answer(server, location, uri, tuple(steps), outcome)
+    named = answering if answering is not location else None
+    return Answer(server, location, uri, tuple(steps), outcome, named)
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def follow_choice(server: Server, location: Location, query: str) -> tuple[Location, str] | None:
+    """The named location a Gateway API choice by match hands a GET request with this query
+    and no headers to: the first whose conditions hold (None when `location` chooses none)."""
+    action = location.action
+    if not isinstance(action, Choose) or not action.by_match:
+        return None
+    values = {"args": query, "request_method": "GET"}
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        values.setdefault("arg_" + name.lower(), value)
+    named = {candidate.path: candidate for candidate in server.locations}
+    for choice in action.choices:
+        if all(_holds(condition, values) for condition in choice.conditions):
+            reason = "its conditions hold" if choice.conditions else "no other choice's hold"
+            return named[choice.location], (
+                f"a GET with this query and no headers goes to {choice.location}: {reason}"
+            )
+    return None
+
+
+def _holds(condition: Condition, values: dict[str, str]) -> bool:
+    flags = 0 if condition.case_sensitive else re.IGNORECASE
+    return re.search(condition.pattern, values.get(condition.source, ""), flags) is not None
+
+
+def gateway_redirect(location: Location, parts: SplitResult, host: str, uri: str) -> str | None:
+    """The Location a Gateway API RequestRedirect answers this request with (None for any
+    other location): what the filter does not change is the request's own (the request's
+    port never: clients see 80 and 443)."""
+    redirect = location.filters.redirect if location.filters is not None else None
+    if redirect is None or not isinstance(location.action, Redirect):
+        return None
+    scheme = redirect.scheme or parts.scheme
+    port = redirect.port
+    shown_port = "" if port is None or port == DEFAULT_PORTS.get(scheme) else f":{port}"
+    args = f"?{parts.query}" if parts.query else ""
+    if redirect.path is None:
+        path = parts.path or "/"
+    elif redirect.path.full:
+        path = redirect.path.value
+    else:
+        path = _replaced_prefix(redirect.path.prefix, redirect.path.value, uri)
+    return f"{scheme}://{redirect.hostname or host}{shown_port}{path}{args}"
+
+
+def _replaced_prefix(prefix: str, value: str, uri: str) -> str:
+    """ReplacePrefixMatch: the matched prefix of `uri`, element-wise, replaced by `value`."""
+    kept = value.rstrip("/")
+    if prefix == "/":
+        return kept + uri
+    if uri == prefix:
+        return kept or "/"
+    return kept + uri[len(prefix) :] if uri.startswith(prefix + "/") else uri
 
 
 def _listener_port(config: Config, port: int | None) -> int | None:
@@ -77,11 +154,21 @@ def choose_server(
     config: Config, host: str, port: int | None = None, https: bool = False
 ) -> tuple[Server, str]:
     """nginx's server selection by Host, among the servers of `port` (None: --http-port, or
-    --https-port with `https`): exact names, then regexes in order, then the default server."""
+    --https-port with `https`): exact names, then the longest ``*.`` wildcard (Gateway API
+    hostnames), then regexes in order, then the default server."""
     servers = [server for server in config.servers if _answers(server, port, https)]
     for server in servers:
         if host in server.server_names:
             return server, f"server_name {host} matches exactly"
+    wildcards = [
+        (len(name), name, server)
+        for server in servers
+        for name in server.server_names
+        if name.startswith("*.") and host.endswith(name[1:]) and len(host) > len(name) - 1
+    ]
+    if wildcards:
+        _, name, server = max(wildcards, key=lambda found: found[0])
+        return server, f"server_name {name} is the longest wildcard matching {host}"
     for server in servers:
         for name in server.server_names:
             if name.startswith("~") and re.search(name[1:], host):

@@ -9,7 +9,9 @@ one, and always ``kubernetes.io/metadata.name``), ``allowedRoutes.kinds`` includ
 route's kind (HTTPRoute or GRPCRoute),
 and a hostname in common (hostnames.py). A parentRef attaching nowhere is reported with the
 reason the Gateway API status would give (NoMatchingParent, NotAllowedByListeners,
-NoMatchingListenerHostname).
+NoMatchingListenerHostname); a listener nginx does not serve (a TLS or TCP one, say) still
+tells NotAllowedByListeners apart, when its ``allowedRoutes.kinds`` (or its protocol's
+default kinds) leave HTTPRoute out.
 """
 
 from __future__ import annotations
@@ -45,8 +47,10 @@ def attachments(
     listeners: list[Listener],
     namespaces: Mapping[str, Manifest],
     problems: list[Problem],
+    gateways: Mapping[tuple[str, str], Manifest] | None = None,
 ) -> list[Attachment]:
-    """Every listener `route` attaches to, parentRefs in order."""
+    """Every listener `route` attaches to, parentRefs in order (`gateways`, by namespace and
+    name, give the reasons for listeners that are not served)."""
     spec = route.body.get("spec")
     spec = spec if isinstance(spec, Mapping) else {}
     hostnames = _hostnames(route, spec.get("hostnames"), problems)
@@ -55,6 +59,11 @@ def attachments(
         if not isinstance(ref, Mapping):
             continue
         attached, reason = _attach(route, ref, index, listeners, hostnames, namespaces)
+        if not attached and "NoMatchingParent" in reason and _kind_refused(ref, route, gateways):
+            reason = (
+                f"{_gateway_label(ref, route)} allows no HTTPRoute on the listeners this"
+                " reference names (NotAllowedByListeners)"
+            )
         if not attached:
             problems.append(
                 Problem(
@@ -102,8 +111,7 @@ def _attach(
         and section in (None, listener.name)
         and port in (None, listener.port)
     ]
-    label = name if isinstance(name, str) and is_dns1123_subdomain(name) else shown(name)
-    gateway = f"gateway {namespace}/{label}"
+    gateway = _gateway_label(ref, route)
     if not named:
         return [], f"{gateway} has no served listener matching this reference (NoMatchingParent)"
     allowed = [item for item in named if _allows(item, route, namespaces)]
@@ -120,6 +128,51 @@ def _attach(
             " (NoMatchingListenerHostname)"
         )
     return found, ""
+
+
+ROUTE_KINDS_OF_PROTOCOL = {"HTTP": "HTTPRoute", "HTTPS": "HTTPRoute", "TLS": "TLSRoute",
+                           "TCP": "TCPRoute", "UDP": "UDPRoute"}  # fmt: skip
+"""The route kind a listener of each protocol allows when ``allowedRoutes.kinds`` is empty."""
+
+
+def _kind_refused(
+    ref: Mapping[str, Any], route: Manifest, gateways: Mapping[tuple[str, str], Manifest] | None
+) -> bool:
+    """Whether every listener of the Gateway that `ref` names refuses the HTTPRoute kind."""
+    gateway = (gateways or {}).get(
+        (str(ref.get("namespace") or route.namespace), str(ref.get("name")))
+    )
+    spec = gateway.body.get("spec") if gateway is not None else None
+    entries = listed(spec.get("listeners")) if isinstance(spec, Mapping) else []
+    section, port = ref.get("sectionName"), ref.get("port")
+    named = [
+        entry
+        for entry in entries
+        if isinstance(entry, Mapping)
+        and section in (None, entry.get("name"))
+        and port in (None, entry.get("port"))
+    ]
+    return bool(named) and not any(_kinds_allow_http_routes(entry) for entry in named)
+
+
+def _kinds_allow_http_routes(entry: Mapping[str, Any]) -> bool:
+    allowed = entry.get("allowedRoutes")
+    kinds = listed(allowed.get("kinds")) if isinstance(allowed, Mapping) else []
+    if not kinds:
+        return ROUTE_KINDS_OF_PROTOCOL.get(str(entry.get("protocol"))) == "HTTPRoute"
+    return any(
+        isinstance(kind, Mapping)
+        and kind.get("kind") == "HTTPRoute"
+        and (kind.get("group") or GATEWAY_GROUP) == GATEWAY_GROUP
+        for kind in kinds
+    )
+
+
+def _gateway_label(ref: Mapping[str, Any], route: Manifest) -> str:
+    """``gateway namespace/name`` as messages name the Gateway a parentRef names."""
+    name = ref.get("name")
+    label = name if isinstance(name, str) and is_dns1123_subdomain(name) else shown(name)
+    return f"gateway {ref.get('namespace') or route.namespace}/{label}"
 
 
 def _allows(listener: Listener, route: Manifest, namespaces: Mapping[str, Manifest]) -> bool:

@@ -88,6 +88,12 @@ from ingress2nginx.normalize.gateway.selection import (
     served_listeners,
 )
 
+UNSUPPORTED_RULE_FIELDS = {
+    "retry": "the rule's requests are not retried",
+    "sessionPersistence": "the rule's requests are not kept to one backend",
+}
+"""Rule fields the rule is served without, each reported."""
+
 
 @dataclass(frozen=True, slots=True)
 class GatewayConfig:
@@ -122,11 +128,12 @@ def build_gateway(
     grants = Grants(manifests.get("ReferenceGrant", []))
     listeners = served_listeners(manifests, settings, grants, problems)
     namespaces = {item.name: item for item in manifests.get("Namespace", [])}
+    gateways = {(item.namespace, item.name): item for item in manifests.get("Gateway", [])}
     builder = _Builder(BackendRefs(backends, grants, set(inventory.services)), certificates,
                        ingress_hosts, problems, Isolation.of(listeners),
                        inventory.services)  # fmt: skip
     routes = [
-        (route, attachments(route, listeners, namespaces, problems))
+        (route, attachments(route, listeners, namespaces, problems, gateways))
         for kind in ("HTTPRoute", GRPC_ROUTE)
         for route in manifests.get(kind, [])
         if named_validly(route, problems)
@@ -186,6 +193,10 @@ class _Builder:
 
     def _filters(self, route: Manifest, rule: Mapping[str, Any], index: int) -> RuleFilters | None:
         """The rule's filters; None (reported) when one is invalid: the rule is left out."""
+        for key, effect in UNSUPPORTED_RULE_FIELDS.items():
+            if rule.get(key) is not None:
+                self._report(Problem(Severity.WARNING, route.ref, f"spec.rules[{index}].{key}",
+                                     f"not supported: {effect}", Code.UNSUPPORTED))  # fmt: skip
         grpc = route.kind == GRPC_ROUTE
         wrong = grpc_filter_problem(rule, index) if grpc else None
         found = wrong or read_filters(filters_only(rule) if grpc else rule, index)

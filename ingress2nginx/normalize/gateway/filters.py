@@ -246,7 +246,10 @@ def _count(value: object) -> int | None:
 
 
 def _timeout(value: object) -> str | tuple[str, str] | None:
-    """``backendRequest`` (else ``request``) as an nginx time; (field, reason) if invalid."""
+    """``backendRequest`` (else ``request``) as an nginx time; (field, reason) if invalid.
+    A zero duration turns the timeout off, as the Gateway API asks: None, so nginx's
+    configured proxy timeouts apply (nginx has no unlimited one, and would time out a zero
+    at once)."""
     if not isinstance(value, Mapping):
         return None
     for field in ("backendRequest", "request"):
@@ -256,6 +259,8 @@ def _timeout(value: object) -> str | tuple[str, str] | None:
         found = _DURATION.match(text) if isinstance(text, str) and text else None
         if not found:
             return (field, f"{shown(text)} is not a Gateway API duration (such as 10s or 1m30s)")
+        if not any(amount and int(amount) for amount in found.groups()):
+            return None
         units = ("h", "m", "s", "ms")
         return "".join(
             f"{amount}{unit}" for amount, unit in zip(found.groups(), units, strict=True) if amount
