@@ -44,7 +44,7 @@ request_style = ingress_kinds.request_style
 start_cache = ingress_kinds.start_cache
 """The fixtures of the Ingress kinds' tests."""
 
-GATEWAY_KINDS = {"GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant"}
+GATEWAY_KINDS = {"GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant"}
 GATEWAY_PATHS = "/apis/gateway.networking.k8s.io/"
 RECHECK = dataclasses.replace(FAST, absent_recheck=0.3)
 
@@ -135,10 +135,10 @@ def test_a_cluster_without_the_gateway_api_is_synced_quietly_and_looked_at_again
     assert cache.status().synced and not cache.status().errors  # absent kinds are no error
     time.sleep(RECHECK.absent_recheck * 3)  # a few rechecks
     lists = gateway_requests(api, watch=False)
-    assert 4 <= len(lists) <= 4 * 6, lists  # one list per kind per recheck, no error loop
+    assert 5 <= len(lists) <= 5 * 6, lists  # one list per kind per recheck, no error loop
     assert gateway_requests(api, watch=True) == []
     absent = [r for r in caplog.records if "not served by this cluster" in r.getMessage()]
-    assert len(absent) == 4, [r.getMessage() for r in absent]  # said once per kind
+    assert len(absent) == 5, [r.getMessage() for r in absent]  # said once per kind
     assert all(r.levelno == logging.INFO for r in absent)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
@@ -197,7 +197,7 @@ def test_gateway_kinds_we_may_not_list_leave_the_ingresses_served_until_granted(
     assert names(cache, "Ingress") == {"default/web"}
     time.sleep(RECHECK.absent_recheck * 3)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 4, warnings  # once per kind, not at every recheck
+    assert len(warnings) == 5, warnings  # once per kind, not at every recheck
     assert all("may not be listed (403 Forbidden" in warning for warning in warnings)
     api.allow(GATEWAY_PATHS)
     eventually(lambda: names(cache, "HTTPRoute") == {"default/shop"}, "the routes once granted")

@@ -139,6 +139,7 @@ def test_rbac_grants_only_reads_plus_statuses_events_and_the_lease() -> None:
         ("gatewayclasses/status", "patch"),
         ("gateways/status", "patch"),
         ("httproutes/status", "patch"),
+        ("grpcroutes/status", "patch"),
         ("events", "create"),
         ("leases", "create"),
         ("leases", "update"),

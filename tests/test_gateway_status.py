@@ -15,6 +15,7 @@ from gateway_objects import (
     backend_ref,
     gateway,
     gateway_class,
+    grpc_route,
     http_route,
     listener,
     parent,
@@ -31,6 +32,9 @@ from ingress2nginx.normalize.normalizing import normalize
 
 Obj = dict[str, Any]
 ADDRESS = {"type": "IPAddress", "value": "203.0.113.5"}
+HTTP_ROUTE_KIND = {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}
+BOTH_KINDS = [HTTP_ROUTE_KIND, {"group": "gateway.networking.k8s.io", "kind": "GRPCRoute"}]
+CURRENT_NGINX = Settings(nginx_version=(1, 30, 0))
 
 
 def manifests(objects: Iterable[Obj]) -> list[Manifest]:
@@ -123,7 +127,7 @@ def test_a_served_gateway_is_accepted_and_programmed_with_the_published_addresse
     assert condition(status, "Programmed") == ("True", "Programmed")
     assert status["addresses"] == [ADDRESS]
     http = listener_of(status, "http")
-    assert http["supportedKinds"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]
+    assert http["supportedKinds"] == [HTTP_ROUTE_KIND]  # no h2c beside HTTP/1.1 before 1.25.1
     assert http["attachedRoutes"] == 1
     for kind, reason in (("Accepted", "Accepted"), ("ResolvedRefs", "ResolvedRefs"),
                          ("Programmed", "Programmed")):  # fmt: skip
@@ -201,7 +205,7 @@ def test_an_https_listener_without_a_usable_certificate_does_not_resolve_its_ref
     status = listener_of(found[("Gateway", "default", "web")], "https")
     assert condition(status, "ResolvedRefs") == ("False", reason)
     assert condition(status, "Programmed") == ("False", "Invalid")
-    assert status["supportedKinds"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]
+    assert status["supportedKinds"] == BOTH_KINDS
 
 
 def test_a_certificate_in_another_namespace_resolves_with_a_reference_grant() -> None:
@@ -247,6 +251,11 @@ def test_a_listener_on_a_port_served_for_the_other_protocol_is_conflicted() -> N
     assert condition(listener_of(status, "secure"), "Conflicted") == ("True", "ProtocolConflict")
     assert condition(listener_of(status, "secure"), "Accepted") == ("False", "PortUnavailable")
     assert condition(listener_of(status, "secure"), "Programmed") == ("False", "Invalid")
+
+
+def test_an_http_listener_takes_grpc_routes_where_nginx_serves_h2c_beside_http1() -> None:
+    found = statuses(gateway_class(), web_gateway(), settings=CURRENT_NGINX)
+    assert listener_of(found[("Gateway", "default", "web")], "http")["supportedKinds"] == BOTH_KINDS
 
 
 # -- HTTPRoute parents
@@ -335,3 +344,37 @@ def test_a_route_on_a_host_the_ingresses_keep_is_accepted_and_says_so() -> None:
     assert condition(entry, "Accepted") == ("True", "Accepted")
     (accepted,) = [item for item in entry["conditions"] if item["type"] == "Accepted"]
     assert "served by Ingresses" in accepted["message"]
+
+
+# -- GRPCRoute parents
+
+
+def greeter(*parents: Obj) -> Obj:
+    rules = [route_rule(None, [backend_ref("shop")])]
+    return grpc_route("greeter", parents=list(parents) or [parent("web")],
+                      hostnames=["grpc.test"], rules=rules)  # fmt: skip
+
+
+def test_a_grpc_route_on_an_https_listener_is_accepted_and_counted() -> None:
+    https = listener("https", 443, hostname="grpc.test", secret="web-tls")
+    found = statuses(gateway_class(), web_gateway(https), greeter(), service("shop"),
+                     tls_secret("default", "web-tls", ["grpc.test"]))  # fmt: skip
+    (entry,) = found[("GRPCRoute", "default", "greeter")]["parents"]
+    assert condition(entry, "Accepted") == ("True", "Accepted")
+    assert condition(entry, "ResolvedRefs") == ("True", "ResolvedRefs")
+    assert listener_of(found[("Gateway", "default", "web")], "https")["attachedRoutes"] == 1
+
+
+@pytest.mark.parametrize(
+    ("settings", "accepted"),
+    [(Settings(), ("False", "NotAllowedByListeners")), (CURRENT_NGINX, ("True", "Accepted"))],
+    ids=["nginx-1.22", "nginx-1.30"],
+)
+def test_a_grpc_route_on_an_http_listener_is_accepted_only_where_nginx_serves_h2c(
+    settings: Settings, accepted: tuple[str, str]
+) -> None:
+    found = statuses(gateway_class(), web_gateway(), greeter(), service("shop"), settings=settings)
+    (entry,) = found[("GRPCRoute", "default", "greeter")]["parents"]
+    assert condition(entry, "Accepted") == accepted
+    attached = listener_of(found[("Gateway", "default", "web")], "http")["attachedRoutes"]
+    assert attached == (1 if accepted[0] == "True" else 0)

@@ -1,13 +1,12 @@
 """Gateway API objects from the live API: what is read, and which Secrets it makes us read.
 
 ``render``, ``check`` and ``explain --from-cluster`` list them once, beside the Ingresses
-(`read_gateway_objects`, called by cluster_loading.py); ``watch --from-cluster`` keeps the
-same kinds current with informers (`WATCHED`, run by cluster_caching.py).
+(`read_gateway_objects`, called by cluster/loading.py); ``watch --from-cluster`` keeps the
+same kinds current with informers (`WATCHED`, run by cluster/caching.py).
 
 Read: GatewayClasses, Gateways, HTTPRoutes, GRPCRoutes and ReferenceGrants (``v1beta1``, else
-``v1``),
-in every namespace or in each ``--namespace``; Namespaces only when a Gateway selects route
-namespaces by label (`selects_namespaces`). A cluster without the Gateway API's resource
+``v1``), in every namespace or in each ``--namespace``; Namespaces only when a Gateway selects
+route namespaces by label (`selects_namespaces`). A cluster without the Gateway API's resource
 definitions answers 404: that kind is simply absent, never an error. The TLS Secrets that
 served listeners name (and may use: same namespace, or granted: `listener_secrets`) are
 fetched by name with the Ingresses' Secrets.
@@ -41,7 +40,7 @@ REFERENCE_GRANTS = (
     Resource("ReferenceGrant", f"{GROUP}/v1", "referencegrants", CUSTOM_OBJECTS, ALL, ONE),
 )
 """Tried in order: the first version the cluster serves is read."""
-WATCHED = ((GATEWAY_CLASSES,), (GATEWAYS,), (HTTP_ROUTES,), REFERENCE_GRANTS)
+WATCHED = ((GATEWAY_CLASSES,), (GATEWAYS,), (HTTP_ROUTES,), (GRPC_ROUTES,), REFERENCE_GRANTS)
 """What ``watch`` keeps current: one informer per entry (and scope), each reading the first
 version of its entry the cluster serves, and none at all while the cluster serves none."""
 SECRET_USERS = frozenset({"GatewayClass", "Gateway", "ReferenceGrant"})
@@ -58,7 +57,7 @@ def read_gateway_objects(
 ) -> tuple[list[Manifest], set[tuple[str, str]]]:
     """The Gateway API objects (and Namespaces when needed), and the (namespace, name) of
     the Secrets served listeners use. `scopes` gives the namespaces to list namespaced kinds
-    in (key True) and cluster-scoped ones (key False); `lister` is cluster_loading's
+    in (key True) and cluster-scoped ones (key False); `lister` is cluster/loading.py's
     ``list_with_retries``."""
     found: list[Manifest] = []
     for resource in (GATEWAY_CLASSES, GATEWAYS, HTTP_ROUTES, GRPC_ROUTES):

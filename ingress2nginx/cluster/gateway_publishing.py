@@ -1,5 +1,6 @@
 """Gateway API status in the cluster: the ``status`` subresource of GatewayClasses, Gateways
-and HTTPRoutes, written once nginx runs their config (``watch --from-cluster``).
+and routes (HTTPRoutes, GRPCRoutes), written once nginx runs their config (``watch
+--from-cluster``).
 
 What the status says is normalize/gateway/status.py's (from the translation nginx now runs)
 and how it merges with the cluster's is status_merging.py's; this module writes it. Each
@@ -33,7 +34,12 @@ from ingress2nginx.normalize.gateway.status_merging import merged_status
 log = logging.getLogger("ingress2nginx.status")
 
 API = "/apis/gateway.networking.k8s.io/v1"
-PLURALS = {"GatewayClass": "gatewayclasses", "Gateway": "gateways", "HTTPRoute": "httproutes"}
+PLURALS = {
+    "GatewayClass": "gatewayclasses",
+    "Gateway": "gateways",
+    "HTTPRoute": "httproutes",
+    "GRPCRoute": "grpcroutes",
+}
 
 Identity = tuple[str, str, str]
 """(kind, namespace, name)."""

@@ -9,14 +9,15 @@ Part of the Gateway status (status.py). Per listener, in the Gateway API's terms
 - ResolvedRefs: False with InvalidCertificateRef (no, or no usable, ``kubernetes.io/tls``
   Secret: its hosts are answered with the default certificate), RefNotPermitted (the Secret is
   in another namespace and no ReferenceGrant allows it), InvalidRouteKinds (``allowedRoutes``
-  names a kind ingress2nginx does not serve); else True (ResolvedRefs).
+  names a kind ingress2nginx does not serve there); else True (ResolvedRefs).
 - Programmed: True once nginx runs it with its certificate; else False (Invalid).
 - Conflicted: True (HostnameConflict) for a listener on the port and hostname of an earlier
   one of the same Gateway (nginx serves the host once, for both); True (ProtocolConflict) for
   one left out because its port is served for the other protocol; else False (NoConflicts).
 
 ``attachedRoutes`` counts the routes attached to the listener (accepted through it), each
-once, and ``supportedKinds`` the route kinds it takes (HTTPRoute for HTTP and HTTPS).
+once, and ``supportedKinds`` the route kinds it takes (HTTPRoute and GRPCRoute for HTTPS;
+for HTTP, GRPCRoute only where nginx serves h2c beside HTTP/1.1, from 1.25.1 on).
 """
 
 from __future__ import annotations
@@ -30,13 +31,15 @@ from ingress2nginx.core.errors import Problem, shown_name
 from ingress2nginx.core.objects import Manifest
 from ingress2nginx.normalize.certificates import Certificates
 from ingress2nginx.normalize.gateway.grants import GATEWAY_GROUP
+from ingress2nginx.normalize.gateway.grpc_routes import GRPC_ROUTE
 from ingress2nginx.normalize.gateway.selection import Listener
 from ingress2nginx.normalize.gateway.shapes import listed
 
 Json = dict[str, Any]
 
-SUPPORTED_ROUTE_KINDS = ((GATEWAY_GROUP, "HTTPRoute"),)
-"""(group, kind) of the routes HTTP and HTTPS listeners take."""
+SUPPORTED_ROUTE_KINDS = ((GATEWAY_GROUP, "HTTPRoute"), (GATEWAY_GROUP, "GRPCRoute"))
+"""(group, kind) of the routes HTTP and HTTPS listeners take (GRPCRoute on HTTP listeners
+only where nginx serves h2c beside HTTP/1.1: route_kinds.py)."""
 ROUTE_PROTOCOLS = frozenset({"HTTP", "HTTPS"})
 ACCEPTED_REASONS = frozenset({"PortUnavailable", "UnsupportedProtocol", "UnsupportedValue"})
 REFERENCE_REASONS = frozenset({"InvalidCertificateRef", "RefNotPermitted"})
@@ -105,6 +108,8 @@ class ListenerFacts:
     attached: Mapping[tuple[tuple[str, str], int], set[tuple[str, str]]]
     """Per (Gateway key, listener index): the routes attached to it."""
     certificates: Certificates
+    plain_grpc: bool = True
+    """HTTP listeners take GRPCRoutes (h2c beside HTTP/1.1: nginx 1.25.1 or later)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +151,7 @@ def listener_status(
     refusal = refused[0].reason if served is None and refused else ""
     if served is None and not refusal:
         refusal = "not served"
-    supported, unsupported = _route_kinds(entry)
+    supported, unsupported = _route_kinds(entry, facts.plain_grpc)
     reference = tagged(refusal, REFERENCE_REASONS)
     if refusal and not reference:
         reason = tagged(refusal, ACCEPTED_REASONS) or "UnsupportedValue"
@@ -169,21 +174,25 @@ def listener_status(
 
 
 def _route_kinds(
-    entry: Mapping[str, Any],
+    entry: Mapping[str, Any], plain_grpc: bool
 ) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
     """The route kinds the listener takes (supportedKinds), and those it names that
-    ingress2nginx does not serve."""
-    if entry.get("protocol") not in ROUTE_PROTOCOLS:
+    ingress2nginx does not serve there."""
+    protocol = entry.get("protocol")
+    if protocol not in ROUTE_PROTOCOLS:
         return (), ()
+    takes: tuple[tuple[str, str], ...] = SUPPORTED_ROUTE_KINDS
+    if protocol == "HTTP" and not plain_grpc:
+        takes = tuple(kind for kind in takes if kind[1] != GRPC_ROUTE)
     allowed = entry.get("allowedRoutes")
     kinds = listed(allowed.get("kinds") if isinstance(allowed, Mapping) else None)
     named = [item for item in kinds if isinstance(item, Mapping)]
     if not named:
-        return SUPPORTED_ROUTE_KINDS, ()
+        return takes, ()
     supported, unsupported = [], []
     for item in named:
         key = (str(item.get("group") or GATEWAY_GROUP), str(item.get("kind")))
-        if key in SUPPORTED_ROUTE_KINDS:
+        if key in takes:
             if key not in supported:
                 supported.append(key)
         else:

@@ -3,9 +3,9 @@
 Once nginx runs a config, watch mode writes (cluster/gateway_publishing.py) the status of
 every GatewayClass of ours (``spec.controllerName`` `CONTROLLER_NAME`), every Gateway of such
 a class (or of ``--gateway-class`` when no GatewayClass of another controller has that name),
-and the ``status.parents`` entries of every HTTPRoute for those Gateways. This module says what
-that status is, without I/O (status_merging.py adds the transition times and keeps what other
-controllers wrote).
+and the ``status.parents`` entries of every HTTPRoute and GRPCRoute for those Gateways. This
+module says what that status is, without I/O (status_merging.py adds the transition times
+and keeps what other controllers wrote).
 
 Nothing is decided twice. The listeners served and the routes attached are what the renderer
 gets from selection.py and attachment.py, called here again on the same objects; why a
@@ -21,10 +21,10 @@ Conditions, as the Gateway API asks (every one with the object's ``observedGener
   Programmed (Programmed once nginx runs it; Invalid), ``status.addresses`` (the
   ``--publish-service`` / ``--publish-status-address`` addresses), per listener
   (listener_status.py) its ``supportedKinds``, ``attachedRoutes`` and conditions.
-- HTTPRoute, per parentRef to such a Gateway: Accepted (Accepted, NotAllowedByListeners,
-  NoMatchingListenerHostname, NoMatchingParent, UnsupportedValue when every rule is invalid)
-  and ResolvedRefs (ResolvedRefs, RefNotPermitted, BackendNotFound, InvalidKind,
-  UnsupportedProtocol).
+- HTTPRoute and GRPCRoute, per parentRef to such a Gateway: Accepted (Accepted,
+  NotAllowedByListeners, NoMatchingListenerHostname, NoMatchingParent, UnsupportedValue when
+  every rule is invalid) and ResolvedRefs (ResolvedRefs, RefNotPermitted, BackendNotFound,
+  InvalidKind, UnsupportedProtocol).
 """
 
 from __future__ import annotations
@@ -33,12 +33,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import Problem, Severity
 from ingress2nginx.core.objects import Inventory, Manifest
 from ingress2nginx.core.settings import Settings
 from ingress2nginx.normalize.certificates import Certificates
 from ingress2nginx.normalize.gateway.attachment import Attachment, attachments
 from ingress2nginx.normalize.gateway.grants import GATEWAY_GROUP, Grants
+from ingress2nginx.normalize.gateway.grpc_routes import GRPC_ROUTE
 from ingress2nginx.normalize.gateway.listener_status import (
     Condition,
     ListenerFacts,
@@ -94,11 +96,13 @@ def desired_statuses(
     namespaces = {item.name: item for item in manifests.get("Namespace", [])}
     attached: dict[tuple[tuple[str, str], int], set[tuple[str, str]]] = {}
     routes = []
-    for route in manifests.get("HTTPRoute", []):
+    gateway_objects = {item.key: item for item in manifests.get("Gateway", [])}
+    for route in [*manifests.get("HTTPRoute", []), *manifests.get(GRPC_ROUTE, [])]:
         if not named_validly(route, []):
             continue
         refused: list[Problem] = []
-        found = attachments(route, listeners, namespaces, refused)
+        found = attachments(route, listeners, namespaces, refused, gateway_objects)
+        found = _servable(route, found, settings.http2_directive, refused)
         for attachment in found:
             key = (attachment.listener.gateway.key, attachment.listener.index)
             attached.setdefault(key, set()).add(route.key)
@@ -106,9 +110,31 @@ def desired_statuses(
     certificates = Certificates(inventory)
     statuses = [_class_status(item) for item in classes]
     for gateway in gateways.values():
-        facts = ListenerFacts(listeners, reported, attached, certificates)
+        facts = ListenerFacts(listeners, reported, attached, certificates, settings.http2_directive)
         statuses.append(_gateway_status(gateway, facts, addresses))
     return [*statuses, *routes]
+
+
+def _servable(
+    route: Manifest, found: list[Attachment], plain_grpc: bool, refused: list[Problem]
+) -> list[Attachment]:
+    """The attachments nginx can serve: a GRPCRoute's to an HTTP listener only where nginx
+    serves h2c beside HTTP/1.1 (route_kinds.py, which reports it for the renderer); the
+    others are refused as the listener's supportedKinds say (NotAllowedByListeners)."""
+    if route.kind != GRPC_ROUTE or plain_grpc:
+        return found
+    kept = []
+    for attachment in found:
+        if attachment.listener.certificate is not None:
+            kept.append(attachment)
+            continue
+        reason = (
+            "gRPC on a plain HTTP listener needs h2c beside HTTP/1.1, which nginx serves from"
+            " 1.25.1 on (NotAllowedByListeners)"
+        )
+        field = f"spec.parentRefs[{attachment.parent}]"
+        refused.append(Problem(Severity.WARNING, route.ref, field, reason, Code.LISTENER))
+    return kept
 
 
 def generation(manifest: Manifest) -> int:
