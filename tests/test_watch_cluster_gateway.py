@@ -20,7 +20,7 @@ from tls_secrets import tls_secret
 from watchrun import Sidecar, running_sidecar
 
 RELOADS = "ingress2nginx_reloads_total"
-GATEWAY_KINDS = {"GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant"}
+GATEWAY_KINDS = {"GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant"}
 GATEWAY_PATHS = "/apis/gateway.networking.k8s.io/"
 
 
@@ -136,6 +136,7 @@ def _assert_quiet(site: Sidecar, api: KubeApi) -> None:
     assert sorted(lists) == [
         "/apis/gateway.networking.k8s.io/v1/gatewayclasses",
         "/apis/gateway.networking.k8s.io/v1/gateways",
+        "/apis/gateway.networking.k8s.io/v1/grpcroutes",
         "/apis/gateway.networking.k8s.io/v1/httproutes",
         "/apis/gateway.networking.k8s.io/v1/referencegrants",
         "/apis/gateway.networking.k8s.io/v1beta1/referencegrants",
@@ -143,7 +144,7 @@ def _assert_quiet(site: Sidecar, api: KubeApi) -> None:
     events = site.log_events()
     assert not [e for e in events if e["level"] in ("warning", "error")], events
     notes = [e["message"] for e in events if "not served by this cluster" in e["message"]]
-    assert len(notes) == 4, notes
+    assert len(notes) == 5, notes
 
 
 mainline_first_on_path = dns_tests.mainline_first_on_path
