@@ -127,12 +127,24 @@ class Backends:
         problems: list[Problem],
         namespace: str | None = None,
     ) -> Action:
-        """The action for a validated ``backend.service`` of `ingress` found at `field`; the
-        Service is in `namespace` when given (an HTTPRoute's granted backendRef), else in the
-        object's own."""
-        name = service["name"]
+        """`resolve_port` for a validated ``service`` given as a mapping (``name``, and
+        ``port`` with a ``number`` or a ``name``), as the Gateway API side builds it."""
         port = service["port"]
         port_key: str | int = port["number"] if "number" in port else port["name"]
+        return self.resolve_port(ingress, service["name"], port_key, field, problems, namespace)
+
+    def resolve_port(
+        self,
+        ingress: Manifest,
+        name: str,
+        port_key: int | str,
+        field: str,
+        problems: list[Problem],
+        namespace: str | None = None,
+    ) -> Action:
+        """The action for port `port_key` (a number, or a port's name) of Service `name`,
+        a validated backend of `ingress` found at `field`; the Service is in `namespace` when
+        given (an HTTPRoute's granted backendRef), else in the object's own."""
         options = self._options.get(ingress.ref, DEFAULT_OPTIONS)
         cluster_ip = options.balancing.service_upstream
         resolution = self._cached(namespace or ingress.namespace, name, port_key, cluster_ip)
@@ -174,7 +186,7 @@ class Backends:
             reason = f"service {ingress.namespace}/{name} is not in the input or has no port"
             problems.append(Problem(Severity.WARNING, ingress.ref, field, reason, Code.BACKEND))
             return Respond(503, "service unavailable")
-        return self.resolve(ingress, {"name": name, "port": {"number": number}}, field, problems)
+        return self.resolve_port(ingress, name, number, field, problems)
 
     def _cached(self, namespace: str, name: str, port: str | int, cluster_ip: bool) -> Resolution:
         key = (namespace, name, port, cluster_ip)

@@ -19,9 +19,7 @@ without rules, or failing that the oldest Ingress with one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity
@@ -45,6 +43,7 @@ from ingress2nginx.model import (
 from ingress2nginx.normalize.backends import Backends
 from ingress2nginx.normalize.canaries import Canary, apply_canaries
 from ingress2nginx.normalize.certificates import covers
+from ingress2nginx.normalize.ingress_view import HTTPPath, IngressView, ServiceBackend
 from ingress2nginx.normalize.locations import Claim
 from ingress2nginx.normalize.paths import location_path
 from ingress2nginx.normalize.securing import TLSHosts
@@ -101,26 +100,22 @@ class Router:
     built: ServerMemo = field(default_factory=lambda: ServerMemo(keep=False))
     """Servers built, kept between translations."""
 
-    def add(self, ingress: Manifest, options: IngressOptions) -> None:
+    def add(self, ingress: Manifest, view: IngressView, options: IngressOptions) -> None:
         """Claim the paths, hosts and TLS hosts of one validated, served Ingress."""
-        spec: Mapping[str, Any] = ingress.body["spec"]
         if options.canary.enabled:
-            self.canaries.extend(self._canary_paths(ingress, spec, options))
+            self.canaries.extend(self._canary_paths(ingress, view, options))
             return
-        rules = spec.get("rules") or []
-        default = self._default_backend(ingress, spec)
-        for index, rule in enumerate(rules):
-            name = rule.get("host") or CATCH_ALL
+        default = self._default_backend(ingress, view)
+        for rule in view.rules:
+            name = rule.host
             host = self.hosts.setdefault(name, Host())
             if name:
-                self._host_options(ingress, host, options, default, f"spec.rules[{index}]")
-            for path_index, path in enumerate((rule.get("http") or {}).get("paths") or []):
-                where = f"spec.rules[{index}].http.paths[{path_index}]"
-                self._claim(ingress, host, name, path, where, options)
-        rule_hosts = [rule["host"] for rule in rules if rule.get("host")]
-        self.tls.add(ingress, spec, rule_hosts)
+                self._host_options(ingress, host, options, default, rule.field)
+            for path in rule.paths:
+                self._claim(ingress, host, name, path, options)
+        self.tls.add(ingress, view.tls, view.rule_hosts)
         forced = options.redirect.force_ssl_redirect
-        self.https = self.https or bool(spec.get("tls")) or forced
+        self.https = self.https or bool(view.tls) or forced
 
     def servers(self) -> tuple[Server, ...]:
         """Every server, the catch-all first, then by host; from-to-www redirects included."""
@@ -168,34 +163,31 @@ class Router:
         host.options.setdefault(options)
 
     def _default_backend(
-        self, ingress: Manifest, spec: Mapping[str, Any]
+        self, ingress: Manifest, view: IngressView
     ) -> tuple[Action, Origin] | None:
-        backend = spec.get("defaultBackend")
+        backend = view.default_backend
         if backend is None:
             return None
-        field_path = "spec.defaultBackend"
-        action = self.backends.resolve(ingress, backend["service"], field_path, self.problems)
-        origin = Origin(ingress.namespace, ingress.name, field_path)
-        without_rules = not spec.get("rules")
+        action = self._resolve(ingress, backend)
+        origin = Origin(ingress.namespace, ingress.name, backend.field)
+        without_rules = not view.rules
         current = self.global_default
         if current is None or (without_rules and not current[2]):
             self.global_default = (action, origin, without_rules)
         elif without_rules:
-            self._conflict(ingress, field_path, f"the default backend is already {current[1]}")
+            self._conflict(ingress, backend.field, f"the default backend is already {current[1]}")
         return action, origin
 
     def _canary_paths(
-        self, ingress: Manifest, spec: Mapping[str, Any], options: IngressOptions
+        self, ingress: Manifest, view: IngressView, options: IngressOptions
     ) -> list[Canary]:
         found = []
-        for index, rule in enumerate(spec.get("rules") or []):
-            host = rule.get("host") or CATCH_ALL
-            for path_index, path in enumerate((rule.get("http") or {}).get("paths") or []):
-                where = f"spec.rules[{index}].http.paths[{path_index}]"
-                key = self._claim_key(ingress, path, where, options)
-                action = self._action(ingress, path["backend"], f"{where}.backend", options)
-                origin = Origin(ingress.namespace, ingress.name, where)
-                found.append(Canary(host, key, action, origin, options))
+        for rule in view.rules:
+            for path in rule.paths:
+                key = self._claim_key(ingress, path, options)
+                action = self._action(ingress, path.backend, options)
+                origin = Origin(ingress.namespace, ingress.name, path.field)
+                found.append(Canary(rule.host, key, action, origin, options))
         return found
 
     def _apply_canaries(self) -> None:
@@ -204,17 +196,11 @@ class Router:
         self.canaries.clear()
 
     def _claim(
-        self,
-        ingress: Manifest,
-        host: Host,
-        host_name: str,
-        path: Mapping[str, Any],
-        where: str,
-        options: IngressOptions,
+        self, ingress: Manifest, host: Host, host_name: str, path: HTTPPath, options: IngressOptions
     ) -> None:
-        path_type = PathType(path["pathType"])
-        written = path.get("path") or "/"
-        form, normalized = self._claim_key(ingress, path, where, options)
+        path_type, where = path.path_type, path.field
+        written = path.path or "/"
+        form, normalized = self._claim_key(ingress, path, options)
         regex = form is Match.REGEX
         taken = host.claims.get((form, normalized))
         if taken is not None:
@@ -227,7 +213,7 @@ class Router:
             return
         stand_in = self._stand_in(ingress, options, where)
         told = len(self.problems)
-        action = self._action(ingress, path["backend"], f"{where}.backend", options)
+        action = self._action(ingress, path.backend, options)
         standing_in = False
         if isinstance(action, Respond) and stand_in is not None:
             action, standing_in = stand_in, True
@@ -238,21 +224,18 @@ class Router:
             claim.action is action and claim.stand_in is stand_in and claim.options is options
         ):  # the same Ingress object, path and options: only the backend could differ
             origin = Origin(ingress.namespace, ingress.name, where)
-            service = path["backend"]["service"]
-            port = service["port"].get("number") or service["port"].get("name")
+            backend = path.backend
             claim = made[where] = Claim(
                 path_type, normalized, regex, written, action, origin, _describe(action),
-                options, service=(service["name"], str(port)), stand_in=stand_in,
+                options, service=(backend.name, str(backend.port)), stand_in=stand_in,
                 standing_in=standing_in,
             )  # fmt: skip
         host.claims[(form, normalized)] = claim
 
-    def _claim_key(
-        self, ingress: Manifest, path: Mapping[str, Any], where: str, options: IngressOptions
-    ) -> ClaimKey:
-        """`_claim_key` of the path at `where` in `ingress`, worked out once per Ingress."""
+    def _claim_key(self, ingress: Manifest, path: HTTPPath, options: IngressOptions) -> ClaimKey:
+        """`_claim_key` of a path of `ingress`, worked out once per Ingress."""
         keys = self.claim_keys.get(ingress, lambda _: {})
-        memo_key = (where, options.rewrite.regex)
+        memo_key = (path.field, options.rewrite.regex)
         key = keys.get(memo_key)
         if key is None:
             key = keys[memo_key] = _claim_key(path, options)
@@ -292,12 +275,17 @@ class Router:
         return replace(claim, error_pages=pages)
 
     def _action(
-        self, ingress: Manifest, backend: Mapping[str, Any], where: str, options: IngressOptions
+        self, ingress: Manifest, backend: ServiceBackend, options: IngressOptions
     ) -> Action:
         redirect = options.redirect.redirect
         if redirect is not None:
             return Redirect(*redirect)
-        return self.backends.resolve(ingress, backend["service"], where, self.problems)
+        return self._resolve(ingress, backend)
+
+    def _resolve(self, ingress: Manifest, backend: ServiceBackend) -> Action:
+        return self.backends.resolve_port(
+            ingress, backend.name, backend.port, backend.field, self.problems
+        )
 
     def _conflict(self, ingress: Manifest, field_path: str, reason: str) -> None:
         self.problems.append(
@@ -359,10 +347,10 @@ class Router:
         return NOT_FOUND, None
 
 
-def _claim_key(path: Mapping[str, Any], options: IngressOptions) -> ClaimKey:
+def _claim_key(path: HTTPPath, options: IngressOptions) -> ClaimKey:
     """(form, normalized path) of an Ingress path: equal keys serve the same requests."""
-    path_type = PathType(path["pathType"])
-    written = path.get("path") or "/"
+    path_type = path.path_type
+    written = path.path or "/"
     if path_type is PathType.IMPLEMENTATION_SPECIFIC and options.rewrite.regex:
         return Match.REGEX, written
     form = Match.EXACT if path_type is PathType.EXACT else Match.PREFIX
