@@ -1,14 +1,14 @@
-"""Ingresses into servers: claims, hosts, default backends, aliases.
+"""Ingresses into servers: path claims, conflicts, default backends.
 
-Ingresses are visited oldest first (creationTimestamp, then namespace/name). Each path claims
-host + path + type; the first claim keeps it and every later one is reported as a conflict.
-How a host's winning claims become nginx locations is locations.py; which certificate a host
-gets is securing.py.
+Ingresses are visited oldest first (creationTimestamp, then namespace/name), each as its
+validated view (ingress_view.py). Each path claims host + path + type; the first claim keeps
+it and every later one is reported as a conflict. How a host's winning claims become nginx
+locations is locations.py; which certificate a host gets is securing.py; what else a host
+gathers (aliases, app-root, from-to-www-redirect) and the names its server answers, hosts.py.
 
 Hosts. A precise host is an exact ``server_name``, a wildcard ``*.foo.com`` a regex matching
-exactly one label (nginx's own ``*.foo.com`` would match several), and nginx prefers exact
-names to regexes as Kubernetes prefers precise hosts to wildcards. Rules without a host go to
-the catch-all ``default_server``.
+exactly one label, and nginx prefers exact names to regexes as Kubernetes prefers precise
+hosts to wildcards. Rules without a host go to the catch-all ``default_server``.
 
 Default backends. A request matching no path of its host goes to that host's default backend:
 the ``spec.defaultBackend`` of the oldest Ingress with rules for the host and a default
@@ -29,7 +29,6 @@ from ingress2nginx.features import PREFIX, IngressOptions
 from ingress2nginx.model import (
     Action,
     ErrorPages,
-    Location,
     Match,
     Origin,
     PathType,
@@ -42,7 +41,14 @@ from ingress2nginx.model import (
 )
 from ingress2nginx.normalize.backends import Backends
 from ingress2nginx.normalize.canaries import Canary, apply_canaries
-from ingress2nginx.normalize.certificates import covers
+from ingress2nginx.normalize.hosts import (
+    CATCH_ALL,
+    ClaimKey,
+    Host,
+    aliases,
+    server_names,
+    www_redirects,
+)
 from ingress2nginx.normalize.ingress_view import HTTPPath, IngressView, ServiceBackend
 from ingress2nginx.normalize.locations import Claim
 from ingress2nginx.normalize.paths import location_path
@@ -50,32 +56,10 @@ from ingress2nginx.normalize.securing import TLSHosts
 from ingress2nginx.normalize.servers import ServerInputs, ServerMemo
 
 NOT_FOUND = Respond(404, "no rule matches and there is no default backend")
-CATCH_ALL = ""
-"""The host key of rules without a host."""
-WWW_REDIRECT_STATUS = 308
-
-ClaimKey = tuple[Match, str]
-"""(form, path): two paths with one key serve exactly the same requests."""
 ClaimKeyMemo = ManifestMemo[dict[tuple[str, bool], ClaimKey]]
 """Per Ingress: the claim key of each path (by field path and use of regex paths)."""
 ClaimMemo = ManifestMemo[dict[str, Claim]]
 """Per Ingress: the claim each path made last time (by field path)."""
-
-
-@dataclass(slots=True)
-class Host:
-    """Everything claimed on one host while the Ingresses are visited."""
-
-    claims: dict[ClaimKey, Claim] = field(default_factory=dict)
-    default: tuple[Action, Origin] | None = None
-    """The host's own default backend, from the oldest Ingress with rules here and one."""
-    aliases: list[tuple[str, Origin]] = field(default_factory=list)
-    """server-alias names asked for by Ingresses with rules here."""
-    app_root: str | None = None
-    www_redirect: Origin | None = None
-    """The Ingress asking for from-to-www-redirect on this host."""
-    options: dict[IngressOptions, None] = field(default_factory=dict)
-    """The options of the Ingresses with rules here, oldest first (an ordered set)."""
 
 
 @dataclass(slots=True)
@@ -110,7 +94,7 @@ class Router:
             name = rule.host
             host = self.hosts.setdefault(name, Host())
             if name:
-                self._host_options(ingress, host, options, default, rule.field)
+                host.take(ingress, options, default, rule.field)
             for path in rule.paths:
                 self._claim(ingress, host, name, path, options)
         self.tls.add(ingress, view.tls, view.rule_hosts)
@@ -122,7 +106,7 @@ class Router:
         self._apply_canaries()
         taken = self._taken_names()
         servers = [self._server(name, taken) for name in self.hosts]
-        servers.extend(self._www_redirects(taken))
+        servers.extend(www_redirects(self.hosts, self.tls.hosts, taken))
         return tuple(sorted(servers, key=lambda server: server.host))
 
     def ingress_hosts(self) -> set[str]:
@@ -142,25 +126,6 @@ class Router:
             for name in sorted(self.hosts)
             for claim in sorted(self.hosts[name].claims.values(), key=_claim_order)
         )  # fmt: skip
-
-    def _host_options(
-        self,
-        ingress: Manifest,
-        host: Host,
-        options: IngressOptions,
-        default: tuple[Action, Origin] | None,
-        where: str,
-    ) -> None:
-        """Host-wide things an Ingress with a rule for the host brings (oldest wins each)."""
-        if default is not None and host.default is None:
-            host.default = default
-        origin = Origin(ingress.namespace, ingress.name, where)
-        host.aliases.extend((alias, origin) for alias in options.redirect.server_alias)
-        if host.app_root is None:
-            host.app_root = options.rewrite.app_root
-        if options.redirect.from_to_www and host.www_redirect is None:
-            host.www_redirect = origin
-        host.options.setdefault(options)
 
     def _default_backend(
         self, ingress: Manifest, view: IngressView
@@ -299,45 +264,13 @@ class Router:
         host = self.hosts[name]
         tls = self.tls.hosts.get(name)
         claims = tuple(self._with_error_pages(claim) for claim in host.claims.values())
-        names = server_names(name) + self._aliases(name, host, taken)
+        names = server_names(name) + aliases(host, taken, self.problems)
         usable = tls.usable if tls is not None else None
         return self.built.get(ServerInputs(
             name, names, name == CATCH_ALL, claims, self._fallback(host), usable,
             host.app_root, tuple(host.options), self.config.ssl_redirect,
             self.config.no_auth_locations,
         ))  # fmt: skip
-
-    def _aliases(self, name: str, host: Host, taken: set[str]) -> tuple[str, ...]:
-        found: list[str] = []
-        for alias, origin in host.aliases:
-            if alias in taken:
-                reason = f"server-alias {alias} is already served by another rule; ignored"
-                self.problems.append(
-                    Problem(Severity.WARNING, _ref(origin), "metadata.annotations"
-                            "[nginx.ingress.kubernetes.io/server-alias]", reason, Code.CONFLICT)
-                )  # fmt: skip
-                continue
-            taken.add(alias)
-            found.extend(server_names(alias))
-        return tuple(found)
-
-    def _www_redirects(self, taken: set[str]) -> list[Server]:
-        """from-to-www-redirect: a server for the other name of a host, redirecting to it."""
-        servers = []
-        for name in sorted(self.hosts):
-            host = self.hosts[name]
-            if host.www_redirect is None or name.startswith("*."):
-                continue
-            other = name[4:] if name.startswith("www.") else f"www.{name}"
-            if other in taken:
-                continue
-            taken.add(other)
-            tls = self.tls.hosts.get(name)
-            usable = tls.usable if tls is not None and covers(tls.names, other) else None
-            action = Redirect(WWW_REDIRECT_STATUS, name, keep_uri=True)
-            location = Location(Match.PREFIX, "/", action, host.www_redirect)
-            servers.append(Server(other, (other,), False, (location,), usable))
-        return servers
 
     def _fallback(self, host: Host) -> tuple[Action, Origin | None]:
         if host.default is not None:
@@ -369,26 +302,12 @@ def _normalize(path: str, path_type: PathType) -> str:
     return decoded.rstrip("/") or "/"
 
 
-def server_names(host: str) -> tuple[str, ...]:
-    """``server_name`` arguments for an Ingress host (already validated)."""
-    if host == CATCH_ALL:
-        return ("_",)
-    if host.startswith("*."):
-        suffix = host[2:].replace(".", r"\.")
-        return (rf"~^[^.]+\.{suffix}$",)
-    return (host,)
-
-
 def _describe(action: Action) -> str:
     if isinstance(action, Respond):
         return str(action.status)
     if isinstance(action, Redirect):
         return f"redirect {action.status} {action.target}"
     return action.service
-
-
-def _ref(origin: Origin) -> ObjectRef:
-    return ObjectRef("Ingress", origin.namespace, origin.name)
 
 
 def _stood_in_for(problem: Problem) -> Problem:
