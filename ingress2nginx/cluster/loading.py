@@ -9,7 +9,8 @@ Read: Ingresses (``networking.k8s.io/v1``), IngressClasses, Services and Endpoin
 EndpointSlices not at all with ``--endpoints service-dns``; the Gateway API's objects
 (cluster/gateway.py); and only the Secrets that served Ingresses name (`referenced_secrets`),
 each fetched by name with ``get`` so RBAC can be narrowed to ``get`` on those names. Secret
-data is never logged or printed. `cluster_caching` keeps the same objects current for ``watch``.
+data is never logged or printed. cluster/caching.py keeps the same objects current for
+``watch``.
 """
 
 from __future__ import annotations
