@@ -75,6 +75,8 @@ class Translation:
     held: tuple[Manifest, ...] = ()
     """Ingresses whose current version is rejected while their last good version (from the
     translation's `fallback`) is rendered instead: the rejected versions, oldest first."""
+    views: tuple[IngressView, ...] = ()
+    """The validated spec of each of `served`, in the same order (ingress_view.py)."""
 
     @property
     def worst(self) -> Severity | None:
@@ -193,7 +195,8 @@ class Translator:
             worker_group=settings.worker_group,
         )
         served = tuple(found.ingress for found in accepted)
-        return Translation(config, tuple(problems), served, tuple(held))
+        views = tuple(found.view for found in accepted)
+        return Translation(config, tuple(problems), served, tuple(held), views)
 
     def _accept_or_fall_back(
         self, ingress: Manifest, fallback: Fallback, problems: list[Problem], held: list[Manifest]
