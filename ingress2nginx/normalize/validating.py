@@ -107,7 +107,7 @@ def read_tls(manifest: Manifest) -> tuple[TLSEntry, ...]:
     report = Report(manifest.ref)
     raw_tls = report.sequence("spec.tls", spec.get("tls"), Code.INVALID_TLS)
     tls = [_check_tls(report, f"spec.tls[{index}]", raw) for index, raw in enumerate(raw_tls or [])]
-    return tuple(entry for entry in tls if entry is not None)
+    return tuple(filter(None, tls))
 
 
 def _check_spec(report: Report, spec: Mapping[Any, Any]) -> IngressView:
@@ -132,8 +132,8 @@ def _check_spec(report: Report, spec: Mapping[Any, Any]) -> IngressView:
     return IngressView(
         class_name,
         default_backend,
-        tuple(rule for rule in rules if rule is not None),
-        tuple(entry for entry in tls if entry is not None),
+        tuple(filter(None, rules)),
+        tuple(filter(None, tls)),
     )
 
 
@@ -155,7 +155,7 @@ def _check_rule(report: Report, path: str, raw: object) -> Rule | None:
         _check_http_path(report, f"{path}.http.paths[{index}]", entry)
         for index, entry in enumerate(paths or [])
     ]
-    return Rule(host or "", tuple(entry for entry in checked if entry is not None), path)
+    return Rule(host or "", tuple(filter(None, checked)), path)
 
 
 def _check_host(report: Report, path: str, host: str, code: Code) -> bool:
