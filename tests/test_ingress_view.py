@@ -73,7 +73,6 @@ def test_a_valid_ingress_is_handed_back_as_typed_records_with_their_field_paths(
         ),
         (TLSEntry(("shop.example.com", "*.example.com"), "shop-tls", "spec.tls[0]"),),
     )
-    assert backend.port_field == "spec.rules[0].http.paths[0].backend.service.port"
     assert view.rule_hosts == ["shop.example.com", "*.example.com", "only-a-host.example.com"]
 
 

@@ -33,11 +33,6 @@ class ServiceBackend:
     """The backend's field path (``spec.defaultBackend``,
     ``spec.rules[0].http.paths[2].backend``)."""
 
-    @property
-    def port_field(self) -> str:
-        """The field path of its port (``….backend.service.port``)."""
-        return f"{self.field}.service.port"
-
 
 @dataclass(frozen=True, slots=True)
 class HTTPPath:
