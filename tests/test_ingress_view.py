@@ -21,58 +21,29 @@ from ingress2nginx.normalize.validating import read_tls, validate_ingress
 
 def test_a_valid_ingress_is_handed_back_as_typed_records_with_their_field_paths() -> None:
     view = validate_ingress(manifest(valid_body())).view
-    backend = ServiceBackend("web", 80, f"{F_PATH0}.backend")
+    web = ServiceBackend("web", 80)
+    prefix, exact, specific = PathType.PREFIX, PathType.EXACT, PathType.IMPLEMENTATION_SPECIFIC
     assert view == IngressView(
         "nginx",
-        ServiceBackend("fallback", "http", "spec.defaultBackend"),
+        ServiceBackend("fallback", "http"),
         (
             Rule(
                 "shop.example.com",
                 (
-                    HTTPPath("/", PathType.PREFIX, backend, F_PATH0),
-                    HTTPPath(
-                        "/api",
-                        PathType.EXACT,
-                        ServiceBackend("web", 80, "spec.rules[0].http.paths[1].backend"),
-                        "spec.rules[0].http.paths[1]",
-                    ),
-                    HTTPPath(
-                        "/static",
-                        PathType.IMPLEMENTATION_SPECIFIC,
-                        ServiceBackend("web", 80, "spec.rules[0].http.paths[2].backend"),
-                        "spec.rules[0].http.paths[2]",
-                    ),
+                    HTTPPath("/", prefix, web, F_PATH0),
+                    HTTPPath("/api", exact, web, "spec.rules[0].http.paths[1]"),
+                    HTTPPath("/static", specific, web, "spec.rules[0].http.paths[2]"),
                 ),
                 "spec.rules[0]",
             ),
-            Rule(
-                "*.example.com",
-                (
-                    HTTPPath(
-                        "/",
-                        PathType.PREFIX,
-                        ServiceBackend("web", 80, "spec.rules[1].http.paths[0].backend"),
-                        "spec.rules[1].http.paths[0]",
-                    ),
-                ),
-                "spec.rules[1]",
-            ),
-            Rule(
-                "",
-                (
-                    HTTPPath(
-                        "/",
-                        PathType.PREFIX,
-                        ServiceBackend("web", 80, "spec.rules[2].http.paths[0].backend"),
-                        "spec.rules[2].http.paths[0]",
-                    ),
-                ),
-                "spec.rules[2]",
-            ),
+            Rule("*.example.com", (HTTPPath("/", prefix, web, "spec.rules[1].http.paths[0]"),),
+                 "spec.rules[1]"),
+            Rule("", (HTTPPath("/", prefix, web, "spec.rules[2].http.paths[0]"),), "spec.rules[2]"),
             Rule("only-a-host.example.com", (), "spec.rules[3]"),
         ),
         (TLSEntry(("shop.example.com", "*.example.com"), "shop-tls", "spec.tls[0]"),),
-    )
+    )  # fmt: skip
+    assert view.rules[0].paths[2].backend_field == "spec.rules[0].http.paths[2].backend"
     assert view.rule_hosts == ["shop.example.com", "*.example.com", "only-a-host.example.com"]
 
 

@@ -36,8 +36,8 @@ class Report:
 
     def mapping(self, path: str, value: object, code: Code) -> Mapping[Any, Any] | None:
         """`value` if it is an object; None when absent, or after reporting its wrong type."""
-        if value is None or isinstance(value, Mapping):
-            return value
+        if value is None or type(value) is dict or isinstance(value, Mapping):
+            return value  # (a dict, as parsed, is checked first: an ABC check costs more)
         self.add(path, f"must be an object, not {json_type(value)}", code)
         return None
 

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 
 from ingress2nginx.model import PathType
 
-__all__ = ["HTTPPath", "IngressView", "Rule", "ServiceBackend", "TLSEntry"]
+__all__ = ["DEFAULT_BACKEND_FIELD", "HTTPPath", "IngressView", "Rule", "ServiceBackend", "TLSEntry"]
+
+DEFAULT_BACKEND_FIELD = "spec.defaultBackend"
+"""The field path of `IngressView.default_backend`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +32,6 @@ class ServiceBackend:
     """The Service's name (a DNS-1035 label)."""
     port: int | str
     """``port.number`` (1-65535) when set, else ``port.name`` (an IANA service name)."""
-    field: str
-    """The backend's field path (``spec.defaultBackend``,
-    ``spec.rules[0].http.paths[2].backend``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,13 @@ class HTTPPath:
     backend: ServiceBackend
     field: str
     """``spec.rules[0].http.paths[2]``."""
+
+    @property
+    def backend_field(self) -> str:
+        """The field path of its backend (``spec.rules[0].http.paths[2].backend``), worked
+        out when a message needs it: a view is kept per Ingress in watch mode, so it holds
+        no more strings than it must."""
+        return f"{self.field}.backend"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +84,7 @@ class IngressView:
     """``spec.ingressClassName`` (which Ingresses are served is decided before validation,
     from the raw object, by classifying.py: an Ingress of another class is never validated)."""
     default_backend: ServiceBackend | None
+    """At `DEFAULT_BACKEND_FIELD`."""
     rules: tuple[Rule, ...]
     tls: tuple[TLSEntry, ...]
 

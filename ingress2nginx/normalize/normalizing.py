@@ -75,8 +75,6 @@ class Translation:
     held: tuple[Manifest, ...] = ()
     """Ingresses whose current version is rejected while their last good version (from the
     translation's `fallback`) is rendered instead: the rejected versions, oldest first."""
-    views: tuple[IngressView, ...] = ()
-    """The validated spec of each of `served`, in the same order (ingress_view.py)."""
 
     @property
     def worst(self) -> Severity | None:
@@ -195,8 +193,7 @@ class Translator:
             worker_group=settings.worker_group,
         )
         served = tuple(found.ingress for found in accepted)
-        views = tuple(found.view for found in accepted)
-        return Translation(config, tuple(problems), served, tuple(held), views)
+        return Translation(config, tuple(problems), served, tuple(held))
 
     def _accept_or_fall_back(
         self, ingress: Manifest, fallback: Fallback, problems: list[Problem], held: list[Manifest]

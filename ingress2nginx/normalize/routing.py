@@ -49,7 +49,12 @@ from ingress2nginx.normalize.hosts import (
     server_names,
     www_redirects,
 )
-from ingress2nginx.normalize.ingress_view import HTTPPath, IngressView, ServiceBackend
+from ingress2nginx.normalize.ingress_view import (
+    DEFAULT_BACKEND_FIELD,
+    HTTPPath,
+    IngressView,
+    ServiceBackend,
+)
 from ingress2nginx.normalize.locations import Claim
 from ingress2nginx.normalize.paths import location_path
 from ingress2nginx.normalize.securing import TLSHosts
@@ -133,14 +138,15 @@ class Router:
         backend = view.default_backend
         if backend is None:
             return None
-        action = self._resolve(ingress, backend)
-        origin = Origin(ingress.namespace, ingress.name, backend.field)
+        field_path = DEFAULT_BACKEND_FIELD
+        action = self._resolve(ingress, backend, field_path)
+        origin = Origin(ingress.namespace, ingress.name, field_path)
         without_rules = not view.rules
         current = self.global_default
         if current is None or (without_rules and not current[2]):
             self.global_default = (action, origin, without_rules)
         elif without_rules:
-            self._conflict(ingress, backend.field, f"the default backend is already {current[1]}")
+            self._conflict(ingress, field_path, f"the default backend is already {current[1]}")
         return action, origin
 
     def _canary_paths(
@@ -150,7 +156,7 @@ class Router:
         for rule in view.rules:
             for path in rule.paths:
                 key = self._claim_key(ingress, path, options)
-                action = self._action(ingress, path.backend, options)
+                action = self._action(ingress, path, options)
                 origin = Origin(ingress.namespace, ingress.name, path.field)
                 found.append(Canary(rule.host, key, action, origin, options))
         return found
@@ -178,7 +184,7 @@ class Router:
             return
         stand_in = self._stand_in(ingress, options, where)
         told = len(self.problems)
-        action = self._action(ingress, path.backend, options)
+        action = self._action(ingress, path, options)
         standing_in = False
         if isinstance(action, Respond) and stand_in is not None:
             action, standing_in = stand_in, True
@@ -239,17 +245,15 @@ class Router:
         pages = ErrorPages(codes, target, claim.service[0], claim.service[1])
         return replace(claim, error_pages=pages)
 
-    def _action(
-        self, ingress: Manifest, backend: ServiceBackend, options: IngressOptions
-    ) -> Action:
+    def _action(self, ingress: Manifest, path: HTTPPath, options: IngressOptions) -> Action:
         redirect = options.redirect.redirect
         if redirect is not None:
             return Redirect(*redirect)
-        return self._resolve(ingress, backend)
+        return self._resolve(ingress, path.backend, path.backend_field)
 
-    def _resolve(self, ingress: Manifest, backend: ServiceBackend) -> Action:
+    def _resolve(self, ingress: Manifest, backend: ServiceBackend, field_path: str) -> Action:
         return self.backends.resolve_port(
-            ingress, backend.name, backend.port, backend.field, self.problems
+            ingress, backend.name, backend.port, field_path, self.problems
         )
 
     def _conflict(self, ingress: Manifest, field_path: str, reason: str) -> None:

@@ -33,6 +33,7 @@ from ingress2nginx.core.objects import Manifest
 from ingress2nginx.model import PathType
 from ingress2nginx.normalize.fields import Report, json_type, unless_empty
 from ingress2nginx.normalize.ingress_view import (
+    DEFAULT_BACKEND_FIELD,
     HTTPPath,
     IngressView,
     Rule,
@@ -119,7 +120,7 @@ def _check_spec(report: Report, spec: Mapping[Any, Any]) -> IngressView:
     raw_default = spec.get("defaultBackend")
     default_backend = None
     if raw_default is not None:
-        default_backend = _check_backend(report, "spec.defaultBackend", raw_default)
+        default_backend = _check_backend(report, DEFAULT_BACKEND_FIELD, raw_default)
     raw_rules = report.sequence("spec.rules", spec.get("rules"), Code.INVALID_RULE)
     if raw_rules == [] and raw_default is None:
         report.add("spec", _NO_RULES, Code.NO_RULES)
@@ -244,7 +245,7 @@ def _check_service(report: Report, backend_path: str, raw: object) -> ServiceBac
     chosen = _check_service_port(report, f"{path}.port", port) if port is not None else None
     if name is None or chosen is None:
         return None
-    return ServiceBackend(name, chosen, backend_path)
+    return ServiceBackend(name, chosen)
 
 
 def _check_service_port(report: Report, path: str, port: Mapping[Any, Any]) -> int | str | None:

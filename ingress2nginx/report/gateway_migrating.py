@@ -27,8 +27,14 @@ from typing import Any
 from ingress2nginx.core.objects import Inventory, Manifest
 from ingress2nginx.core.settings import Settings
 from ingress2nginx.model import PathType
-from ingress2nginx.normalize.ingress_view import IngressView, Rule, ServiceBackend
+from ingress2nginx.normalize.ingress_view import (
+    DEFAULT_BACKEND_FIELD,
+    IngressView,
+    Rule,
+    ServiceBackend,
+)
 from ingress2nginx.normalize.normalizing import Translation
+from ingress2nginx.normalize.validating import validate_ingress
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 GATEWAY_NAME = "ingress2nginx"
@@ -45,7 +51,7 @@ def gateway_api_objects(
     notes: list[str] = []
     routes: list[Obj] = []
     tls_hosts: dict[str, tuple[str, str]] = {}
-    served = list(zip(translation.served, translation.views, strict=True))
+    served = [(ingress, _view(ingress)) for ingress in translation.served]
     default = _global_default(served, inventory, namespace, notes)
     for ingress, view in served:
         own = _backend(ingress, view.default_backend, inventory, [])
@@ -73,11 +79,10 @@ def _rule_route(ingress: Manifest, index: int, rule: Rule, fallback: Obj | None,
     rules, prefix_root = [], False
     for path in rule.paths:
         written = path.path or "/"
-        field = f"{named} {path.field}"
         if path.path_type is PathType.IMPLEMENTATION_SPECIFIC and _uses_regex(ingress):
-            notes.append(f"{field}: regex path left out (no Gateway API equivalent)")
+            notes.append(f"{named} {path.field}: regex path left out (no Gateway API equivalent)")
             continue
-        backend = _backend(ingress, path.backend, inventory, notes, field)
+        backend = _backend(ingress, path.backend, inventory, notes, path.field)
         if backend is None:
             continue
         kind = PATH_TYPES[path.path_type]
@@ -99,9 +104,16 @@ def _uses_regex(ingress: Manifest) -> bool:
     )
 
 
+def _view(ingress: Manifest) -> IngressView:
+    """The validated spec of a served Ingress (served Ingresses are valid)."""
+    view = validate_ingress(ingress).view
+    assert view is not None, f"{ingress.ref} is served, so it is valid"
+    return view
+
+
 def _backend(ingress: Manifest, backend: ServiceBackend | None, inventory: Inventory,
-             notes: list[str], field: str = "") -> Obj | None:  # fmt: skip
-    """A backendRef for `backend` (the note names `field`, else the backend's own field)."""
+             notes: list[str], field: str = DEFAULT_BACKEND_FIELD) -> Obj | None:  # fmt: skip
+    """A backendRef for `backend`, found at `field` (named in a note when it is left out)."""
     if backend is None:
         return None
     port = backend.port
@@ -109,9 +121,8 @@ def _backend(ingress: Manifest, backend: ServiceBackend | None, inventory: Inven
     if number is None:
         number = _named_port(inventory, ingress.namespace, backend.name, port)
     if number is None:
-        where = field or f"{ingress.namespace}/{ingress.name} {backend.field}"
-        notes.append(f"{where}: port {port} is named and its Service is not in the input;"
-                     " left out")  # fmt: skip
+        notes.append(f"{ingress.namespace}/{ingress.name} {field}: port {port} is named and"
+                     " its Service is not in the input; left out")  # fmt: skip
         return None
     return {"name": backend.name, "namespace": ingress.namespace, "port": number}
 
