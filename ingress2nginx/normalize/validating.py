@@ -17,6 +17,7 @@ Problem codes: ``invalid-metadata``, ``invalid-name``, ``invalid-namespace``,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -68,6 +69,14 @@ _PATH_TYPES: Final = {path_type.value: path_type for path_type in PathType}
 """Each pathType by its name (faster than calling the enum, once per path)."""
 
 
+@functools.lru_cache(maxsize=4096)
+def _item(path: str, index: int) -> str:
+    """``path[index]``, one string for every Ingress: the field paths a view keeps (and every
+    `Origin` made from them) are the same few strings (``spec.rules[0].http.paths[0]``), kept
+    once however many Ingresses use them."""
+    return f"{path}[{index}]"
+
+
 @dataclass(frozen=True, slots=True)
 class Validated:
     """What validating one Ingress found."""
@@ -107,7 +116,9 @@ def read_tls(manifest: Manifest) -> tuple[TLSEntry, ...]:
         return ()
     report = Report(manifest.ref)
     raw_tls = report.sequence("spec.tls", spec.get("tls"), Code.INVALID_TLS)
-    tls = [_check_tls(report, f"spec.tls[{index}]", raw) for index, raw in enumerate(raw_tls or [])]
+    tls = [
+        _check_tls(report, _item("spec.tls", index), raw) for index, raw in enumerate(raw_tls or [])
+    ]
     return tuple(filter(None, tls))
 
 
@@ -125,11 +136,13 @@ def _check_spec(report: Report, spec: Mapping[Any, Any]) -> IngressView:
     if raw_rules == [] and raw_default is None:
         report.add("spec", _NO_RULES, Code.NO_RULES)
     rules = [
-        _check_rule(report, f"spec.rules[{index}]", rule)
+        _check_rule(report, _item("spec.rules", index), rule)
         for index, rule in enumerate(raw_rules or [])
     ]
     raw_tls = report.sequence("spec.tls", spec.get("tls"), Code.INVALID_TLS)
-    tls = [_check_tls(report, f"spec.tls[{index}]", raw) for index, raw in enumerate(raw_tls or [])]
+    tls = [
+        _check_tls(report, _item("spec.tls", index), raw) for index, raw in enumerate(raw_tls or [])
+    ]
     return IngressView(
         class_name,
         default_backend,
@@ -153,7 +166,7 @@ def _check_rule(report: Report, path: str, raw: object) -> Rule | None:
     if paths == []:
         report.add(f"{path}.http.paths", "is required: list at least one path", Code.NO_PATHS)
     checked = [
-        _check_http_path(report, f"{path}.http.paths[{index}]", entry)
+        _check_http_path(report, _item(f"{path}.http.paths", index), entry)
         for index, entry in enumerate(paths or [])
     ]
     return Rule(host or "", tuple(filter(None, checked)), path)
