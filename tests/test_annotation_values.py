@@ -176,7 +176,7 @@ def test_an_invalid_security_value_is_kept_as_a_marker_that_denies_the_paths(
     marker = getattr(getattr(options, group), attribute)
     assert isinstance(marker, Invalid)
     assert marker.value == value
-    assert problems == []  # reported by the feature, when it denies (test_auth_references.py)
+    assert problems == []  # reported by the feature, when it denies (test_references.py)
 
 
 def test_an_invalid_source_range_denies_every_path_with_an_error_naming_it() -> None:

@@ -97,6 +97,29 @@ def test_what_cannot_carry_over_is_listed() -> None:
     assert "wildcard host" in messages
 
 
+NAMED_PORTS = """\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop, namespace: web}
+spec:
+  ingressClassName: nginx
+  defaultBackend: {service: {name: fallback, port: {name: http}}}
+  rules:
+  - host: shop.test
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: api, port: {name: http}}}}
+"""
+
+
+def test_a_port_named_without_its_service_is_left_out_and_named_once_with_its_field() -> None:
+    result = run_cli(["migration-report", "--to-gateway-api", "-"], stdin_text=NAMED_PORTS)
+    assert result.code == 0, result.messages
+    tail = "port http is named and its Service is not in the input; left out"
+    assert f"note: web/shop spec.defaultBackend: {tail}" in result.messages
+    assert f"note: web/shop spec.rules[0].http.paths[0]: {tail}" in result.messages
+
+
 @pytest.fixture(scope="module")
 def both(nginx_binary: str) -> Iterator[tuple[Any, Any]]:
     source = ROOT / "samples" / "multi-host-site.yaml"

@@ -108,7 +108,7 @@ def removed(keys: tuple[Key, ...]) -> dict[str, Any]:
 
 
 def found(body: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(problem.field, problem.code) for problem in validate_ingress(manifest(body))]
+    return [(problem.field, problem.code) for problem in validate_ingress(manifest(body)).problems]
 
 
 RULE0 = ("spec", "rules", 0)
@@ -124,11 +124,11 @@ F_PORT0 = f"{F_SERVICE0}.port"
 
 
 def test_a_valid_ingress_has_no_problems() -> None:
-    assert validate_ingress(manifest(valid_body())) == []
+    assert validate_ingress(manifest(valid_body())).problems == []
 
 
 def test_problems_are_errors_about_the_ingress() -> None:
-    (problem,) = validate_ingress(manifest(changed((*RULE0, "host"), "Shop.example.com")))
+    (problem,) = validate_ingress(manifest(changed((*RULE0, "host"), "Shop.example.com"))).problems
     assert problem.severity is Severity.ERROR
     assert str(problem.subject) == "ingress shop/web"
     assert str(problem) == (
@@ -759,7 +759,7 @@ def test_an_implementation_specific_path_may_be_a_regex_for_later() -> None:
 
 def test_the_reason_names_the_value_safely() -> None:
     body = changed((*PATH0, "path"), "/a\r\nproxy_pass http://evil;")
-    (problem,) = validate_ingress(manifest(body))
+    (problem,) = validate_ingress(manifest(body)).problems
     assert "\r" not in str(problem) and "\n" not in str(problem)
     assert "\\r\\n" in problem.reason
 
@@ -900,7 +900,7 @@ EVERY_FIELD: list[tuple[Key, ...]] = [
 @pytest.mark.parametrize("keys", EVERY_FIELD, ids=lambda keys: ".".join(map(str, keys)))
 def test_a_wrong_json_type_in_any_field_is_reported_never_raised(keys: tuple[Key, ...]) -> None:
     for value in WRONG_TYPES:
-        problems = validate_ingress(manifest(changed(keys, copy.deepcopy(value))))
+        problems = validate_ingress(manifest(changed(keys, copy.deepcopy(value)))).problems
         assert all(isinstance(problem, Problem) for problem in problems)
         assert all(refused_characters(str(problem)) is None for problem in problems)
 
@@ -963,7 +963,7 @@ INGRESS = st.fixed_dictionaries(
 @settings(max_examples=500, deadline=None)
 @given(INGRESS)
 def test_validate_ingress_never_raises_and_prints_safely(body: dict[str, Any]) -> None:
-    problems = validate_ingress(manifest(body))
+    problems = validate_ingress(manifest(body)).problems
     for problem in problems:
         assert problem.severity is Severity.ERROR
         assert refused_characters(str(problem)) is None
@@ -1024,7 +1024,7 @@ def test_a_regex_implementation_specific_path_without_use_regex_names_the_annota
 
 def test_a_v1_backend_written_with_v1beta1_fields_says_so() -> None:
     body = changed((*PATH0, "backend"), {"serviceName": "web", "servicePort": 80})
-    (problem,) = validate_ingress(manifest(body))
+    (problem,) = validate_ingress(manifest(body)).problems
     assert (problem.field, problem.code) == (f"{F_PATH0}.backend", "invalid-backend")
     assert problem.reason.startswith("must set service: serviceName and servicePort are")
     assert "service: {name: NAME, port: {number: N}}" in problem.reason

@@ -1,4 +1,4 @@
-"""The file source (filewatching.py): which file-system changes wake it and what it reads.
+"""The file source (watch/files.py): which file-system changes wake it and what it reads.
 
 No nginx here: a `FileSource` is started with a callback, files change as editors, tools and
 the kubelet change them, and the test checks that the source woke and that its snapshot shows

@@ -293,7 +293,7 @@ def run_migration_report(args: argparse.Namespace, settings: Settings) -> int:
     translation, load_problems, inventory = translate(args, settings)
     report(load_problems, args.quiet)
     if args.to_gateway_api:
-        text = _to_gateway_api(args, settings, translation.served, inventory)
+        text = _to_gateway_api(args, settings, translation, inventory)
     else:
         configmap = _read_configmap(args.configmap) if args.configmap else None
         text = migration_report(
@@ -307,12 +307,13 @@ def run_migration_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _to_gateway_api(
-    args: argparse.Namespace, settings: Settings, served: Sequence[Manifest], inventory: Inventory
+    args: argparse.Namespace, settings: Settings, translation: Translation, inventory: Inventory
 ) -> str:
-    """The Gateway API objects routing as `served` do, as YAML; what is left out on stderr."""
+    """The Gateway API objects routing as the served Ingresses do, as YAML; what is left out
+    on stderr."""
     if not is_dns1123_label(args.gateway_namespace):
         raise SourceError("--gateway-namespace", f"not a namespace: {args.gateway_namespace!r}")
-    objects, notes = gateway_api_objects(served, inventory, settings, args.gateway_namespace)
+    objects, notes = gateway_api_objects(translation, inventory, settings, args.gateway_namespace)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     return yaml.safe_dump_all(objects, sort_keys=False)

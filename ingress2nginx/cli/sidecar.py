@@ -1,8 +1,8 @@
 """The ``watch`` command: its options, and wiring the sidecar together (docs/watch.md).
 
-Everything watch mode does lives in watching.py (the loop), reloading.py (the apply pipeline),
-filewatching.py and cluster_caching.py (the sources) and cluster_publishing.py (Ingress
-and Gateway API status); this module only turns the command line into those pieces.
+Everything watch mode does lives in watch/watching.py (the loop), apply/reloading.py (the
+apply pipeline), watch/files.py and cluster/caching.py (the sources) and cluster/publishing.py
+(Ingress and Gateway API status); this module only turns the command line into those pieces.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def status_publisher(args: argparse.Namespace, settings: Settings) -> StatusPubl
 
 
 def event_recorder(args: argparse.Namespace) -> EventRecorder:
-    """The poster of Events on rejected and refused Ingresses (cluster_events.py)."""
+    """The poster of Events on rejected and refused Ingresses (cluster/events.py)."""
     from ingress2nginx.cluster.connecting import connect
     from ingress2nginx.cluster.events import EventRecorder
     from ingress2nginx.cluster.publishing import default_identity

@@ -1,6 +1,6 @@
 """Talking to the Kubernetes API: configuration, the client, raw JSON, and errors in words.
 
-Everything `cluster_loading` (one list) and `cluster_watching` (list and watch) need from the
+Everything loading.py (one list) and watching.py (list and watch) need from the
 official ``kubernetes`` client lives here, so the rest of the program never touches it:
 
 - `connect`: configuration from ``--kubeconfig PATH``, else the in-cluster service account,

@@ -9,14 +9,15 @@ Read: Ingresses (``networking.k8s.io/v1``), IngressClasses, Services and Endpoin
 EndpointSlices not at all with ``--endpoints service-dns``; the Gateway API's objects
 (cluster/gateway.py); and only the Secrets that served Ingresses name (`referenced_secrets`),
 each fetched by name with ``get`` so RBAC can be narrowed to ``get`` on those names. Secret
-data is never logged or printed. `cluster_caching` keeps the same objects current for ``watch``.
+data is never logged or printed. cluster/caching.py keeps the same objects current for
+``watch``.
 """
 
 from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,12 +44,12 @@ from ingress2nginx.cluster.connecting import (
 from ingress2nginx.cluster.gateway import read_gateway_objects
 from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity
-from ingress2nginx.core.grammar import is_dns1123_subdomain
 from ingress2nginx.core.objects import Manifest
 from ingress2nginx.core.settings import Settings
 from ingress2nginx.features import PREFIX, read_options
 from ingress2nginx.normalize.classifying import select_served
 from ingress2nginx.normalize.references import referenced_secrets as annotated_secrets
+from ingress2nginx.normalize.validating import read_tls
 from ingress2nginx.sources.loading import LoadResult
 
 PAGE_SIZE = 500
@@ -178,19 +179,16 @@ def referenced_secrets(manifests: Iterable[Manifest], settings: Settings) -> set
 
     Ingresses of other classes are not served, so their Secrets are never read. Annotations
     naming a Secret of another namespace are followed only with the global option
-    allow-cross-namespace-resources. Names that cannot be Secret names are left out.
+    allow-cross-namespace-resources. Names that cannot be Secret names are left out. An
+    Ingress is read here before validation (`read_tls`): the Secrets of one whose current
+    version is rejected are fetched still (watch mode may serve its last good version).
     """
     ingresses = [m for m in manifests if m.kind == "Ingress"]
     classes = {m.name: m for m in manifests if m.kind == "IngressClass"}
     cross_namespace = settings.config.allow_cross_namespace_resources
     found: set[tuple[str, str]] = set()
     for ingress in select_served(ingresses, classes, settings, []):
-        spec = ingress.body.get("spec")
-        tls = spec.get("tls") if isinstance(spec, Mapping) else None
-        for entry in tls if isinstance(tls, list) else ():
-            name = entry.get("secretName") if isinstance(entry, Mapping) else None
-            if isinstance(name, str) and is_dns1123_subdomain(name):
-                found.add((ingress.namespace, name))
+        found |= {(ingress.namespace, e.secret_name) for e in read_tls(ingress) if e.secret_name}
         if any(key.startswith(PREFIX) and "secret" in key for key in ingress.annotations):
             options, _ = read_options(ingress)  # only then: parsing every annotation costs
             found |= annotated_secrets(ingress, options, allow_cross_namespace=cross_namespace)

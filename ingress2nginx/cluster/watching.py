@@ -19,7 +19,7 @@ does not let us list (403) before it was ever listed is treated the same way, wi
 warning: the Ingresses keep being served while the grant is missing.
 
 Events are read as raw JSON lines into the same plain dicts the file loader produces (see
-`cluster_connecting`); `cluster_caching` assembles the informers into one snapshot.
+connecting.py); caching.py assembles the informers into one snapshot.
 """
 
 from __future__ import annotations

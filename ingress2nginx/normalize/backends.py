@@ -10,10 +10,8 @@ In dns mode every Service port is an upstream whose servers nginx resolves at ru
 sidecar's DNS responder, and so is, for nginx 1.27.3 and later, a port given by name for a
 Service not in the input (from the cluster DNS): dns_upstreams.py.
 
-How an upstream balances (load-balance, upstream-hash-by, affinity) is what the oldest Ingress
-using it and asking for anything asks (annotations/balancing.py); a younger Ingress asking
-for something else is reported, once per upstream. A name resolved at request time has no
-upstream block, so there such a request is reported as not applying.
+How an upstream balances, and the upstreams of its own an Ingress with proxy-ssl-* settings
+gets, is settled by shared_upstreams.py.
 
 What a Service port resolves to depends on the Service and its endpoint objects alone, so a
 translator keeps it between translations (`ResolutionsMemo`), with the upstreams it added and
@@ -24,7 +22,7 @@ used only while the Service's endpoint objects are the same ones it was worked o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ingress2nginx.core.codes import Code
@@ -33,8 +31,7 @@ from ingress2nginx.core.grammar import is_dns1123_subdomain
 from ingress2nginx.core.objects import Inventory, Manifest, ManifestMemo
 from ingress2nginx.core.settings import Settings
 from ingress2nginx.features import DEFAULT_OPTIONS, IngressOptions, dns_upstreams
-from ingress2nginx.features.backend_tls import connection_pool
-from ingress2nginx.features.balancing import Balancing, describe, requested
+from ingress2nginx.features.balancing import Balancing
 from ingress2nginx.model import (
     Action,
     Endpoint,
@@ -55,6 +52,7 @@ from ingress2nginx.normalize.endpoints import (
     port_number,
     slice_endpoints,
 )
+from ingress2nginx.normalize.shared_upstreams import SharedUpstreams
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +109,9 @@ class Backends:
         self._recordings: list[list[Effect]] = []
         """The effects of the resolutions being worked out (nested for service-upstream)."""
         self._resolved: dict[tuple[str, str, str | int, bool], Resolution] = {}
-        self._balanced_by: dict[str, ObjectRef] = {}
-        """Upstream name -> the Ingress whose balancing request it follows."""
-        self._told: set[tuple[ObjectRef, str]] = set()
         self.upstreams: dict[str, Upstream] = {}
         """Every upstream some resolved backend proxies to, by name."""
+        self._shared = SharedUpstreams(self.upstreams)
         self.problems: list[Problem] = []
         """Problems with Services and EndpointSlices themselves (reported once each)."""
 
@@ -127,12 +123,24 @@ class Backends:
         problems: list[Problem],
         namespace: str | None = None,
     ) -> Action:
-        """The action for a validated ``backend.service`` of `ingress` found at `field`; the
-        Service is in `namespace` when given (an HTTPRoute's granted backendRef), else in the
-        object's own."""
-        name = service["name"]
+        """`resolve_port` for a validated ``service`` given as a mapping (``name``, and
+        ``port`` with a ``number`` or a ``name``), as the Gateway API side builds it."""
         port = service["port"]
         port_key: str | int = port["number"] if "number" in port else port["name"]
+        return self.resolve_port(ingress, service["name"], port_key, field, problems, namespace)
+
+    def resolve_port(
+        self,
+        ingress: Manifest,
+        name: str,
+        port_key: int | str,
+        field: str,
+        problems: list[Problem],
+        namespace: str | None = None,
+    ) -> Action:
+        """The action for port `port_key` (a number, or a port's name) of Service `name`,
+        a validated backend of `ingress` found at `field`; the Service is in `namespace` when
+        given (an HTTPRoute's granted backendRef), else in the object's own."""
         options = self._options.get(ingress.ref, DEFAULT_OPTIONS)
         cluster_ip = options.balancing.service_upstream
         resolution = self._cached(namespace or ingress.namespace, name, port_key, cluster_ip)
@@ -142,23 +150,7 @@ class Backends:
                     resolution.severity, ingress.ref, field, resolution.trouble, resolution.code
                 )
             )
-        wanted = requested(options)
-        if wanted is None:
-            return self._isolated(resolution.action, options)
-        action = self._balanced(ingress, wanted, resolution.action, field, problems)
-        return self._isolated(action, options)
-
-    def _isolated(self, action: Action, options: IngressOptions) -> Action:
-        """A backend reached with proxy-ssl-* settings gets an upstream of its own for those
-        settings: nginx reuses an upstream's keepalive connections whatever TLS settings (CA
-        checked, client certificate shown) opened them (annotations/backend_tls.py)."""
-        plan = options.backend_tls.plan
-        if plan is None or not isinstance(action, ProxyToUpstream):
-            return action
-        name = f"{action.upstream}_tls{connection_pool(plan)}"
-        if name not in self.upstreams:
-            self.upstreams[name] = replace(self.upstreams[action.upstream], name=name)
-        return replace(action, upstream=name)
+        return self._shared.settle(ingress, options, resolution.action, field, problems)
 
     def resolve_first_port(
         self, ingress: Manifest, name: str, field: str, problems: list[Problem]
@@ -174,7 +166,7 @@ class Backends:
             reason = f"service {ingress.namespace}/{name} is not in the input or has no port"
             problems.append(Problem(Severity.WARNING, ingress.ref, field, reason, Code.BACKEND))
             return Respond(503, "service unavailable")
-        return self.resolve(ingress, {"name": name, "port": {"number": number}}, field, problems)
+        return self.resolve_port(ingress, name, number, field, problems)
 
     def _cached(self, namespace: str, name: str, port: str | int, cluster_ip: bool) -> Resolution:
         key = (namespace, name, port, cluster_ip)
@@ -297,56 +289,6 @@ class Backends:
         )
         trouble = f"{note}; {usual.trouble}" if usual.trouble else note
         return Resolution(usual.action, trouble, usual.severity)
-
-    def _balanced(
-        self,
-        ingress: Manifest,
-        wanted: Balancing,
-        action: Action,
-        field: str,
-        problems: list[Problem],
-    ) -> Action:
-        """Settle the balancing of `action`'s upstream: the oldest Ingress asking decides."""
-        if isinstance(action, ProxyToAddress):
-            reason = (
-                f"{describe(wanted)} needs an upstream of endpoints, but {action.service} is"
-                " reached by a name nginx resolves at request time (no endpoints in the input,"
-                " or ExternalName); not applied"
-            )
-            self._tell(problems, ingress, field, action.service, reason)
-            return action
-        if not isinstance(action, ProxyToUpstream):
-            return action
-        upstream = self.upstreams[action.upstream]
-        if upstream.name not in self._balanced_by:
-            self._balanced_by[upstream.name] = ingress.ref
-            upstream = replace(upstream, balancing=wanted)
-            self.upstreams[upstream.name] = upstream
-        elif upstream.balancing != wanted:
-            owner = self._balanced_by[upstream.name]
-            reason = (
-                f"service {action.service} is balanced by {describe(upstream.balancing)}, as the"
-                f" older {owner} asks; {describe(wanted)} is ignored for it"
-            )
-            self._tell(problems, ingress, field, upstream.name, reason, Code.CONFLICT)
-        if wanted.cookie is not None and upstream.balancing.cookie == wanted.cookie:
-            return replace(action, affinity_cookie=wanted.cookie)
-        return action
-
-    def _tell(
-        self,
-        problems: list[Problem],
-        ingress: Manifest,
-        field: str,
-        about: str,
-        reason: str,
-        code: Code = Code.BALANCING,
-    ) -> None:
-        """Report a balancing problem once per Ingress and upstream (not once per path)."""
-        if (ingress.ref, about) in self._told:
-            return
-        self._told.add((ingress.ref, about))
-        problems.append(Problem(Severity.WARNING, ingress.ref, field, reason, code))
 
     def _dns_name(self, namespace: str, name: str, port: int) -> str:
         return f"{name}.{namespace}.svc.{self._settings.cluster_domain}:{port}"

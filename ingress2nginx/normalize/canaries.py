@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity
 from ingress2nginx.features import IngressOptions
 from ingress2nginx.model import Action, Match, Origin, ProxyToAddress, ProxyToUpstream, Split
-
-if TYPE_CHECKING:
-    from ingress2nginx.normalize.routing import Host
+from ingress2nginx.normalize.hosts import Host
 
 
 @dataclass(frozen=True, slots=True)

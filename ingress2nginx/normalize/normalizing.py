@@ -32,6 +32,7 @@ from ingress2nginx.model import (
     CertificateFile,
     Choose,
     Config,
+    PathType,
     ProxyToAddress,
     Route,
     Server,
@@ -45,6 +46,7 @@ from ingress2nginx.normalize.gateway.building import build_gateway
 from ingress2nginx.normalize.gateway.filter_directives import (
     needs_resolver as gateway_needs_resolver,
 )
+from ingress2nginx.normalize.ingress_view import IngressView
 from ingress2nginx.normalize.passthrough import passthrough_hosts
 from ingress2nginx.normalize.paths import (
     IMPLEMENTATION_SPECIFIC,
@@ -85,8 +87,18 @@ def normalize(inventory: Inventory, settings: Settings) -> Translation:
     return Translator(settings, remember=False).translate(inventory)
 
 
-Acceptance = tuple[IngressOptions | None, tuple[Problem, ...]]
-"""An Ingress's options (None when it is rejected) and the problems found on the way."""
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """An Ingress to serve: its validated spec and its options."""
+
+    ingress: Manifest
+    view: IngressView
+    options: IngressOptions
+
+
+Acceptance = tuple[Accepted | None, tuple[Problem, ...]]
+"""An Ingress's view and options (None when it is rejected) and the problems found on the
+way."""
 
 Fallback = Mapping[tuple[str, str], Manifest]
 """Per Ingress (namespace, name): the version to render when the current one is rejected
@@ -102,7 +114,8 @@ class Translator:
     def __init__(self, settings: Settings, *, remember: bool = True) -> None:
         self.settings = settings
         self.accepted: ManifestMemo[Acceptance] = ManifestMemo(remember)
-        """Per Ingress: validation, annotations and what the command line admits of them."""
+        """Per Ingress: validation (its view), annotations and what the command line admits
+        of them."""
         self.endpoints: EndpointsMemo = ManifestMemo(remember)
         """Per EndpointSlice or Endpoints object: the endpoints of each Service port name."""
         self.resolutions: ResolutionsMemo = ManifestMemo(remember)
@@ -135,25 +148,24 @@ class Translator:
         selected = select_served(inventory.ingresses, inventory.ingress_classes, settings, problems)
         held: list[Manifest] = []
         accepted = [
-            (ingress, resolve_references(ingress, options, inventory.secrets, settings, problems))
+            _with_references(found, inventory, settings, problems)
             for current in selected
-            for ingress, options in [self._accept_or_fall_back(current, fallback, problems, held)]
-            if options is not None
+            if (found := self._accept_or_fall_back(current, fallback, problems, held)) is not None
         ]
-        requests = {ingress.ref: options for ingress, options in accepted}
+        requests = {found.ingress.ref: found.options for found in accepted}
         backends = Backends(inventory, settings, requests, self.endpoints, self.resolutions)
         tls = TLSHosts(Certificates(inventory, memo=self.secrets), problems)
         router = Router(backends, tls, settings.config, problems)
         router.claim_keys, router.made, router.built = self.claim_keys, self.claims, self.servers
-        for ingress, options in accepted:
-            router.add(ingress, options)
+        for found in accepted:
+            router.add(found.ingress, found.view, found.options)
         servers = router.servers()
         gateway = build_gateway(inventory, settings, backends, tls.certificates,
                                 _ingress_hosts(router, servers), problems)  # fmt: skip
         servers = gateway.merged(servers)
         problems.extend(backends.problems)
         servers = settle_server_snippets(
-            servers, [ingress.key for ingress, _ in accepted], problems
+            servers, [found.ingress.key for found in accepted], problems
         )
         servers = settle_client_tls(servers)
         passthrough = passthrough_hosts(servers, problems)
@@ -174,38 +186,38 @@ class Translator:
             h2c=gateway.h2c,
             passthrough=passthrough,
             stream_snippets=tuple(
-                (f"{ingress.namespace}/{ingress.name}", options.snippets.stream)
-                for ingress, options in accepted
-                if options.snippets.stream is not None
+                (f"{found.ingress.namespace}/{found.ingress.name}", found.options.snippets.stream)
+                for found in accepted
+                if found.options.snippets.stream is not None
             ),
             secret_files=secret_files(servers),
             worker_group=settings.worker_group,
         )
-        served = tuple(ingress for ingress, _ in accepted)
+        served = tuple(found.ingress for found in accepted)
         return Translation(config, tuple(problems), served, tuple(held))
 
     def _accept_or_fall_back(
         self, ingress: Manifest, fallback: Fallback, problems: list[Problem], held: list[Manifest]
-    ) -> tuple[Manifest, IngressOptions | None]:
-        """The version of `ingress` to render and its options (None: rejected)."""
-        options, found = self.accepted.get(ingress, self._acceptance)
+    ) -> Accepted | None:
+        """The version of `ingress` to render, with its view and options (None: rejected)."""
+        accepted, found = self.accepted.get(ingress, self._acceptance)
         last_good = fallback.get(ingress.key)
-        if options is not None or last_good is None or last_good is ingress:
+        if accepted is not None or last_good is None or last_good is ingress:
             problems.extend(found)
-            return ingress, options
+            return accepted
         kept, _ = self.accepted.get(last_good, self._acceptance)
         if kept is None:
             problems.extend(found)
-            return ingress, None
+            return None
         problems.extend(p for p in found if p.code != Code.REJECTED)
         problems.append(Problem(Severity.ERROR, ingress.ref, "", HELD_REASON, HELD_CODE))
         held.append(ingress)
-        return last_good, kept
+        return kept
 
     def _acceptance(self, ingress: Manifest) -> Acceptance:
         found: list[Problem] = []
-        options = _accept(ingress, found, self.settings)
-        return options, tuple(found)
+        accepted = _accept(ingress, found, self.settings)
+        return accepted, tuple(found)
 
 
 HELD_CODE = Code.KEPT_LAST_GOOD
@@ -214,6 +226,16 @@ HELD_REASON = (
     "edit rejected: not applied; its last good version is still served (fix or delete the"
     " Ingress to clear this)"
 )
+
+
+def _with_references(
+    found: Accepted, inventory: Inventory, settings: Settings, problems: list[Problem]
+) -> Accepted:
+    """`found` with the Secrets its annotations name read into its options."""
+    options = resolve_references(
+        found.ingress, found.options, inventory.secrets, settings, problems
+    )
+    return found if options is found.options else Accepted(found.ingress, found.view, options)
 
 
 def _ingress_hosts(router: Router, servers: tuple[Server, ...]) -> set[str]:
@@ -246,25 +268,24 @@ def _resolves_at_request_time(action: Action) -> bool:
     return isinstance(action, ProxyToAddress)
 
 
-def _accept(
-    ingress: Manifest, problems: list[Problem], settings: Settings
-) -> IngressOptions | None:
+def _accept(ingress: Manifest, problems: list[Problem], settings: Settings) -> Accepted | None:
     """Validate one Ingress and read its annotations (less what the command line does not
     allow it); an invalid one is reported and left out, alone (None). Its annotations are read
     even when its spec is invalid, so that every finding is reported at once, not only the
     first that rejected it."""
     explained = _report_legacy_fields(ingress, problems)
-    found = validate_ingress(ingress)
-    problems.extend(p for p in found if (p.field, p.code) not in explained)
+    validated = validate_ingress(ingress)
+    problems.extend(p for p in validated.problems if (p.field, p.code) not in explained)
     options, annotation_problems = read_options(ingress)  # annotations only: safe on any spec
     problems.extend(annotation_problems)
-    if not found:
-        path_errors = _path_problems(ingress, options)
+    view = validated.view
+    if view is not None:
+        path_errors = _path_problems(ingress, view, options)
         problems.extend(path_errors)
         if not path_errors and all(p.severity < Severity.ERROR for p in annotation_problems):
             options, refused = admit(ingress, options, settings)
             problems.extend(refused)
-            return options
+            return Accepted(ingress, view, options)
     problems.append(
         Problem(
             Severity.ERROR,
@@ -289,11 +310,11 @@ def _report_legacy_fields(ingress: Manifest, problems: list[Problem]) -> set[tup
     return explained
 
 
-def _path_problems(ingress: Manifest, options: IngressOptions) -> list[Problem]:
+def _path_problems(ingress: Manifest, view: IngressView, options: IngressOptions) -> list[Problem]:
     """ImplementationSpecific paths must be valid regexes in Ingresses that use them as such
     (use-regex, rewrite-target), and valid literal paths in the others."""
     found = []
-    for where, path in _implementation_specific_paths(ingress):
+    for where, path in _implementation_specific_paths(view):
         if options.rewrite.regex:
             reason = regex_path_problem(path)
             reason = f"not a usable regex (use-regex): {reason}" if reason else None
@@ -311,11 +332,10 @@ def _path_problems(ingress: Manifest, options: IngressOptions) -> list[Problem]:
     return found
 
 
-def _implementation_specific_paths(ingress: Manifest) -> list[tuple[str, str]]:
-    spec = ingress.body["spec"]
+def _implementation_specific_paths(view: IngressView) -> list[tuple[str, str]]:
     return [
-        (f"spec.rules[{index}].http.paths[{path_index}].path", path.get("path") or "")
-        for index, rule in enumerate(spec.get("rules") or [])
-        for path_index, path in enumerate((rule.get("http") or {}).get("paths") or [])
-        if path.get("pathType") == IMPLEMENTATION_SPECIFIC
+        (f"{path.field}.path", path.path)
+        for rule in view.rules
+        for path in rule.paths
+        if path.path_type is PathType.IMPLEMENTATION_SPECIFIC
     ]

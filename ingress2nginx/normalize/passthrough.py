@@ -14,7 +14,7 @@ from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity
 from ingress2nginx.features.passthrough import WHERE
 from ingress2nginx.model import Match, Passthrough, ProxyToAddress, ProxyToUpstream, Server
-from ingress2nginx.normalize.routing import server_names
+from ingress2nginx.normalize.hosts import server_names
 
 
 def passthrough_hosts(

@@ -1,14 +1,14 @@
-"""Ingresses into servers: claims, hosts, default backends, aliases.
+"""Ingresses into servers: path claims, conflicts, default backends.
 
-Ingresses are visited oldest first (creationTimestamp, then namespace/name). Each path claims
-host + path + type; the first claim keeps it and every later one is reported as a conflict.
-How a host's winning claims become nginx locations is locations.py; which certificate a host
-gets is securing.py.
+Ingresses are visited oldest first (creationTimestamp, then namespace/name), each as its
+validated view (ingress_view.py). Each path claims host + path + type; the first claim keeps
+it and every later one is reported as a conflict. How a host's winning claims become nginx
+locations is locations.py; which certificate a host gets is securing.py; what else a host
+gathers (aliases, app-root, from-to-www-redirect) and the names its server answers, hosts.py.
 
 Hosts. A precise host is an exact ``server_name``, a wildcard ``*.foo.com`` a regex matching
-exactly one label (nginx's own ``*.foo.com`` would match several), and nginx prefers exact
-names to regexes as Kubernetes prefers precise hosts to wildcards. Rules without a host go to
-the catch-all ``default_server``.
+exactly one label, and nginx prefers exact names to regexes as Kubernetes prefers precise
+hosts to wildcards. Rules without a host go to the catch-all ``default_server``.
 
 Default backends. A request matching no path of its host goes to that host's default backend:
 the ``spec.defaultBackend`` of the oldest Ingress with rules for the host and a default
@@ -19,9 +19,7 @@ without rules, or failing that the oldest Ingress with one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity
@@ -31,7 +29,6 @@ from ingress2nginx.features import PREFIX, IngressOptions
 from ingress2nginx.model import (
     Action,
     ErrorPages,
-    Location,
     Match,
     Origin,
     PathType,
@@ -44,39 +41,30 @@ from ingress2nginx.model import (
 )
 from ingress2nginx.normalize.backends import Backends
 from ingress2nginx.normalize.canaries import Canary, apply_canaries
-from ingress2nginx.normalize.certificates import covers
+from ingress2nginx.normalize.hosts import (
+    CATCH_ALL,
+    ClaimKey,
+    Host,
+    aliases,
+    server_names,
+    www_redirects,
+)
+from ingress2nginx.normalize.ingress_view import (
+    DEFAULT_BACKEND_FIELD,
+    HTTPPath,
+    IngressView,
+    ServiceBackend,
+)
 from ingress2nginx.normalize.locations import Claim
 from ingress2nginx.normalize.paths import location_path
 from ingress2nginx.normalize.securing import TLSHosts
 from ingress2nginx.normalize.servers import ServerInputs, ServerMemo
 
 NOT_FOUND = Respond(404, "no rule matches and there is no default backend")
-CATCH_ALL = ""
-"""The host key of rules without a host."""
-WWW_REDIRECT_STATUS = 308
-
-ClaimKey = tuple[Match, str]
-"""(form, path): two paths with one key serve exactly the same requests."""
 ClaimKeyMemo = ManifestMemo[dict[tuple[str, bool], ClaimKey]]
 """Per Ingress: the claim key of each path (by field path and use of regex paths)."""
 ClaimMemo = ManifestMemo[dict[str, Claim]]
 """Per Ingress: the claim each path made last time (by field path)."""
-
-
-@dataclass(slots=True)
-class Host:
-    """Everything claimed on one host while the Ingresses are visited."""
-
-    claims: dict[ClaimKey, Claim] = field(default_factory=dict)
-    default: tuple[Action, Origin] | None = None
-    """The host's own default backend, from the oldest Ingress with rules here and one."""
-    aliases: list[tuple[str, Origin]] = field(default_factory=list)
-    """server-alias names asked for by Ingresses with rules here."""
-    app_root: str | None = None
-    www_redirect: Origin | None = None
-    """The Ingress asking for from-to-www-redirect on this host."""
-    options: dict[IngressOptions, None] = field(default_factory=dict)
-    """The options of the Ingresses with rules here, oldest first (an ordered set)."""
 
 
 @dataclass(slots=True)
@@ -101,33 +89,29 @@ class Router:
     built: ServerMemo = field(default_factory=lambda: ServerMemo(keep=False))
     """Servers built, kept between translations."""
 
-    def add(self, ingress: Manifest, options: IngressOptions) -> None:
+    def add(self, ingress: Manifest, view: IngressView, options: IngressOptions) -> None:
         """Claim the paths, hosts and TLS hosts of one validated, served Ingress."""
-        spec: Mapping[str, Any] = ingress.body["spec"]
         if options.canary.enabled:
-            self.canaries.extend(self._canary_paths(ingress, spec, options))
+            self.canaries.extend(self._canary_paths(ingress, view, options))
             return
-        rules = spec.get("rules") or []
-        default = self._default_backend(ingress, spec)
-        for index, rule in enumerate(rules):
-            name = rule.get("host") or CATCH_ALL
+        default = self._default_backend(ingress, view)
+        for rule in view.rules:
+            name = rule.host
             host = self.hosts.setdefault(name, Host())
             if name:
-                self._host_options(ingress, host, options, default, f"spec.rules[{index}]")
-            for path_index, path in enumerate((rule.get("http") or {}).get("paths") or []):
-                where = f"spec.rules[{index}].http.paths[{path_index}]"
-                self._claim(ingress, host, name, path, where, options)
-        rule_hosts = [rule["host"] for rule in rules if rule.get("host")]
-        self.tls.add(ingress, spec, rule_hosts)
+                host.take(ingress, options, default, rule.field)
+            for path in rule.paths:
+                self._claim(ingress, host, name, path, options)
+        self.tls.add(ingress, view.tls, view.rule_hosts)
         forced = options.redirect.force_ssl_redirect
-        self.https = self.https or bool(spec.get("tls")) or forced
+        self.https = self.https or bool(view.tls) or forced
 
     def servers(self) -> tuple[Server, ...]:
         """Every server, the catch-all first, then by host; from-to-www redirects included."""
         self._apply_canaries()
         taken = self._taken_names()
         servers = [self._server(name, taken) for name in self.hosts]
-        servers.extend(self._www_redirects(taken))
+        servers.extend(www_redirects(self.hosts, self.tls.hosts, taken))
         return tuple(sorted(servers, key=lambda server: server.host))
 
     def ingress_hosts(self) -> set[str]:
@@ -148,35 +132,16 @@ class Router:
             for claim in sorted(self.hosts[name].claims.values(), key=_claim_order)
         )  # fmt: skip
 
-    def _host_options(
-        self,
-        ingress: Manifest,
-        host: Host,
-        options: IngressOptions,
-        default: tuple[Action, Origin] | None,
-        where: str,
-    ) -> None:
-        """Host-wide things an Ingress with a rule for the host brings (oldest wins each)."""
-        if default is not None and host.default is None:
-            host.default = default
-        origin = Origin(ingress.namespace, ingress.name, where)
-        host.aliases.extend((alias, origin) for alias in options.redirect.server_alias)
-        if host.app_root is None:
-            host.app_root = options.rewrite.app_root
-        if options.redirect.from_to_www and host.www_redirect is None:
-            host.www_redirect = origin
-        host.options.setdefault(options)
-
     def _default_backend(
-        self, ingress: Manifest, spec: Mapping[str, Any]
+        self, ingress: Manifest, view: IngressView
     ) -> tuple[Action, Origin] | None:
-        backend = spec.get("defaultBackend")
+        backend = view.default_backend
         if backend is None:
             return None
-        field_path = "spec.defaultBackend"
-        action = self.backends.resolve(ingress, backend["service"], field_path, self.problems)
+        field_path = DEFAULT_BACKEND_FIELD
+        action = self._resolve(ingress, backend, field_path)
         origin = Origin(ingress.namespace, ingress.name, field_path)
-        without_rules = not spec.get("rules")
+        without_rules = not view.rules
         current = self.global_default
         if current is None or (without_rules and not current[2]):
             self.global_default = (action, origin, without_rules)
@@ -185,17 +150,15 @@ class Router:
         return action, origin
 
     def _canary_paths(
-        self, ingress: Manifest, spec: Mapping[str, Any], options: IngressOptions
+        self, ingress: Manifest, view: IngressView, options: IngressOptions
     ) -> list[Canary]:
         found = []
-        for index, rule in enumerate(spec.get("rules") or []):
-            host = rule.get("host") or CATCH_ALL
-            for path_index, path in enumerate((rule.get("http") or {}).get("paths") or []):
-                where = f"spec.rules[{index}].http.paths[{path_index}]"
-                key = self._claim_key(ingress, path, where, options)
-                action = self._action(ingress, path["backend"], f"{where}.backend", options)
-                origin = Origin(ingress.namespace, ingress.name, where)
-                found.append(Canary(host, key, action, origin, options))
+        for rule in view.rules:
+            for path in rule.paths:
+                key = self._claim_key(ingress, path, options)
+                action = self._action(ingress, path, options)
+                origin = Origin(ingress.namespace, ingress.name, path.field)
+                found.append(Canary(rule.host, key, action, origin, options))
         return found
 
     def _apply_canaries(self) -> None:
@@ -204,17 +167,11 @@ class Router:
         self.canaries.clear()
 
     def _claim(
-        self,
-        ingress: Manifest,
-        host: Host,
-        host_name: str,
-        path: Mapping[str, Any],
-        where: str,
-        options: IngressOptions,
+        self, ingress: Manifest, host: Host, host_name: str, path: HTTPPath, options: IngressOptions
     ) -> None:
-        path_type = PathType(path["pathType"])
-        written = path.get("path") or "/"
-        form, normalized = self._claim_key(ingress, path, where, options)
+        path_type, where = path.path_type, path.field
+        written = path.path or "/"
+        form, normalized = self._claim_key(ingress, path, options)
         regex = form is Match.REGEX
         taken = host.claims.get((form, normalized))
         if taken is not None:
@@ -227,7 +184,7 @@ class Router:
             return
         stand_in = self._stand_in(ingress, options, where)
         told = len(self.problems)
-        action = self._action(ingress, path["backend"], f"{where}.backend", options)
+        action = self._action(ingress, path, options)
         standing_in = False
         if isinstance(action, Respond) and stand_in is not None:
             action, standing_in = stand_in, True
@@ -238,21 +195,18 @@ class Router:
             claim.action is action and claim.stand_in is stand_in and claim.options is options
         ):  # the same Ingress object, path and options: only the backend could differ
             origin = Origin(ingress.namespace, ingress.name, where)
-            service = path["backend"]["service"]
-            port = service["port"].get("number") or service["port"].get("name")
+            backend = path.backend
             claim = made[where] = Claim(
                 path_type, normalized, regex, written, action, origin, _describe(action),
-                options, service=(service["name"], str(port)), stand_in=stand_in,
+                options, service=(backend.name, str(backend.port)), stand_in=stand_in,
                 standing_in=standing_in,
             )  # fmt: skip
         host.claims[(form, normalized)] = claim
 
-    def _claim_key(
-        self, ingress: Manifest, path: Mapping[str, Any], where: str, options: IngressOptions
-    ) -> ClaimKey:
-        """`_claim_key` of the path at `where` in `ingress`, worked out once per Ingress."""
+    def _claim_key(self, ingress: Manifest, path: HTTPPath, options: IngressOptions) -> ClaimKey:
+        """`_claim_key` of a path of `ingress`, worked out once per Ingress."""
         keys = self.claim_keys.get(ingress, lambda _: {})
-        memo_key = (where, options.rewrite.regex)
+        memo_key = (path.field, options.rewrite.regex)
         key = keys.get(memo_key)
         if key is None:
             key = keys[memo_key] = _claim_key(path, options)
@@ -291,13 +245,16 @@ class Router:
         pages = ErrorPages(codes, target, claim.service[0], claim.service[1])
         return replace(claim, error_pages=pages)
 
-    def _action(
-        self, ingress: Manifest, backend: Mapping[str, Any], where: str, options: IngressOptions
-    ) -> Action:
+    def _action(self, ingress: Manifest, path: HTTPPath, options: IngressOptions) -> Action:
         redirect = options.redirect.redirect
         if redirect is not None:
             return Redirect(*redirect)
-        return self.backends.resolve(ingress, backend["service"], where, self.problems)
+        return self._resolve(ingress, path.backend, path.backend_field)
+
+    def _resolve(self, ingress: Manifest, backend: ServiceBackend, field_path: str) -> Action:
+        return self.backends.resolve_port(
+            ingress, backend.name, backend.port, field_path, self.problems
+        )
 
     def _conflict(self, ingress: Manifest, field_path: str, reason: str) -> None:
         self.problems.append(
@@ -311,45 +268,13 @@ class Router:
         host = self.hosts[name]
         tls = self.tls.hosts.get(name)
         claims = tuple(self._with_error_pages(claim) for claim in host.claims.values())
-        names = server_names(name) + self._aliases(name, host, taken)
+        names = server_names(name) + aliases(host, taken, self.problems)
         usable = tls.usable if tls is not None else None
         return self.built.get(ServerInputs(
             name, names, name == CATCH_ALL, claims, self._fallback(host), usable,
             host.app_root, tuple(host.options), self.config.ssl_redirect,
             self.config.no_auth_locations,
         ))  # fmt: skip
-
-    def _aliases(self, name: str, host: Host, taken: set[str]) -> tuple[str, ...]:
-        found: list[str] = []
-        for alias, origin in host.aliases:
-            if alias in taken:
-                reason = f"server-alias {alias} is already served by another rule; ignored"
-                self.problems.append(
-                    Problem(Severity.WARNING, _ref(origin), "metadata.annotations"
-                            "[nginx.ingress.kubernetes.io/server-alias]", reason, Code.CONFLICT)
-                )  # fmt: skip
-                continue
-            taken.add(alias)
-            found.extend(server_names(alias))
-        return tuple(found)
-
-    def _www_redirects(self, taken: set[str]) -> list[Server]:
-        """from-to-www-redirect: a server for the other name of a host, redirecting to it."""
-        servers = []
-        for name in sorted(self.hosts):
-            host = self.hosts[name]
-            if host.www_redirect is None or name.startswith("*."):
-                continue
-            other = name[4:] if name.startswith("www.") else f"www.{name}"
-            if other in taken:
-                continue
-            taken.add(other)
-            tls = self.tls.hosts.get(name)
-            usable = tls.usable if tls is not None and covers(tls.names, other) else None
-            action = Redirect(WWW_REDIRECT_STATUS, name, keep_uri=True)
-            location = Location(Match.PREFIX, "/", action, host.www_redirect)
-            servers.append(Server(other, (other,), False, (location,), usable))
-        return servers
 
     def _fallback(self, host: Host) -> tuple[Action, Origin | None]:
         if host.default is not None:
@@ -359,10 +284,10 @@ class Router:
         return NOT_FOUND, None
 
 
-def _claim_key(path: Mapping[str, Any], options: IngressOptions) -> ClaimKey:
+def _claim_key(path: HTTPPath, options: IngressOptions) -> ClaimKey:
     """(form, normalized path) of an Ingress path: equal keys serve the same requests."""
-    path_type = PathType(path["pathType"])
-    written = path.get("path") or "/"
+    path_type = path.path_type
+    written = path.path or "/"
     if path_type is PathType.IMPLEMENTATION_SPECIFIC and options.rewrite.regex:
         return Match.REGEX, written
     form = Match.EXACT if path_type is PathType.EXACT else Match.PREFIX
@@ -381,26 +306,12 @@ def _normalize(path: str, path_type: PathType) -> str:
     return decoded.rstrip("/") or "/"
 
 
-def server_names(host: str) -> tuple[str, ...]:
-    """``server_name`` arguments for an Ingress host (already validated)."""
-    if host == CATCH_ALL:
-        return ("_",)
-    if host.startswith("*."):
-        suffix = host[2:].replace(".", r"\.")
-        return (rf"~^[^.]+\.{suffix}$",)
-    return (host,)
-
-
 def _describe(action: Action) -> str:
     if isinstance(action, Respond):
         return str(action.status)
     if isinstance(action, Redirect):
         return f"redirect {action.status} {action.target}"
     return action.service
-
-
-def _ref(origin: Origin) -> ObjectRef:
-    return ObjectRef("Ingress", origin.namespace, origin.name)
 
 
 def _stood_in_for(problem: Problem) -> Problem:

@@ -11,15 +11,14 @@ certificates.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import Problem, Severity
 from ingress2nginx.core.objects import Manifest
 from ingress2nginx.model import CertificateFile, Origin, ServerTLS
 from ingress2nginx.normalize.certificates import Certificates, covers
+from ingress2nginx.normalize.ingress_view import TLSEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +44,11 @@ class TLSHosts:
     files: dict[str, CertificateFile] = field(default_factory=dict)
     """Certificate files the usable certificates need, by name."""
 
-    def add(self, ingress: Manifest, spec: Mapping[str, Any], rule_hosts: list[str]) -> None:
+    def add(self, ingress: Manifest, entries: tuple[TLSEntry, ...], rule_hosts: list[str]) -> None:
         """Take the ``spec.tls`` entries of one Ingress."""
-        entries = spec.get("tls") or []
-        listed_exactly = {host for entry in entries for host in entry.get("hosts") or []}
-        for index, entry in enumerate(entries):
-            where = f"spec.tls[{index}]"
-            secret = entry.get("secretName") or ""
-            listed = entry.get("hosts") or []
+        listed_exactly = {host for entry in entries for host in entry.hosts}
+        for entry in entries:
+            where, secret, listed = entry.field, entry.secret_name, entry.hosts
             for host in listed:
                 if not any(_names(host, rule_host, set()) for rule_host in rule_hosts):
                     reason = f"TLS host {host} has no rule in this Ingress; ignored"

@@ -26,6 +26,15 @@ from typing import Any
 
 from ingress2nginx.core.objects import Inventory, Manifest
 from ingress2nginx.core.settings import Settings
+from ingress2nginx.model import PathType
+from ingress2nginx.normalize.ingress_view import (
+    DEFAULT_BACKEND_FIELD,
+    IngressView,
+    Rule,
+    ServiceBackend,
+)
+from ingress2nginx.normalize.normalizing import Translation
+from ingress2nginx.normalize.validating import validate_ingress
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 GATEWAY_NAME = "ingress2nginx"
@@ -35,22 +44,23 @@ Obj = dict[str, Any]
 
 
 def gateway_api_objects(
-    served: Sequence[Manifest], inventory: Inventory, settings: Settings, namespace: str
+    translation: Translation, inventory: Inventory, settings: Settings, namespace: str
 ) -> tuple[list[Obj], list[str]]:
-    """The Gateway, ReferenceGrants and HTTPRoutes, and a note for each thing left out."""
+    """The Gateway, ReferenceGrants and HTTPRoutes routing as the Ingresses `translation`
+    serves, and a note for each thing left out."""
     notes: list[str] = []
     routes: list[Obj] = []
     tls_hosts: dict[str, tuple[str, str]] = {}
+    served = [(ingress, _view(ingress)) for ingress in translation.served]
     default = _global_default(served, inventory, namespace, notes)
-    for ingress in served:
-        spec: Mapping[str, Any] = ingress.body["spec"]
-        own = _backend(ingress, spec.get("defaultBackend"), inventory, [])
+    for ingress, view in served:
+        own = _backend(ingress, view.default_backend, inventory, [])
         fallback = own if own is not None else default[1] if default else None
-        for index, rule in enumerate(spec.get("rules") or []):
+        for index, rule in enumerate(view.rules):
             made = _rule_route(ingress, index, rule, fallback, inventory, namespace, notes)
             if made is not None:
                 routes.append(made)
-        _tls(ingress, spec, tls_hosts, notes)
+        _tls(ingress, view, tls_hosts, notes)
     if default is not None:
         routes.append(default[0])
     gateway = _gateway(settings, namespace, tls_hosts)
@@ -58,26 +68,24 @@ def gateway_api_objects(
     return [gateway, *grants, *routes], notes
 
 
-def _rule_route(ingress: Manifest, index: int, rule: Mapping[str, Any], fallback: Obj | None,
+def _rule_route(ingress: Manifest, index: int, rule: Rule, fallback: Obj | None,
                 inventory: Inventory, namespace: str, notes: list[str]) -> Obj | None:  # fmt: skip
-    host = rule.get("host")
-    where = f"{ingress.namespace}/{ingress.name} spec.rules[{index}]"
-    if isinstance(host, str) and host.startswith("*."):
-        notes.append(f"{where}: wildcard host {host} left out (one label in an Ingress,"
-                     " one or more in the Gateway API)")  # fmt: skip
+    host = rule.host
+    named = f"{ingress.namespace}/{ingress.name}"
+    if host.startswith("*."):
+        notes.append(f"{named} {rule.field}: wildcard host {host} left out (one label in an"
+                     " Ingress, one or more in the Gateway API)")  # fmt: skip
         return None
     rules, prefix_root = [], False
-    for path_index, path in enumerate((rule.get("http") or {}).get("paths") or []):
-        written = path.get("path") or "/"
-        path_type = path.get("pathType")
-        field = f"{where}.http.paths[{path_index}]"
-        if path_type == "ImplementationSpecific" and _uses_regex(ingress):
-            notes.append(f"{field}: regex path left out (no Gateway API equivalent)")
+    for path in rule.paths:
+        written = path.path or "/"
+        if path.path_type is PathType.IMPLEMENTATION_SPECIFIC and _uses_regex(ingress):
+            notes.append(f"{named} {path.field}: regex path left out (no Gateway API equivalent)")
             continue
-        backend = _backend(ingress, path.get("backend"), inventory, notes, field)
+        backend = _backend(ingress, path.backend, inventory, notes, path.field)
         if backend is None:
             continue
-        kind = PATH_TYPES[path_type]
+        kind = PATH_TYPES[path.path_type]
         prefix_root = prefix_root or (kind == "PathPrefix" and written.rstrip("/") == "")
         rules.append(_rule({"path": {"type": kind, "value": written}}, backend))
     if fallback is not None and not prefix_root:
@@ -85,7 +93,7 @@ def _rule_route(ingress: Manifest, index: int, rule: Mapping[str, Any], fallback
     if not rules:
         return None
     name = ingress.name if index == 0 else f"{ingress.name}-{index}"
-    return _route(ingress, name, namespace, host if isinstance(host, str) else None, rules)
+    return _route(ingress, name, namespace, host or None, rules)
 
 
 def _uses_regex(ingress: Manifest) -> bool:
@@ -96,24 +104,31 @@ def _uses_regex(ingress: Manifest) -> bool:
     )
 
 
-def _backend(ingress: Manifest, backend: object, inventory: Inventory, notes: list[str],
-             field: str = "spec.defaultBackend") -> Obj | None:  # fmt: skip
-    if not isinstance(backend, Mapping) or not isinstance(backend.get("service"), Mapping):
-        return None
-    service = backend["service"]
-    port = service.get("port") or {}
-    number = port.get("number")
-    if number is None:
-        number = _named_port(inventory, ingress.namespace, service.get("name"), port.get("name"))
-    if number is None:
-        notes.append(f"{ingress.namespace}/{ingress.name} {field}: port {port.get('name')} is"
-                     " named and its Service is not in the input; left out")  # fmt: skip
-        return None
-    return {"name": service["name"], "namespace": ingress.namespace, "port": number}
+def _view(ingress: Manifest) -> IngressView:
+    """The validated spec of a served Ingress (served Ingresses are valid)."""
+    view = validate_ingress(ingress).view
+    assert view is not None, f"{ingress.ref} is served, so it is valid"
+    return view
 
 
-def _named_port(inventory: Inventory, namespace: str, name: object, port: object) -> int | None:
-    service = inventory.services.get((namespace, str(name)))
+def _backend(ingress: Manifest, backend: ServiceBackend | None, inventory: Inventory,
+             notes: list[str], field: str = DEFAULT_BACKEND_FIELD) -> Obj | None:  # fmt: skip
+    """A backendRef for `backend`, found at `field` (named in a note when it is left out)."""
+    if backend is None:
+        return None
+    port = backend.port
+    number = port if isinstance(port, int) else None
+    if number is None:
+        number = _named_port(inventory, ingress.namespace, backend.name, port)
+    if number is None:
+        notes.append(f"{ingress.namespace}/{ingress.name} {field}: port {port} is named and"
+                     " its Service is not in the input; left out")  # fmt: skip
+        return None
+    return {"name": backend.name, "namespace": ingress.namespace, "port": number}
+
+
+def _named_port(inventory: Inventory, namespace: str, name: str, port: object) -> int | None:
+    service = inventory.services.get((namespace, name))
     spec = service.body.get("spec") if service is not None else None
     ports = spec.get("ports") if isinstance(spec, Mapping) else None
     for entry in ports if isinstance(ports, list) else []:
@@ -148,13 +163,13 @@ def _route(ingress: Manifest, name: str, namespace: str, host: str | None,
     return {"apiVersion": GATEWAY_API, "kind": "HTTPRoute", "metadata": metadata, "spec": spec}
 
 
-def _global_default(served: Sequence[Manifest], inventory: Inventory, namespace: str,
-                    notes: list[str]) -> tuple[Obj, Obj] | None:  # fmt: skip
+def _global_default(served: Sequence[tuple[Manifest, IngressView]], inventory: Inventory,
+                    namespace: str, notes: list[str]) -> tuple[Obj, Obj] | None:  # fmt: skip
     """(route, backendRef) of the global default backend: the default backend of the oldest
     Ingress without rules, else of the oldest with one (routing.py's rule)."""
-    candidates = sorted(served, key=lambda ingress: bool(ingress.body["spec"].get("rules")))
-    for ingress in candidates:
-        fallback = _backend(ingress, ingress.body["spec"].get("defaultBackend"), inventory, notes)
+    candidates = sorted(served, key=lambda pair: bool(pair[1].rules))
+    for ingress, view in candidates:
+        fallback = _backend(ingress, view.default_backend, inventory, notes)
         if fallback is not None:
             route = _route(ingress, f"{ingress.name}-default", namespace, None,
                            [_rule(None, fallback)])  # fmt: skip
@@ -162,14 +177,14 @@ def _global_default(served: Sequence[Manifest], inventory: Inventory, namespace:
     return None
 
 
-def _tls(ingress: Manifest, spec: Mapping[str, Any], hosts: dict[str, tuple[str, str]],
+def _tls(ingress: Manifest, view: IngressView, hosts: dict[str, tuple[str, str]],
          notes: list[str]) -> None:  # fmt: skip
-    for entry in spec.get("tls") or []:
-        secret = entry.get("secretName")
-        for host in entry.get("hosts") or []:
+    for entry in view.tls:
+        secret = entry.secret_name
+        for host in entry.hosts:
             if secret and host not in hosts and not host.startswith("*."):
                 hosts[host] = (ingress.namespace, secret)
-    if spec.get("tls"):
+    if view.tls:
         notes.append(f"{ingress.namespace}/{ingress.name}: plain HTTP on its TLS hosts is served,"
                      " not redirected to HTTPS (add a RequestRedirect route to do so)")  # fmt: skip
 
