@@ -31,20 +31,18 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 from dnslib import AAAA, QTYPE, RCODE, RR, SRV, A, DNSRecord
 
 from ingress2nginx.normalize.records import DEFAULT_TTL, RecordSet, Target, address_of, target_host
+from ingress2nginx.watch.dnssockets import Reply, TcpReader, UdpReply, bound_pair
 
 DEFAULT_LISTEN = ("127.0.0.1", 5353)
 """``--dns-listen`` by default: loopback, shared by the containers of the pod."""
 UDP_LIMIT = 512
 """Longest UDP answer without EDNS (nginx sends none); longer ones are truncated."""
-RECEIVE_BUFFER = 8 * 1024 * 1024
-"""Bytes of queries the kernel may hold for the responder (capped by net.core.rmem_max): a
-burst larger than the buffer is dropped, and nginx asks again after resolver_timeout."""
 DEFAULT_ANSWER_RATE = 40000.0
 """UDP answers a second at most. bench/dns_bench.py at 16,000 upstreams: unpaced, nginx's
 resolver socket dropped thousands of answers in each burst; nginx's steady load there is
@@ -56,9 +54,7 @@ answers wait in memory."""
 PACE_TICK = 0.002
 RELAY_TIMEOUT = 5.0
 """A relayed query not answered within this many seconds is forgotten."""
-BIND_ATTEMPTS = 20
 
-Reply = Callable[[bytes], None]
 
 OUTCOMES = {
     "udp": "queries received over UDP",
@@ -111,7 +107,7 @@ class DnsResponder:
         self._paced_at = time.monotonic()
         self._pending: dict[int, tuple[int, Reply, float]] = {}
         self._ids = itertools.count(1)
-        self._udp, self._tcp = _bound_pair(listen)
+        self._udp, self._tcp = bound_pair(listen)
         self._relay = socket.socket(
             socket.AF_INET6 if self._v6_relay() else socket.AF_INET, socket.SOCK_DGRAM
         )
@@ -301,14 +297,15 @@ class DnsResponder:
             except BlockingIOError:
                 return
             self.counts["udp"] += 1
-            self._handle(query, UDP_LIMIT, _UdpReply(self._outgoing, client))
+            self.handle(query, UDP_LIMIT, UdpReply(self._outgoing, client))
 
     def _accept(self, listener: socket.socket) -> None:
         conn, _ = listener.accept()
         conn.settimeout(2.0)
-        self._selector.register(conn, selectors.EVENT_READ, _TcpReader(self))
+        self._selector.register(conn, selectors.EVENT_READ, TcpReader(self))
 
-    def _handle(self, query: bytes, limit: int, reply: Reply) -> None:
+    def handle(self, query: bytes, limit: int, reply: Reply) -> None:
+        """Answer one query (from records, cached) or relay it; `reply` sends the answer."""
         self.queries += 1
         answered = self.answer(query, limit)
         if answered is not None:
@@ -351,70 +348,3 @@ class DnsResponder:
         with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(conn)
         conn.close()
-
-
-def _bound_pair(listen: tuple[str, int]) -> tuple[socket.socket, socket.socket]:
-    """A UDP and a TCP socket on one address and port; with port 0, a port free for both
-    (the one the system gives the UDP socket may be taken for TCP: then another)."""
-    family = socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
-    for attempt in range(BIND_ATTEMPTS):
-        udp = socket.socket(family, socket.SOCK_DGRAM)
-        tcp = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            with contextlib.suppress(OSError):  # nginx asks in bursts (every upstream at start)
-                udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-            udp.bind(listen)
-            tcp.bind((listen[0], udp.getsockname()[1]))
-            tcp.listen(64)
-        except OSError:
-            udp.close()
-            tcp.close()
-            if listen[1] != 0 or attempt == BIND_ATTEMPTS - 1:
-                raise
-            continue
-        return udp, tcp
-    raise AssertionError("unreachable")
-
-
-class _UdpReply:
-    """Queues an answer for the UDP client that asked (sent paced: `_send_paced`)."""
-
-    __slots__ = ("_client", "_queue")
-
-    def __init__(self, queue: collections.deque[tuple[bytes, Any]], client: Any) -> None:
-        self._queue = queue
-        self._client = client
-
-    def __call__(self, answer: bytes) -> None:
-        self._queue.append((answer, self._client))
-
-
-class _TcpReader:
-    """Length-prefixed queries from one TCP connection (RFC 1035 4.2.2)."""
-
-    def __init__(self, responder: DnsResponder) -> None:
-        self._responder = responder
-        self._buffer = b""
-
-    def __call__(self, conn: socket.socket) -> None:
-        try:
-            data = conn.recv(65537)
-        except (TimeoutError, OSError):
-            data = b""
-        if not data:
-            self._responder.forget(conn)
-            return
-        self._buffer += data
-        while len(self._buffer) >= 2:
-            length = int.from_bytes(self._buffer[:2], "big")
-            if len(self._buffer) < 2 + length:
-                return
-            query, self._buffer = self._buffer[2 : 2 + length], self._buffer[2 + length :]
-            self._responder.counts["tcp"] += 1
-            self._responder._handle(query, 65535, lambda answer: _send(conn, answer))
-
-
-def _send(conn: socket.socket, answer: bytes) -> None:
-    with contextlib.suppress(OSError):
-        conn.sendall(len(answer).to_bytes(2, "big") + answer)
