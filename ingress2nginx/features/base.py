@@ -4,6 +4,7 @@ an invalid value does (`OnInvalid`)."""
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,16 @@ class OnInvalid(enum.StrEnum):
 
 class AnnotationValueError(ValueError):
     """An annotation value outside its allowlist; the message says what is allowed."""
+
+
+def compiles(pattern: str) -> str:
+    """`pattern` when it is a regular expression (Python's ``re`` agrees with PCRE on the
+    subsets the callers allow), else AnnotationValueError saying why."""
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise AnnotationValueError(f"is not a valid regular expression: {error}") from None
+    return pattern
 
 
 class AnnotationValueIgnored(Exception):

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING
 from ingress2nginx.core.actions import CanaryOptions, ProxyToUpstream, Split
 from ingress2nginx.core.directives import Directive, block, entry
 from ingress2nginx.core.quoting import Token, literal, trusted
-from ingress2nginx.features.base import Annotation, AnnotationValueError, Hooks, partly, supported
+from ingress2nginx.features.base import (
+    Annotation,
+    AnnotationValueError,
+    Hooks,
+    compiles,
+    partly,
+    supported,
+)
 from ingress2nginx.features.values import integer, parse_bool
 
 if TYPE_CHECKING:
@@ -71,11 +78,7 @@ def header_pattern(value: str) -> str:
         )
     if re.search(r"\$(?![)|]|\Z)", value):
         raise AnnotationValueError("may use '$' only as an end anchor")
-    try:
-        re.compile(value)
-    except re.error as error:
-        raise AnnotationValueError(f"is not a valid regular expression: {error}") from None
-    return value
+    return compiles(value)
 
 
 ANNOTATIONS: tuple[Annotation, ...] = (

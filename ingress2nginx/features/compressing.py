@@ -14,7 +14,7 @@ import re
 from ingress2nginx.core.directives import Directive, directive
 from ingress2nginx.core.quoting import literal, trusted
 from ingress2nginx.core.settings import GlobalConfig
-from ingress2nginx.features.base import AnnotationValueError
+from ingress2nginx.features.base import AnnotationValueError, compiles
 
 _MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#&^_.+-]{0,126}/(?:\*|[a-z0-9][a-z0-9!#&^_.+-]{0,126})\Z")
 _NAMED_GROUP = re.compile(r"\(\?P?<(?![=!])")
@@ -44,11 +44,7 @@ def user_agent_pattern(value: str) -> str:
         )
     if _NAMED_GROUP.search(value):
         raise AnnotationValueError("must not use named groups (nginx makes them variables)")
-    try:
-        re.compile(value)
-    except re.error as error:
-        raise AnnotationValueError(f"is not a valid regular expression: {error}") from None
-    return value
+    return compiles(value)
 
 
 def http_directives(config: GlobalConfig) -> list[Directive]:
