@@ -268,11 +268,6 @@ def test_https_listeners_present_their_certificate(https: Gateway, host: str) ->
     assert certificate.subject_alt_names == tuple(CERTIFICATE_HOSTS)
 
 
-@pytest.mark.xfail(
-    reason="a host no route names gets the generated default certificate, not that of the "
-    "HTTPS listener without hostname (which terminates TLS for every name): a gwlisteners item",
-    strict=True,
-)
 def test_an_https_listener_without_hostname_presents_its_certificate_for_any_name(
     https: Gateway,
 ) -> None:
@@ -329,11 +324,6 @@ def test_a_request_whose_host_belongs_to_its_sni_listener_is_served(
     assert _status_or_backend(response) == expected
 
 
-@pytest.mark.xfail(
-    reason="listener isolation on HTTPS (a 421 for a Host outside the SNI's listener) is not "
-    "rendered yet: a gwlisteners item",
-    strict=False,
-)
 @pytest.mark.parametrize(("server_name", "host"), MISDIRECTED_421)
 def test_a_request_whose_host_belongs_to_another_listener_than_its_sni_gets_421(
     misdirected: Gateway, server_name: str, host: str

@@ -172,6 +172,7 @@ class Translator:
             certificates=_certificates(tls.files, gateway.certificates),
             https=router.https or gateway.https or bool(passthrough),
             h2c=gateway.h2c,
+            sni_ports=gateway.sni_ports,
             passthrough=passthrough,
             stream_snippets=tuple(
                 (f"{ingress.namespace}/{ingress.name}", options.snippets.stream)

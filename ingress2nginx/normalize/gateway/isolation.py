@@ -57,6 +57,15 @@ class Isolation:
             for other in self.listeners.get(listener.port, {})
         )
 
+    def narrowest(self, port: int, host: str) -> str | None:
+        """The hostname of the listener of `port` whose requests those for `host` are
+        (ANY_HOST: the listener without hostname); None when no listener holds it. The
+        hostnames holding a host lie one within the other: the narrowest is within all."""
+        holding = [name for name in self.listeners.get(port, {}) if within(host, name)]
+        return next(
+            (name for name in holding if all(within(name, other) for other in holding)), None
+        )
+
     def guarded(self, port: int, hosts: Iterable[str]) -> list[Listener]:
         """The listeners of `port` whose hostname needs a server of its own, given the hosts
         served there (`hosts`): those lying under a broader one of them, by hostname."""
