@@ -79,13 +79,13 @@ from ingress2nginx.normalize.gateway.listening import (
     merged,
     own_port,
 )
+from ingress2nginx.normalize.gateway.matching import PathMatch, path_match, rule_matches
 from ingress2nginx.normalize.gateway.misdirected import (
     SniPorts,
     checked,
     default_checked,
     sni_ports,
 )
-from ingress2nginx.normalize.gateway.matching import PathMatch, path_match, rule_matches
 from ingress2nginx.normalize.gateway.ref_filters import placed
 from ingress2nginx.normalize.gateway.route_kinds import settle_kinds
 from ingress2nginx.normalize.gateway.selection import (

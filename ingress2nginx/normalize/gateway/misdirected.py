@@ -129,4 +129,3 @@ def server_directives(server: Server) -> list[Directive]:
     port = HTTPS_PORT if server.port is None else server.port
     test = trusted(f'(${sni_variable(port)} !~ "^({server.sni_slot})?$")')
     return [block("if", [test], [directive("return", MISDIRECTED)])]
-
