@@ -71,7 +71,7 @@ from ingress2nginx.normalize.gateway.grpc_routes import (
     grpc_scheme,
 )
 from ingress2nginx.normalize.gateway.hostnames import ANY_HOST
-from ingress2nginx.normalize.gateway.isolation import Isolation
+from ingress2nginx.normalize.gateway.isolation import Isolation, shared
 from ingress2nginx.normalize.gateway.listening import (
     GatewayHost,
     HostKey,
@@ -139,6 +139,7 @@ def build_gateway(
         return GatewayConfig()
     grants = Grants(manifests.get("ReferenceGrant", []))
     listeners = served_listeners(manifests, settings, grants, problems)
+    problems.extend(shared(listeners))
     namespaces = {item.name: item for item in manifests.get("Namespace", [])}
     gateways = {(item.namespace, item.name): item for item in manifests.get("Gateway", [])}
     builder = _Builder(BackendRefs(backends, grants, set(inventory.services)), certificates,
