@@ -10,13 +10,15 @@ port's default server alone.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Iterator
 
 import pytest
 from e2e import Site, echo_service, serving, started_backends
 from gateway_objects import backend_ref, gateway, http_route, listener, parent
 from gateway_objects import route_rule as rule
-from harness import Response, find_nginx, free_ports, request, require_nginx
+from harness import LOOPBACK, Response, find_nginx, free_ports, request, require_nginx
 from test_mainline_nginx import MAINLINE_ENV, find_mainline_nginx, version_of
 from tls_secrets import tls_secret
 
@@ -143,3 +145,26 @@ def test_on_a_port_without_such_a_listener_an_unknown_name_belongs_to_no_listene
     assert unknown.certificate.common_name == "ingress2nginx default certificate"
     aimed = request(own, "/", host="x.test", tls=True, server_name="own.example.org")
     assert (aimed.status, aimed.backend) == (421, None)
+
+
+def _curl_http2(port: int, server_name: str, authority: str) -> tuple[str, str]:
+    """(HTTP version, status) of an HTTP/2 request whose SNI is `server_name` and whose
+    ``:authority`` is `authority` (curl sends the Host header as it)."""
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.skip("curl is not installed")
+    url = f"https://{server_name}:{port}/"
+    answer = subprocess.run(
+        [curl, "--silent", "--insecure", "--http2", "--max-time", "10",
+         "--resolve", f"{server_name}:{port}:{LOOPBACK}", "--header", f"Host: {authority}",
+         "--output", "/dev/null", "--write-out", "%{http_version} %{http_code}", url],
+        capture_output=True, text=True, check=False, timeout=20,
+    )  # fmt: skip
+    version, _, status = answer.stdout.partition(" ")
+    return version, status
+
+
+def test_an_http2_request_for_another_listener_gets_421(site: Site, ports: dict[str, int]) -> None:
+    """The case 421 exists for: an HTTP/2 client reusing a connection for another name."""
+    assert _curl_http2(ports["https"], "www.example.com", "www.example.com") == ("2", "200")
+    assert _curl_http2(ports["https"], "www.example.com", "shop.test") == ("2", "421")
