@@ -228,6 +228,10 @@ class Server:
     listens_https: bool = True
     """Answers HTTPS: on --https-port when the config listens there (`port` None), or on
     `port` (then `listens_http` is False: a port has one protocol)."""
+    sni_slot: str | None = None
+    """Gateway API: the listener of its HTTPS port whose SNI names this server's requests
+    must come with (`Config.sni_ports`; others get 421, normalize/gateway/misdirected.py);
+    None for no such check (Ingress servers, plain HTTP)."""
     _hash: int | None = field(default=None, init=False, repr=False, compare=False)
     """The hash, once computed (see the module docstring)."""
 
@@ -354,6 +358,9 @@ class Config:
     secret_files: tuple[SecretFile, ...] = ()
     """Files from Secrets named by annotations (htpasswd, CA bundles, client certificates),
     to write under --cert-dir; by name."""
+    sni_ports: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    """(port as clients see it, listener hostnames sorted, "" for none) of each port with
+    Gateway API HTTPS listeners: how an SNI name is told to belong to a listener."""
     worker_group: int | None = None
     """Group id given the files nginx's workers read at each request (`Settings.worker_group`),
     so that writing them needs no settings."""

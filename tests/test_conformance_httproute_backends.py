@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from conformance_base import (
     APP,
-    CLASS,
     GATEWAY_CLASS_ARGS,
     INFRA,
     V1,
@@ -75,7 +74,7 @@ def simple(request: pytest.FixtureRequest) -> Iterator[Gateway]:
 def test_a_route_attaches_to_a_gateway_of_its_namespace(simple: Gateway) -> None:
     assert simple.backend("/") == V1
     assert simple.explain("/") == V1
-    assert CLASS not in simple.messages, simple.messages
+    assert "gatewayClassName" not in simple.messages, simple.messages
 
 
 # -------------------------------------------------------------------- HTTPRouteCrossNamespace

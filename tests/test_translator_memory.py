@@ -446,7 +446,7 @@ def test_records_that_remember_their_hash_still_compare_and_hash_by_every_field(
     for record_type in (Server, Upstream, IngressOptions):
         names = {item.name for item in dataclasses.fields(record_type) if item.compare}
         assert "_hash" not in names and "_hash" in record_type.__slots__
-    assert len(compared_fields(Server)(Server("a", (), False, ()))) == 10  # port, listens_*
+    assert len(compared_fields(Server)(Server("a", (), False, ()))) == 11  # port, listens_*, sni
     location = _location()
     moved = dataclasses.replace(location, path="/b")
     tuned = IngressOptions(proxy=dataclasses.replace(DEFAULT_OPTIONS.proxy, read_timeout=5))

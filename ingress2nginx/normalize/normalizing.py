@@ -184,6 +184,7 @@ class Translator:
             certificates=_certificates(tls.files, gateway.certificates),
             https=router.https or gateway.https or bool(passthrough),
             h2c=gateway.h2c,
+            sni_ports=gateway.sni_ports,
             passthrough=passthrough,
             stream_snippets=tuple(
                 (f"{found.ingress.namespace}/{found.ingress.name}", found.options.snippets.stream)

@@ -42,6 +42,7 @@ from ingress2nginx.model import (
     Split,
 )
 from ingress2nginx.normalize.gateway import filter_directives as gateway_filters
+from ingress2nginx.normalize.gateway import misdirected as gateway_misdirected
 from ingress2nginx.normalize.gateway import nginx as gateway_nginx
 
 HOP_BY_HOP = frozenset({"Upgrade", "Connection"})
@@ -178,6 +179,7 @@ def server_directives(server: Server, settings: Settings) -> Token | None:
         if hooks.server is not None
         for item in hooks.server(server, settings)
     ]
+    found += gateway_misdirected.server_directives(server)
     found += gateway_filters.server_directives(server)
     return render_lines(found, SERVER_DEPTH) if found else None
 
@@ -201,6 +203,7 @@ def http_directives(config: Config, settings: Settings) -> Token | None:
         for item in hooks.http(config, settings)
     ]
     found += gateway_nginx.http_directives(config)
+    found += gateway_misdirected.http_directives(config)
     found += gateway_filters.http_directives(config)
     return render_lines(found, HTTP_DEPTH) if found else None
 

@@ -70,7 +70,8 @@ from ingress2nginx.normalize.gateway.grpc_routes import (
     grpc_rank,
     grpc_scheme,
 )
-from ingress2nginx.normalize.gateway.isolation import Isolation
+from ingress2nginx.normalize.gateway.hostnames import ANY_HOST
+from ingress2nginx.normalize.gateway.isolation import Isolation, shared
 from ingress2nginx.normalize.gateway.listening import (
     GatewayHost,
     HostKey,
@@ -79,6 +80,12 @@ from ingress2nginx.normalize.gateway.listening import (
     own_port,
 )
 from ingress2nginx.normalize.gateway.matching import PathMatch, path_match, rule_matches
+from ingress2nginx.normalize.gateway.misdirected import (
+    SniPorts,
+    checked,
+    default_checked,
+    sni_ports,
+)
 from ingress2nginx.normalize.gateway.ref_filters import placed
 from ingress2nginx.normalize.gateway.route_kinds import settle_kinds
 from ingress2nginx.normalize.gateway.selection import (
@@ -106,10 +113,15 @@ class GatewayConfig:
     """Some served listener is HTTPS on port 443 (nginx listens on --https-port)."""
     h2c: bool = False
     """A GRPCRoute is served on a plain HTTP listener (route_kinds.py)."""
+    sni_ports: SniPorts = ()
+    """The listener hostnames of each HTTPS port (misdirected.py)."""
 
     def merged(self, servers: tuple[Server, ...]) -> tuple[Server, ...]:
-        """The Ingresses' servers with these (listening.py's `merged`)."""
-        return merged(self.servers, servers) if self.servers else servers
+        """The Ingresses' servers with these (listening.py's `merged`), the default server
+        of --https-port checked for misdirected requests (misdirected.py)."""
+        if not self.servers:
+            return servers
+        return default_checked(merged(self.servers, servers), self.sni_ports)
 
 
 def build_gateway(
@@ -127,6 +139,7 @@ def build_gateway(
         return GatewayConfig()
     grants = Grants(manifests.get("ReferenceGrant", []))
     listeners = served_listeners(manifests, settings, grants, problems)
+    problems.extend(shared(listeners))
     namespaces = {item.name: item for item in manifests.get("Namespace", [])}
     gateways = {(item.namespace, item.name): item for item in manifests.get("Gateway", [])}
     builder = _Builder(BackendRefs(backends, grants, set(inventory.services)), certificates,
@@ -344,6 +357,12 @@ class _Builder:
         origin = Origin(gateway.namespace, gateway.name, listener.field, gateway.kind)
         server.tls = ServerTLS(parsed.file.name, origin)
 
+    def _certified(self, listener: Listener) -> bool:
+        """Whether the listener is HTTPS with a certificate to present (else the default
+        certificate is presented, which the port's default server has already)."""
+        found = listener.certificate
+        return found is not None and not isinstance(self.certificates.lookup(*found), str)
+
     def _conflict(self, route: Manifest, parent: int, host: str) -> None:
         reason = (
             f"host {host or '(any host)'} is served by Ingresses, which keep it; this route"
@@ -355,18 +374,27 @@ class _Builder:
     def config(self, secure_ports: set[int]) -> GatewayConfig:
         """The Gateway part of the model; `secure_ports` are the ports of HTTPS listeners."""
         self._guard()
-        servers = lay_out(self.hosts, secure_ports)
+        ports = sni_ports(self.isolation, secure_ports)
+        servers = checked(lay_out(self.hosts, secure_ports), ports, self.isolation)
         routes = sorted(self.routes, key=lambda route: (route.host, route.port or 0, route.path))
         files = tuple(self.files[name] for name in sorted(self.files))
-        return GatewayConfig(tuple(servers), tuple(routes), files, HTTPS_PORT in secure_ports)
+        return GatewayConfig(tuple(servers), tuple(routes), files, HTTPS_PORT in secure_ports,
+                             sni_ports=ports)  # fmt: skip
 
     def _guard(self) -> None:
         """A 404 server (with the listener's certificate) for each listener hostname under a
-        broader host of its port (isolation.py), unless the Ingresses keep that host."""
+        broader host of its port (isolation.py), and for an HTTPS listener without hostname
+        whose certificate is found, when no route takes every host of it (that certificate
+        is presented to names no other listener holds: the port's default server's),
+        unless the Ingresses keep that host."""
         for port in sorted(self.isolation.listeners):
             hosts = [host for host, served in self.hosts if served == port]
-            for listener in self.isolation.guarded(port, hosts):
-                host = listener.hostname or ""
+            guarded = self.isolation.guarded(port, hosts)
+            catch_all = self.isolation.listeners[port].get(ANY_HOST)
+            if catch_all is not None and ANY_HOST not in hosts and self._certified(catch_all):
+                guarded.append(catch_all)
+            for listener in guarded:
+                host = listener.hostname or ANY_HOST
                 if own_port(port) is None and host in self.ingress_hosts:
                     continue
                 self.hosts[(host, port)] = GatewayHost()

@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ingress2nginx.core.codes import Code
+from ingress2nginx.core.errors import Problem, Severity
 from ingress2nginx.normalize.gateway.hostnames import ANY_HOST, matches
 from ingress2nginx.normalize.gateway.selection import Listener
 
@@ -57,6 +59,15 @@ class Isolation:
             for other in self.listeners.get(listener.port, {})
         )
 
+    def narrowest(self, port: int, host: str) -> str | None:
+        """The hostname of the listener of `port` whose requests those for `host` are
+        (ANY_HOST: the listener without hostname); None when no listener holds it. The
+        hostnames holding a host lie one within the other: the narrowest is within all."""
+        holding = [name for name in self.listeners.get(port, {}) if within(host, name)]
+        return next(
+            (name for name in holding if all(within(name, other) for other in holding)), None
+        )
+
     def guarded(self, port: int, hosts: Iterable[str]) -> list[Listener]:
         """The listeners of `port` whose hostname needs a server of its own, given the hosts
         served there (`hosts`): those lying under a broader one of them, by hostname."""
@@ -69,3 +80,27 @@ class Isolation:
             and hostname not in served
             and any(host != hostname and within(hostname, host) for host in served)
         ]
+
+
+def shared(listeners: Iterable[Listener]) -> list[Problem]:
+    """A conflict for each listener on the port and hostname of one of an older Gateway:
+    Gateways have no addresses of their own here, so nginx serves both as one listener (their
+    routes answer together, the older route first where they overlap). Telling them apart
+    would need an address per Gateway (HostnameConflict; listener_status.py says the same)."""
+    first: dict[tuple[int, str], Listener] = {}
+    found = []
+    for listener in listeners:
+        key = (listener.port, listener.hostname or ANY_HOST)
+        other = first.setdefault(key, listener)
+        if other.gateway.key == listener.gateway.key:
+            continue
+        hostname = f"hostname {listener.hostname}" if listener.hostname else "no hostname"
+        reason = (
+            f"port {listener.port} and {hostname} are also those of listener {other.name} of"
+            f" Gateway {other.gateway.namespace}/{other.gateway.name}: Gateways share nginx's"
+            " addresses, so both are one listener, their routes answering together (the older"
+            " route where they overlap) (HostnameConflict)"
+        )
+        found.append(Problem(Severity.WARNING, listener.gateway.ref, listener.field, reason,
+                             Code.CONFLICT))  # fmt: skip
+    return found
