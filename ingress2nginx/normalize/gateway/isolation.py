@@ -83,10 +83,12 @@ class Isolation:
 
 
 def shared(listeners: Iterable[Listener]) -> list[Problem]:
-    """A conflict for each listener on the port and hostname of one of an older Gateway:
-    Gateways have no addresses of their own here, so nginx serves both as one listener (their
-    routes answer together, the older route first where they overlap). Telling them apart
-    would need an address per Gateway (HostnameConflict; listener_status.py says the same)."""
+    """A note for each listener on the port and hostname of one of an older Gateway: Gateways
+    have no addresses of their own here, so nginx serves both as one listener (their routes
+    answer together, the older route first where they overlap). Telling them apart would need
+    an address per Gateway. A note, not a warning, and no Conflicted status: both listeners
+    are served (the Gateway API's Conflicted means a port left unconfigured), and most such
+    Gateways carry routes for different hosts, which answer as they should."""
     first: dict[tuple[int, str], Listener] = {}
     found = []
     for listener in listeners:
@@ -99,8 +101,8 @@ def shared(listeners: Iterable[Listener]) -> list[Problem]:
             f"port {listener.port} and {hostname} are also those of listener {other.name} of"
             f" Gateway {other.gateway.namespace}/{other.gateway.name}: Gateways share nginx's"
             " addresses, so both are one listener, their routes answering together (the older"
-            " route where they overlap) (HostnameConflict)"
+            " route where they overlap)"
         )
-        found.append(Problem(Severity.WARNING, listener.gateway.ref, listener.field, reason,
+        found.append(Problem(Severity.INFO, listener.gateway.ref, listener.field, reason,
                              Code.CONFLICT))  # fmt: skip
     return found

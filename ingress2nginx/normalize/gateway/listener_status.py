@@ -12,8 +12,7 @@ Part of the Gateway status (status.py). Per listener, in the Gateway API's terms
   names a kind ingress2nginx does not serve there); else True (ResolvedRefs).
 - Programmed: True once nginx runs it with its certificate; else False (Invalid).
 - Conflicted: True (HostnameConflict) for a listener on the port and hostname of an earlier
-  one of the same Gateway, or of one of an older Gateway (nginx serves the host once, for
-  both: Gateways share its addresses); True (ProtocolConflict) for
+  one of the same Gateway (nginx serves the host once, for both); True (ProtocolConflict) for
   one left out because its port is served for the other protocol; else False (NoConflicts).
 
 ``attachedRoutes`` counts the routes attached to the listener (accepted through it), each
@@ -45,9 +44,6 @@ ROUTE_PROTOCOLS = frozenset({"HTTP", "HTTPS"})
 ACCEPTED_REASONS = frozenset({"PortUnavailable", "UnsupportedProtocol", "UnsupportedValue"})
 REFERENCE_REASONS = frozenset({"InvalidCertificateRef", "RefNotPermitted"})
 CONFLICT_REASONS = frozenset({"ProtocolConflict"})
-SHARED = frozenset({"HostnameConflict"})
-"""The reason reported for a served listener on the port and hostname of another Gateway's
-listener (isolation.py's `shared`)."""
 _TAG = re.compile(r"\(([A-Z][A-Za-z]+)\)")
 
 
@@ -170,8 +166,7 @@ def listener_status(
         programmed = Condition("Programmed", True, "Programmed", "nginx serves this listener")
     else:
         programmed = Condition("Programmed", False, "Invalid", refusal or resolved.message)
-    why = refusal or next((item.reason for item in refused if tagged(item.reason, SHARED)), "")
-    conflicted = _conflicted(served, facts.served, tagged(why, CONFLICT_REASONS | SHARED), why)
+    conflicted = _conflicted(served, facts.served, tagged(refusal, CONFLICT_REASONS), refusal)
     attached = len(facts.attached.get((gateway.key, index), ()))
     name = entry.get("name")
     conditions = (accepted, resolved, programmed, conflicted)
