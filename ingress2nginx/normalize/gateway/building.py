@@ -78,6 +78,7 @@ from ingress2nginx.normalize.gateway.listening import (
     lay_out,
     merged,
     own_port,
+    shared_port,
 )
 from ingress2nginx.normalize.gateway.matching import PathMatch, path_match, rule_matches
 from ingress2nginx.normalize.gateway.misdirected import (
@@ -151,17 +152,11 @@ def build_gateway(
         for route in manifests.get(kind, [])
         if named_validly(route, problems)
     ]
-    settled, h2c = settle_kinds(routes, settings.http2_directive, _server_port, problems)
+    settled, h2c = settle_kinds(routes, settings.http2_directive, shared_port, problems)
     for route, attached in settled:
         builder.add(route, attached)
     secure = {listener.port for listener in listeners if listener.secure}
     return replace(builder.config(secure), h2c=h2c)
-
-
-def _server_port(listener: Listener) -> int | None:
-    """The port of the servers a listener's hosts share (None: --http-port and --https-port,
-    where one server per host may answer both)."""
-    return own_port(listener.port)
 
 
 @dataclass(slots=True)

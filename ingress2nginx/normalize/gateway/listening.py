@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from ingress2nginx.model import Location, Match, Respond, Server, ServerTLS
 from ingress2nginx.normalize.gateway.dispatch import Candidate, layout_claims
 from ingress2nginx.normalize.gateway.hostnames import ANY_HOST, server_names
-from ingress2nginx.normalize.gateway.selection import HTTP_PORT, HTTPS_PORT
+from ingress2nginx.normalize.gateway.selection import HTTP_PORT, HTTPS_PORT, Listener
 from ingress2nginx.normalize.servers import ServerInputs
 
 NOT_FOUND = Respond(404, "no HTTPRoute rule matches")
@@ -41,6 +41,12 @@ def own_port(port: int) -> int | None:
     """The port a listener's hosts get servers of their own on: None for 80 and 443, which
     nginx serves on --http-port and --https-port."""
     return None if port in (HTTP_PORT, HTTPS_PORT) else port
+
+
+def shared_port(listener: Listener) -> int | None:
+    """The port of the servers a listener's hosts share (None: --http-port and --https-port,
+    where one server per host may answer both)."""
+    return own_port(listener.port)
 
 
 def lay_out(hosts: dict[HostKey, GatewayHost], secure_ports: set[int]) -> list[Server]:
