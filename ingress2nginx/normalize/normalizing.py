@@ -273,12 +273,14 @@ def _accept(ingress: Manifest, problems: list[Problem], settings: Settings) -> A
     """Validate one Ingress and read its annotations (less what the command line does not
     allow it); an invalid one is reported and left out, alone (None). Its annotations are read
     even when its spec is invalid, so that every finding is reported at once, not only the
-    first that rejected it."""
+    first that rejected it; an annotation validation refused already (a control character)
+    is not reported again by its feature."""
     explained = _report_legacy_fields(ingress, problems)
     validated = validate_ingress(ingress)
     problems.extend(p for p in validated.problems if (p.field, p.code) not in explained)
     options, annotation_problems = read_options(ingress)  # annotations only: safe on any spec
-    problems.extend(annotation_problems)
+    said = {p.field for p in validated.problems if p.severity >= Severity.ERROR}
+    problems.extend(p for p in annotation_problems if p.field not in said)  # said once
     view = validated.view
     if view is not None:
         path_errors = _path_problems(ingress, view, options)
