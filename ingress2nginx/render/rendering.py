@@ -9,7 +9,6 @@ out the servers that changed; each upstream's view is remembered the same way.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.resources
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -33,8 +32,9 @@ from ingress2nginx.model import Config, Server, Upstream
 from ingress2nginx.normalize.certificates import DEFAULT_CERTIFICATE
 from ingress2nginx.render.views import (
     SERVER_DEPTH,
+    feature_server_directives,
     http_directives,
-    location_view,
+    location_views,
     server_directives,
     server_response_headers,
 )
@@ -226,7 +226,8 @@ def _server_view(
 ) -> dict[str, Any]:
     own = own_certificate(server)
     hsts = writes_hsts(server, settings)
-    headers = server_response_headers(server, settings, hsts)
+    by_features = feature_server_directives(server, settings)
+    headers = server_response_headers(by_features, hsts)
     return {
         "listen": _listen(settings, server.port or settings.http_port, server.default),
         "listen_https": _https_listen(settings, server.default, passthrough)
@@ -236,7 +237,7 @@ def _server_view(
         "server_names": [literal(name) for name in server.server_names],
         "certificate": _server_certificate(server, settings, https, own),
         "hsts": render_lines([HSTS_HEADER], SERVER_DEPTH) if hsts else None,
-        "extra": server_directives(server, settings),
+        "extra": server_directives(server, by_features),
         **_locations_view(server, settings, headers),
     }
 
@@ -257,38 +258,14 @@ def _server_certificate(
 def _locations_view(
     server: Server, settings: Settings, headers: Sequence[Directive]
 ) -> dict[str, Any]:
-    """The locations, laid out; an HTTPS redirect every location shares is written once at
-    server level. A comment names the Ingress and field a location implements, the field alone
-    when the Ingress is the one above, and is left out when both are."""
-    views = [location_view(location, settings, headers) for location in server.locations]
-    shared = {view.inheritable for view in views}
-    inherited = shared.pop() if len(shared) == 1 else ()
-    if inherited:
-        views = [dataclasses.replace(view, inheritable=()) for view in views]
-    else:
-        views = [view.with_inheritable_inside() for view in views]
-    targets = {view.redirect for view in views}
-    hoisted = targets.pop() if len(targets) == 1 else None
-    if hoisted is not None:
-        views = [dataclasses.replace(view, redirect=None) for view in views]
-    previous = None
-    for index, location in enumerate(server.locations):
-        origin = location.origin
-        if origin is None:
-            previous = None
-        elif origin == previous:
-            views[index] = dataclasses.replace(views[index], note=None)
-        else:
-            if previous is not None and (origin.namespace, origin.name) == (
-                previous.namespace,
-                previous.name,
-            ):
-                views[index] = dataclasses.replace(views[index], note=comment(origin.field))
-            previous = origin
+    """The locations, laid out (views.py decides what each writes and what the server writes
+    once for all of them)."""
+    locations = location_views(server, settings, headers)
+    inherited = locations.inherited
     return {
-        "redirect": hoisted,
+        "redirect": locations.redirect,
         "inherited": render_lines(inherited, SERVER_DEPTH) if inherited else None,
-        "locations": views,
+        "locations": locations.views,
     }
 
 
