@@ -48,6 +48,7 @@ from ingress2nginx.sources.loading import (
     load_sources,
 )
 from ingress2nginx.sources.locating import field_line
+from ingress2nginx.sources.pooling import default_workers
 
 SLOW_SECONDS = 1.0
 """Loading that takes longer than this gets a progress line on terminals."""
@@ -62,7 +63,9 @@ def load(args: argparse.Namespace, settings: Settings) -> LoadResult:
     if getattr(args, "from_cluster", False):
         loaded = load_from_cluster(args, settings)
     else:
-        loaded = load_sources(args.sources or ["-"], stdin=sys.stdin, unreadable="report")
+        sources = args.sources or ["-"]
+        workers = default_workers()
+        loaded = load_sources(sources, stdin=sys.stdin, unreadable="report", workers=workers)
     if progress:
         elapsed = time.monotonic() - started
         done = f"read {len(loaded.manifests)} objects in {elapsed:.1f} s"
