@@ -70,6 +70,23 @@ def test_a_changed_or_dropped_certificate_is_synced_once(tmp_path: Path, synced:
     assert not (cert_dir / "tls-default_b.crt").exists()
 
 
+def test_a_new_certificate_is_private_whatever_the_umask_and_a_dangling_link_is_replaced(
+    tmp_path: Path,
+) -> None:
+    cert_dir = tmp_path / "certs"
+    cert_dir.mkdir(mode=0o700)
+    (cert_dir / "tls-default_b.crt").symlink_to(tmp_path / "nowhere")
+    old = os.umask(0o277)
+    try:
+        write_certificates(_config("a", "b"), cert_dir)
+    finally:
+        os.umask(old)
+    assert (cert_dir / "tls-default_a.key").stat().st_mode & 0o777 == 0o600
+    assert not (cert_dir / "tls-default_b.crt").is_symlink()
+    assert (cert_dir / "tls-default_b.crt").read_bytes() == b"PEM\n"
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_a_config_without_https_removes_the_keys_an_earlier_one_wrote(tmp_path: Path) -> None:
     cert_dir = tmp_path / "certs"
     write_certificates(_config("a", "b"), cert_dir)

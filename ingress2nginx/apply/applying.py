@@ -241,10 +241,39 @@ def _write_pair(
     written = False
     for name, content in zip(names, (chain, key), strict=True):
         target = directory / name
-        if not (target.exists() and target.read_bytes() == content):
+        if _write_new(target, content, 0o600):
+            written = True
+        elif not _holds(target, content):
             write_atomically(target, content.decode("ascii"), mode=0o600, sync=False)
             written = True
     return names, written
+
+
+def _holds(path: Path, content: bytes) -> bool:
+    """Whether the file at `path` holds `content` (not when it is a link to nothing)."""
+    try:
+        return path.read_bytes() == content
+    except FileNotFoundError:
+        return False
+
+
+def _write_new(target: Path, content: bytes, mode: int) -> bool:
+    """Write `target` when it does not exist yet (nothing can be reading it: no config names
+    it before it is written), straight, without a temporary file and a rename (a cold render
+    writes thousands); whether it did. Unsynced, as `_write_pair`."""
+    try:
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:  # a file, a link, anything: replaced atomically if it differs
+        return False
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            os.fchmod(stream.fileno(), mode)  # whatever the umask
+            stream.write(content)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(target)
+        raise
+    return True
 
 
 def _sync_folder(folder: Path) -> None:
