@@ -19,6 +19,7 @@ import yaml
 from ingress2nginx.apply.applying import (
     find_nginx,
     make_runtime_dir,
+    start_writing_certificates,
     write_atomically,
     write_certificates,
 )
@@ -130,11 +131,13 @@ def run_render(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: no Ingress was loaded and a source failed: {kept}", file=sys.stderr)
         return exit_codes.SOURCE
     renderer = Renderer(settings)
-    text = renderer.render(translation.config)
     if args.diff or args.check:
+        text = renderer.render(translation.config)
         return _compare(text, args.diff or args.check, show=bool(args.diff))
     make_runtime_dir(settings.runtime_dir)
-    write_certificates(translation.config, settings.cert_dir)
+    certificates_written = start_writing_certificates(translation.config, settings.cert_dir)
+    text = renderer.render(translation.config)
+    certificates_written()
     refused: list[Problem] = []
     if args.validate:
         translator = Translator(settings)
