@@ -21,14 +21,12 @@ from __future__ import annotations
 import contextlib
 import datetime
 import errno
-import gc
+import functools
 import os
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -36,6 +34,7 @@ import crossplane
 from cryptography import x509
 
 from ingress2nginx.core.errors import OutputValidationError, OutputWriteError
+from ingress2nginx.core.forking import started
 from ingress2nginx.core.secret_files import PREFIXES as ANNOTATION_FILE_PREFIXES
 from ingress2nginx.core.secret_files import READ_BY_WORKERS, SecretFile
 from ingress2nginx.model import Config
@@ -134,32 +133,11 @@ def write_certificates(config: Config, cert_dir: Path) -> None:
 
 
 def start_writing_certificates(config: Config, cert_dir: Path) -> Callable[[], None]:
-    """`write_certificates` in a forked process, so that a one-shot render lays out the
-    config meanwhile (a cold write of thousands of files is mostly waiting for the disk).
-    Returns the function that waits for it; when the process did not succeed, that function
-    writes the certificates itself, raising what `write_certificates` raises. Without fork,
-    or in a process with threads (a lock held by another thread would stay held in the
-    child), the certificates are written when the function is called."""
-    if not hasattr(os, "fork") or threading.active_count() > 1:
-        return lambda: write_certificates(config, cert_dir)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the child, which only exits
-        gc.disable()  # a collection would copy every page of the parent's heap
-        status = 1
-        try:
-            write_certificates(config, cert_dir)
-            status = 0
-        finally:
-            os._exit(status)
-
-    def finish() -> None:
-        _, status = os.waitpid(child, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            write_certificates(config, cert_dir)
-
-    return finish
+    """`write_certificates` in a forked process (core/forking.py), so that a one-shot render
+    lays out the config meanwhile (a cold write of thousands of files is mostly waiting for
+    the disk). Returns the function that waits for it, which writes the certificates itself
+    when the process did not succeed, raising what `write_certificates` raises."""
+    return started(functools.partial(write_certificates, config, cert_dir))
 
 
 def _remove_stale_pairs(cert_dir: Path, wanted: set[str]) -> bool:

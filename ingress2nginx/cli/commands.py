@@ -136,7 +136,7 @@ def run_render(args: argparse.Namespace, settings: Settings) -> int:
         return _compare(text, args.diff or args.check, show=bool(args.diff))
     make_runtime_dir(settings.runtime_dir)
     certificates_written = start_writing_certificates(translation.config, settings.cert_dir)
-    text = renderer.render(translation.config)
+    text = renderer.render(translation.config, workers=default_workers())
     certificates_written()
     refused: list[Problem] = []
     if args.validate:

@@ -9,6 +9,7 @@ out the servers that changed; each upstream's view is remembered the same way.
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ import jinja2
 from ingress2nginx import __version__
 from ingress2nginx.core.directives import Directive, render_lines
 from ingress2nginx.core.errors import TemplateError
+from ingress2nginx.core.forking import forked_map
 from ingress2nginx.core.quoting import Token, comment, expanded, literal, trusted
 from ingress2nginx.core.settings import GlobalConfig, Settings
 from ingress2nginx.features import compressing, dns_upstreams, forwarding
@@ -41,6 +43,8 @@ from ingress2nginx.render.views import (
 
 MAIN_TEMPLATE = "nginx.conf.j2"
 SERVER_TEMPLATE = "server.conf.j2"
+MIN_SHARED_SERVERS = 500
+"""Fewer new server blocks than this are all laid out here: a fork costs about what 100 do."""
 UPSTREAM_DEPTH = 2
 """Indentation depth of directives inside an ``upstream`` block."""
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -83,14 +87,16 @@ class Renderer:
         self._https = False
         self._passthrough = False
 
-    def render(self, config: Config) -> str:
-        """The whole nginx.conf for `config`."""
+    def render(self, config: Config, workers: int = 1) -> str:
+        """The whole nginx.conf for `config`; with `workers` > 1, forked copies of this process
+        lay out their share of the server blocks meanwhile (core/forking.py: the one-shot
+        ``render``; the text is the same)."""
         if config.https != self._https or bool(config.passthrough) != self._passthrough:
             self._https = config.https
             self._passthrough = bool(config.passthrough)
             self._servers = {}
         server_template = self._template(SERVER_TEMPLATE)
-        servers = {server: self._server(server, server_template) for server in config.servers}
+        servers = self._servers_laid_out(config.servers, server_template, workers)
         self._servers = servers
         upstreams = {upstream: self._upstream(upstream) for upstream in config.upstreams}
         self._upstreams = upstreams
@@ -105,6 +111,24 @@ class Renderer:
             )
         except jinja2.TemplateError as error:
             raise TemplateError(f"{MAIN_TEMPLATE}: {error}") from error
+
+    def _servers_laid_out(
+        self, servers: Sequence[Server], template: jinja2.Template, workers: int
+    ) -> dict[Server, Token]:
+        """Each server's block: remembered, or laid out now (shared out when there are
+        enough to be worth a fork)."""
+        new = [server for server in servers if server not in self._servers]
+        if len(new) < MIN_SHARED_SERVERS:
+            workers = 1
+        texts = forked_map(functools.partial(self._laid_out, template=template), new, workers)
+        laid_out = dict(zip(new, map(Token, texts), strict=True))
+        kept = self._servers
+        return {
+            server: laid_out[server] if server in laid_out else kept[server] for server in servers
+        }
+
+    def _laid_out(self, server: Server, template: jinja2.Template) -> str:
+        return str(self._server(server, template))
 
     def _server(self, server: Server, template: jinja2.Template) -> Token:
         cached = self._servers.get(server)
