@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
 
 import ingress2nginx.apply.applying
-from ingress2nginx.apply.applying import write_atomically, write_certificates
+from ingress2nginx.apply.applying import (
+    start_writing_certificates,
+    write_atomically,
+    write_certificates,
+)
+from ingress2nginx.core.errors import OutputWriteError
 from ingress2nginx.model import CertificateFile, Config
 
 
@@ -68,6 +74,59 @@ def test_a_changed_or_dropped_certificate_is_synced_once(tmp_path: Path, synced:
     assert len(synced) == 1
     assert (cert_dir / "tls-default_a.crt").read_bytes() == b"NEW\n"
     assert not (cert_dir / "tls-default_b.crt").exists()
+
+
+def test_a_new_certificate_is_private_whatever_the_umask_and_a_dangling_link_is_replaced(
+    tmp_path: Path,
+) -> None:
+    cert_dir = tmp_path / "certs"
+    cert_dir.mkdir(mode=0o700)
+    (cert_dir / "tls-default_b.crt").symlink_to(tmp_path / "nowhere")
+    old = os.umask(0o277)
+    try:
+        write_certificates(_config("a", "b"), cert_dir)
+    finally:
+        os.umask(old)
+    assert (cert_dir / "tls-default_a.key").stat().st_mode & 0o777 == 0o600
+    assert not (cert_dir / "tls-default_b.crt").is_symlink()
+    assert (cert_dir / "tls-default_b.crt").read_bytes() == b"PEM\n"
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_certificates_written_in_another_process_are_there_when_it_is_waited_for(
+    tmp_path: Path,
+) -> None:
+    cert_dir = tmp_path / "certs"
+    finish = start_writing_certificates(_config("a", "b"), cert_dir)
+    finish()
+    assert (cert_dir / "tls-default_b.key").read_bytes() == b"PEM\n"
+    assert (cert_dir / "default-server.crt").exists()
+
+
+def test_certificates_that_cannot_be_written_in_another_process_fail_as_in_this_one(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    finish = start_writing_certificates(_config("a"), tmp_path / "file" / "certs")
+    with pytest.raises(OutputWriteError, match="cannot write certificates to"):
+        finish()
+
+
+def test_a_process_with_threads_writes_its_certificates_itself_when_asked(
+    tmp_path: Path,
+) -> None:
+    cert_dir = tmp_path / "certs"
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        finish = start_writing_certificates(_config("a"), cert_dir)
+        assert not cert_dir.exists()
+        finish()
+    finally:
+        release.set()
+        thread.join()
+    assert (cert_dir / "tls-default_a.crt").exists()
 
 
 def test_a_config_without_https_removes_the_keys_an_earlier_one_wrote(tmp_path: Path) -> None:

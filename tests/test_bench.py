@@ -67,6 +67,17 @@ def test_the_bench_runs_nginx_on_its_output_and_reloads_it(tmp_path: Path) -> No
     assert "targets at n=20 json" in report
 
 
+@pytest.mark.nginx
+def test_the_bench_pairs_each_cli_run_with_nginx_t_of_its_output(tmp_path: Path) -> None:
+    payload, report = run_bench(tmp_path, "--formats=yaml", "--no-reload", "--repeat=2")
+    (result,) = payload["results"]
+    assert len(result["cli_runs"]) == len(result["cli_nginx_t_runs"]) == 2
+    assert result["cli_matches"] is True
+    assert result["ratios"]["cli/nginx-t"] > 0
+    assert result["cli_peak_rss_mb"] > 0
+    assert "CLI/nginx-t" in report and "CLI peak RSS MB" in report
+
+
 def test_the_generated_cluster_is_deterministic(tmp_path: Path) -> None:
     sys.path.insert(0, str(BENCH))
     try:

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ingress2nginx.sources import parsing
@@ -160,3 +160,69 @@ def test_any_dumped_document_reads_back_as_pyyaml_reads_it(
     else:
         assert built == expected
         assert [type(item) for item in _walk(built)] == [type(item) for item in _walk(expected)]
+
+
+_PIECE_DOCUMENTS = st.one_of(
+    _DOCUMENTS.map(lambda document: yaml.safe_dump(document, allow_unicode=True)),
+    _DOCUMENTS.map(lambda document: yaml.safe_dump(document, default_flow_style=True)),
+    st.sampled_from(["", "a: 1\n", "- a\n", "|\n  text\n", "[a, b]\n", "d: |\n  x\n  ---\n"]),
+)
+_SEPARATORS = st.sampled_from(["---\n", "--- ", "---\t", "---\n# a comment\n", "...\n---\n"])
+_NOISE = st.sampled_from(
+    [
+        "",
+        "# a comment\n",
+        "\n",
+        "----\n",
+        "---x: 1\n",
+        "...\n",
+        "%YAML 1.1\n",
+        "a: [1\n",
+        "a: 'x\n",
+        "b: 2024-02-30\n",
+        "c: &x [*x]\n",
+        "\r\n",
+        'e: "x\n---\ny"\n',
+        "k: v\r",
+        "l: \x85\n",
+        "m: !!binary aGVsbG8=\n",
+        "n:\n\t- 1\n",
+    ]
+)
+_STREAMS = st.tuples(
+    _NOISE,
+    _PIECE_DOCUMENTS,
+    st.lists(st.tuples(_SEPARATORS, _PIECE_DOCUMENTS, _NOISE), max_size=5),
+).map(lambda parts: parts[0] + parts[1] + "".join("".join(more) for more in parts[2]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(_STREAMS)
+@example("%YAML 1.1\n---\na: 1\n")
+@example("a: 1\n...\n%YAML 1.1\n---\nb: 2\n")
+@example("a: 1\r\r\r\n---\nb: 2\n---\nc: 3\n")
+@example("a: 1\x85\x85\n---\nb: 2\n---\nc: 3\n")
+def test_a_stream_read_at_once_gives_what_its_pieces_give(text: str) -> None:
+    """parse_documents reads a whole YAML text as one stream when it can: the documents,
+    their lines and the errors are those of reading it piece by piece, as it did before."""
+    at_once = parse_documents(text, "x.yaml")
+    original = parsing._one_stream
+    try:
+        parsing._one_stream = lambda text: False  # type: ignore[assignment]
+        by_piece = parse_documents(text, "x.yaml")
+    finally:
+        parsing._one_stream = original
+    assert at_once == by_piece
+    assert [list(map(type, _walk(doc))) for _, doc in at_once[0]] == [
+        list(map(type, _walk(doc))) for _, doc in by_piece[0]
+    ]
+
+
+def test_a_stream_is_read_at_once_only_when_its_pieces_read_the_same() -> None:
+    text = "# one\na: 1\n---\nb: 2\n--- # two\nc: 3\n"
+    assert parse_documents(text, "x.yaml") == (
+        [("x.yaml:1", {"a": 1}), ("x.yaml:3", {"b": 2}), ("x.yaml:5", {"c": 3})],
+        [],
+    )
+    for declined in ("%YAML 1.1\n---\na: 1\n", "a: 1\r\n", "a: \x85\n"):
+        assert not parsing._one_stream(declined)

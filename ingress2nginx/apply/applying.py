@@ -21,18 +21,20 @@ from __future__ import annotations
 import contextlib
 import datetime
 import errno
+import functools
 import os
 import shutil
 import stat
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import crossplane
 from cryptography import x509
 
 from ingress2nginx.core.errors import OutputValidationError, OutputWriteError
+from ingress2nginx.core.forking import started
 from ingress2nginx.core.secret_files import PREFIXES as ANNOTATION_FILE_PREFIXES
 from ingress2nginx.core.secret_files import READ_BY_WORKERS, SecretFile
 from ingress2nginx.model import Config
@@ -128,6 +130,14 @@ def write_certificates(config: Config, cert_dir: Path) -> None:
             f"cannot write certificates to {cert_dir}: {error.strerror or error}"
             " (set --cert-dir to a writable folder)"
         ) from error
+
+
+def start_writing_certificates(config: Config, cert_dir: Path) -> Callable[[], None]:
+    """`write_certificates` in a forked process (core/forking.py), so that a one-shot render
+    lays out the config meanwhile (a cold write of thousands of files is mostly waiting for
+    the disk). Returns the function that waits for it, which writes the certificates itself
+    when the process did not succeed, raising what `write_certificates` raises."""
+    return started(functools.partial(write_certificates, config, cert_dir))
 
 
 def _remove_stale_pairs(cert_dir: Path, wanted: set[str]) -> bool:
@@ -241,10 +251,39 @@ def _write_pair(
     written = False
     for name, content in zip(names, (chain, key), strict=True):
         target = directory / name
-        if not (target.exists() and target.read_bytes() == content):
+        if _write_new(target, content, 0o600):
+            written = True
+        elif not _holds(target, content):
             write_atomically(target, content.decode("ascii"), mode=0o600, sync=False)
             written = True
     return names, written
+
+
+def _holds(path: Path, content: bytes) -> bool:
+    """Whether the file at `path` holds `content` (not when it is a link to nothing)."""
+    try:
+        return path.read_bytes() == content
+    except FileNotFoundError:
+        return False
+
+
+def _write_new(target: Path, content: bytes, mode: int) -> bool:
+    """Write `target` when it does not exist yet (nothing can be reading it: no config names
+    it before it is written), straight, without a temporary file and a rename (a cold render
+    writes thousands); whether it did. Unsynced, as `_write_pair`."""
+    try:
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:  # a file, a link, anything: replaced atomically if it differs
+        return False
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            os.fchmod(stream.fileno(), mode)  # whatever the umask
+            stream.write(content)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(target)
+        raise
+    return True
 
 
 def _sync_folder(folder: Path) -> None:

@@ -19,6 +19,7 @@ import yaml
 from ingress2nginx.apply.applying import (
     find_nginx,
     make_runtime_dir,
+    start_writing_certificates,
     write_atomically,
     write_certificates,
 )
@@ -48,6 +49,7 @@ from ingress2nginx.sources.loading import (
     load_sources,
 )
 from ingress2nginx.sources.locating import field_line
+from ingress2nginx.sources.pooling import default_workers
 
 SLOW_SECONDS = 1.0
 """Loading that takes longer than this gets a progress line on terminals."""
@@ -62,7 +64,9 @@ def load(args: argparse.Namespace, settings: Settings) -> LoadResult:
     if getattr(args, "from_cluster", False):
         loaded = load_from_cluster(args, settings)
     else:
-        loaded = load_sources(args.sources or ["-"], stdin=sys.stdin, unreadable="report")
+        sources = args.sources or ["-"]
+        workers = default_workers()
+        loaded = load_sources(sources, stdin=sys.stdin, unreadable="report", workers=workers)
     if progress:
         elapsed = time.monotonic() - started
         done = f"read {len(loaded.manifests)} objects in {elapsed:.1f} s"
@@ -128,11 +132,13 @@ def run_render(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: no Ingress was loaded and a source failed: {kept}", file=sys.stderr)
         return exit_codes.SOURCE
     renderer = Renderer(settings)
-    text = renderer.render(translation.config)
     if args.diff or args.check:
+        text = renderer.render(translation.config)
         return _compare(text, args.diff or args.check, show=bool(args.diff))
     make_runtime_dir(settings.runtime_dir)
-    write_certificates(translation.config, settings.cert_dir)
+    certificates_written = start_writing_certificates(translation.config, settings.cert_dir)
+    text = renderer.render(translation.config, workers=default_workers())
+    certificates_written()
     refused: list[Problem] = []
     if args.validate:
         translator = Translator(settings)

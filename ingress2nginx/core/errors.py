@@ -30,6 +30,10 @@ class SourceError(Ingress2NginxError):
         self.location = location
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type[SourceError], tuple[str, str]]:
+        """Pickled as its two arguments (a worker process sends it back: pooling.py)."""
+        return type(self), (self.location, self.reason)
+
 
 class TemplateError(Ingress2NginxError):
     """A template is missing, malformed or tried to emit an unquoted value."""

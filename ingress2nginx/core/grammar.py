@@ -28,6 +28,7 @@ _DNS1035_LABEL = re.compile(r"[a-z](?:[-a-z0-9]*[a-z0-9])?")
 _PORT_NAME = re.compile(r"[-a-z0-9]+")
 _QUALIFIED_NAME = re.compile(r"(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _IPV4_SLOPPY = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+_NOT_IPV4_CHARACTER = re.compile(r"[^0-9.]")
 
 
 def is_dns1123_label(s: str) -> bool:
@@ -158,6 +159,8 @@ def host_problem(host: str) -> str | None:
 
 def _is_ip_address(host: str) -> bool:
     candidate = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if ":" not in candidate and _NOT_IPV4_CHARACTER.search(candidate):
+        return False  # neither IPv6 (which needs ':') nor IPv4, strict or sloppy (digits, '.')
     try:
         ipaddress.ip_address(candidate)
     except ValueError:

@@ -146,8 +146,10 @@ def comment(text: str) -> Token:
 _COMMENT_SAFE = re.compile(r"[A-Za-z0-9 ._/:,()\[\]=*-]*\Z")
 
 
+_REFUSED_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+"""`_REFUSED` without the line feed (which trusted text may hold)."""
+
+
 def _refuse_control(value: str, *, allow_newlines: bool = False) -> None:
-    for match in _REFUSED.finditer(value):
-        if allow_newlines and match.group() == "\n":
-            continue
+    if (_REFUSED_BUT_NEWLINE if allow_newlines else _REFUSED).search(value) is not None:
         raise UnsafeValueError(f"refusing to emit {value!r}: control or line-break character")

@@ -11,6 +11,7 @@ read again.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,11 @@ from typing import Any
 from ingress2nginx.core.errors import shown
 from ingress2nginx.core.objects import Manifest, ManifestMemo
 from ingress2nginx.model import Endpoint
+
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}\Z")
+"""An IPv4 address in the form `ipaddress` writes it (no leading zeros): most endpoints, read
+without building an address object."""
 
 SortKey = tuple[int, int, int]
 """How endpoints are ordered: IP version, address as a number, port."""
@@ -130,6 +136,10 @@ class _Collected:
         self.skipped: list[tuple[str, str]] = []
 
     def add(self, address: object, port: int, field: str) -> None:
+        if isinstance(address, str) and _IPV4.match(address):  # as ipaddress writes it
+            number = int.from_bytes(bytes(map(int, address.split("."))), "big")
+            self.order[Endpoint(address, port)] = (4, number, port)
+            return
         ip = parse_ip(address) if isinstance(address, str) else None
         if ip is None:
             self.skipped.append((field, f"{shown(address)} is not an IP address; skipped"))

@@ -101,7 +101,14 @@ def location_path(path: str) -> str:
     problem = _literal_path_problem(path)
     if problem:
         raise ValueError(f"path {shown(path)}: {problem}")
+    if _PLAIN_PATH.match(path):
+        return path  # nothing to decode
     return unquote_to_bytes(path).decode("utf-8")
+
+
+_PLAIN_PATH: Final = re.compile(r"/[-A-Za-z0-9._~!$&'()*+,;=:@/]*\Z")
+"""A path of pchar characters and '/' only, without escapes: nothing to decode or refuse in it
+(most paths; the checks below give it no other answer than its dot segments')."""
 
 
 def _literal_path_problem(path: str) -> str | None:
@@ -109,6 +116,8 @@ def _literal_path_problem(path: str) -> str | None:
         return "must be an absolute path (start with '/')"
     if len(path) > PATH_MAX_LENGTH:
         return f"must be no more than {PATH_MAX_LENGTH} characters"
+    if _PLAIN_PATH.match(path):
+        return _dot_segment_problem(path, path)
     problem = refused_characters(path) or _path_character_problem(path)
     if problem:
         return problem

@@ -9,7 +9,7 @@ out the servers that changed; each upstream's view is remembered the same way.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import importlib.resources
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -20,6 +20,7 @@ import jinja2
 from ingress2nginx import __version__
 from ingress2nginx.core.directives import Directive, render_lines
 from ingress2nginx.core.errors import TemplateError
+from ingress2nginx.core.forking import forked_map
 from ingress2nginx.core.quoting import Token, comment, expanded, literal, trusted
 from ingress2nginx.core.settings import GlobalConfig, Settings
 from ingress2nginx.features import compressing, dns_upstreams, forwarding
@@ -33,14 +34,17 @@ from ingress2nginx.normalize.certificates import DEFAULT_CERTIFICATE
 from ingress2nginx.render.listens import listened, server_listens
 from ingress2nginx.render.views import (
     SERVER_DEPTH,
+    feature_server_directives,
     http_directives,
-    location_view,
+    location_views,
     server_directives,
     server_response_headers,
 )
 
 MAIN_TEMPLATE = "nginx.conf.j2"
 SERVER_TEMPLATE = "server.conf.j2"
+MIN_SHARED_SERVERS = 500
+"""Fewer new server blocks than this are all laid out here: a fork costs about what 100 do."""
 UPSTREAM_DEPTH = 2
 """Indentation depth of directives inside an ``upstream`` block."""
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -84,18 +88,17 @@ class Renderer:
         self._passthrough = False
         self._h2c = False
 
-    def render(self, config: Config) -> str:
-        """The whole nginx.conf for `config`."""
+    def render(self, config: Config, workers: int = 1) -> str:
+        """The whole nginx.conf for `config`; with `workers` > 1, forked copies of this process
+        lay out their share of the server blocks meanwhile (core/forking.py: the one-shot
+        ``render``; the text is the same)."""
         shape = (config.https, bool(config.passthrough), config.h2c)
         if shape != (self._https, self._passthrough, self._h2c):
             self._https, self._passthrough, self._h2c = shape
             self._servers = {}
         server_template = self._template(SERVER_TEMPLATE)
-        servers = {
-            server: self._server(server, server_template)
-            for server in config.servers
-            if listened(server, config.https)
-        }
+        listening = [server for server in config.servers if listened(server, config.https)]
+        servers = self._servers_laid_out(listening, server_template, workers)
         self._servers = servers
         upstreams = {upstream: self._upstream(upstream) for upstream in config.upstreams}
         self._upstreams = upstreams
@@ -110,6 +113,24 @@ class Renderer:
             )
         except jinja2.TemplateError as error:
             raise TemplateError(f"{MAIN_TEMPLATE}: {error}") from error
+
+    def _servers_laid_out(
+        self, servers: Sequence[Server], template: jinja2.Template, workers: int
+    ) -> dict[Server, Token]:
+        """Each server's block: remembered, or laid out now (shared out when there are
+        enough to be worth a fork)."""
+        new = [server for server in servers if server not in self._servers]
+        if len(new) < MIN_SHARED_SERVERS:
+            workers = 1
+        texts = forked_map(functools.partial(self._laid_out, template=template), new, workers)
+        laid_out = dict(zip(new, map(Token, texts), strict=True))
+        kept = self._servers
+        return {
+            server: laid_out[server] if server in laid_out else kept[server] for server in servers
+        }
+
+    def _laid_out(self, server: Server, template: jinja2.Template) -> str:
+        return str(self._server(server, template))
 
     def _server(self, server: Server, template: jinja2.Template) -> Token:
         cached = self._servers.get(server)
@@ -237,7 +258,8 @@ def _server_view(
     served as before."""
     own = own_certificate(server)
     hsts = writes_hsts(server, settings)
-    headers = server_response_headers(server, settings, hsts)
+    by_features = feature_server_directives(server, settings)
+    headers = server_response_headers(by_features, hsts)
     listens = server_listens(server, settings, https, passthrough)
     secure = server.listens_https and (https or server.port is not None)
     return {
@@ -247,7 +269,7 @@ def _server_view(
         "server_names": [literal(name) for name in server.server_names],
         "certificate": _server_certificate(server, settings, secure, own),
         "hsts": render_lines([HSTS_HEADER], SERVER_DEPTH) if hsts else None,
-        "extra": server_directives(server, settings),
+        "extra": server_directives(server, by_features),
         **_locations_view(server, settings, headers),
     }
 
@@ -268,38 +290,14 @@ def _server_certificate(
 def _locations_view(
     server: Server, settings: Settings, headers: Sequence[Directive]
 ) -> dict[str, Any]:
-    """The locations, laid out; an HTTPS redirect every location shares is written once at
-    server level. A comment names the Ingress and field a location implements, the field alone
-    when the Ingress is the one above, and is left out when both are."""
-    views = [location_view(location, settings, headers) for location in server.locations]
-    shared = {view.inheritable for view in views}
-    inherited = shared.pop() if len(shared) == 1 else ()
-    if inherited:
-        views = [dataclasses.replace(view, inheritable=()) for view in views]
-    else:
-        views = [view.with_inheritable_inside() for view in views]
-    targets = {view.redirect for view in views}
-    hoisted = targets.pop() if len(targets) == 1 else None
-    if hoisted is not None:
-        views = [dataclasses.replace(view, redirect=None) for view in views]
-    previous = None
-    for index, location in enumerate(server.locations):
-        origin = location.origin
-        if origin is None:
-            previous = None
-        elif origin == previous:
-            views[index] = dataclasses.replace(views[index], note=None)
-        else:
-            if previous is not None and (origin.namespace, origin.name) == (
-                previous.namespace,
-                previous.name,
-            ):
-                views[index] = dataclasses.replace(views[index], note=comment(origin.field))
-            previous = origin
+    """The locations, laid out (views.py decides what each writes and what the server writes
+    once for all of them)."""
+    locations = location_views(server, settings, headers)
+    inherited = locations.inherited
     return {
-        "redirect": hoisted,
+        "redirect": locations.redirect,
         "inherited": render_lines(inherited, SERVER_DEPTH) if inherited else None,
-        "locations": views,
+        "locations": locations.views,
     }
 
 

@@ -16,7 +16,6 @@ server's (HSTS), from `server_response_headers`.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -53,10 +52,18 @@ SERVER_DEPTH = 2
 LOCATION_DEPTH = 3
 """Indentation depths of directives in the http block, a server, a location."""
 
+_LOCATION_HOOKS = tuple(h.location for h in FEATURES if h.location is not None and not h.inherited)
+_INHERITED_HOOKS = tuple(h.location for h in FEATURES if h.location is not None and h.inherited)
+_HEADER_HOOKS = tuple(h.headers for h in FEATURES if h.headers is not None)
+_ANSWER_HOOKS = tuple(h.answer for h in FEATURES if h.answer is not None)
+_SERVER_HOOKS = tuple(h.server for h in FEATURES if h.server is not None)
+_HTTP_HOOKS = tuple(h.http for h in FEATURES if h.http is not None)
+"""Each kind of hook of `FEATURES`, in their order: a location asks every feature in turn."""
+
 
 @dataclass(frozen=True, slots=True)
 class LocationView:
-    """A location as the template lays it out: tokens only."""
+    """A location as the template lays it out: tokens only, every choice made."""
 
     modifier: Token
     """``=``, ``~`` or ``~*``; empty for a plain prefix."""
@@ -64,84 +71,158 @@ class LocationView:
     note: Token | None
     """The comment above it: where it comes from, or why it answers as it does."""
     redirect: Token | None
-    """``https://...`` target when plain HTTP must be redirected; None otherwise."""
+    """``https://...`` target when plain HTTP must be redirected here (not by the server for
+    all its locations); None otherwise."""
     extra: Token | None
     """Directives added by annotations, already laid out; None when there are none."""
-    pass_directive: Token
-    """``proxy_pass`` or ``grpc_pass``."""
     pass_target: Token | None
     """``http://upstream`` (or https://, grpc://...) for an upstream; None otherwise."""
     address: Token | None
     """``host:port`` resolved at request time; None otherwise."""
-    address_target: Token
-    """The pass target using that address (``http://$service_address``)."""
-    status: int | None
-    """The status nginx answers itself with (404, 503, a redirect code)."""
-    return_target: Token | None
-    """The URL of a redirect answer; None otherwise."""
-
-    inheritable: tuple[Directive, ...] = ()
-    """Directives nginx would inherit from the server block (`Hooks.inherited`), not yet in
-    `extra`: the renderer writes them once in the server when every location has the same."""
-
-    @property
-    def final(self) -> Token:
-        """The directive that ends the location, without its ``;``, chosen here once by what
-        the location does: pass to the upstream (or the canary's choice), pass to the address
-        resolved at request time, or answer itself (a redirect, a status)."""
-        if self.pass_target is not None:
-            return Token(f"{self.pass_directive} {self.pass_target}")
-        if self.address is not None:
-            return Token(f"{self.pass_directive} {self.address_target}")
-        if self.return_target is not None:
-            return Token(f"return {self.status} {self.return_target}")
-        return Token(f"return {self.status}")
+    final: Token
+    """The directive that ends the location, without its ``;``: pass to the upstream (or
+    the canary's choice), pass to the address resolved at request time, or answer itself (a
+    redirect, a status)."""
 
     @property
     def compact(self) -> bool:
         """One directive in the block: laid out on one line."""
         single = self.pass_target is not None or self.address is None
-        plain = self.redirect is None and self.extra is None and not self.inheritable
-        return single and plain
-
-    def with_inheritable_inside(self) -> LocationView:
-        """The view with its inheritable directives written in the location itself."""
-        if not self.inheritable:
-            return self
-        lines = render_lines(self.inheritable, LOCATION_DEPTH)
-        extra = Token(f"{self.extra}\n{lines}") if self.extra else lines
-        return dataclasses.replace(self, extra=extra, inheritable=())
+        return single and self.redirect is None and self.extra is None
 
 
-def location_view(
-    location: Location, settings: Settings, server_headers: Sequence[Directive] = ()
-) -> LocationView:
-    """Everything the server template needs to lay out `location`; `server_headers` are the
-    server's ``add_header`` lines, repeated when the location adds headers of its own."""
-    action = location.action
-    options = location.options
-    scheme, pass_directive = protocol(options.proxy.backend_protocol)
-    return LocationView(
-        modifier=trusted("" if location.match is Match.NAMED else location.match.value),
-        path=literal(location.path),
-        note=_note(location),
-        redirect=https_redirect_target(
-            settings, options.redirect.preserve_trailing_slash, options.access.use_port_in_redirects
+@dataclass(frozen=True, slots=True)
+class ServerLocations:
+    """A server's locations as the template lays them out, with what the server block
+    writes once for all of them."""
+
+    views: list[LocationView]
+    redirect: Token | None
+    """The HTTPS redirect every location has (then none of them writes it), or None."""
+    inherited: tuple[Directive, ...]
+    """Directives nginx inherits from the server block (`Hooks.inherited`) that every location
+    has (then none of them writes them); empty otherwise."""
+
+
+def location_views(
+    server: Server, settings: Settings, server_headers: Sequence[Directive] = ()
+) -> ServerLocations:
+    """Everything the server template needs to lay out `server`'s locations; `server_headers`
+    are the server's ``add_header`` lines, repeated when a location adds headers of its own.
+
+    What every location has (the HTTPS redirect, inherited directives) is written once in the
+    server; a comment names the Ingress and field a location implements, the field alone when
+    the Ingress is the one above, and is left out when both are."""
+    locations = server.locations
+    inheritable = [_inheritable(location, settings) for location in locations]
+    shared = set(inheritable)
+    inherited = shared.pop() if len(shared) == 1 else ()
+    redirects = [_https_redirect(location, settings) for location in locations]
+    targets = set(redirects)
+    hoisted = targets.pop() if len(targets) == 1 else None
+    views = [
+        _location_view(
+            location,
+            settings,
+            server_headers,
+            note,
+            None if hoisted is not None else redirect,
+            () if inherited else inside,
         )
-        if location.https_redirect
-        else None,
-        extra=_extra(location, settings, pass_directive, server_headers),
-        pass_directive=trusted(pass_directive),
-        pass_target=_pass_target(action, scheme),
-        address=expanded(action.address) if isinstance(action, ProxyToAddress) else None,
-        address_target=trusted(f"{scheme}://$service_address"),
-        status=action.status
-        if isinstance(action, Respond | Redirect)
-        else gateway_nginx.CHOICE_STATUS
-        if isinstance(action, Choose)
-        else None,
-        return_target=_return_target(location, settings),
-        inheritable=_inheritable(location, settings),
+        for location, note, redirect, inside in zip(
+            locations, _notes(locations), redirects, inheritable, strict=True
+        )
+    ]
+    return ServerLocations(views, hoisted, inherited)
+
+
+def _location_view(
+    location: Location,
+    settings: Settings,
+    server_headers: Sequence[Directive],
+    note: Token | None,
+    redirect: Token | None,
+    inherited_inside: tuple[Directive, ...],
+) -> LocationView:
+    action = location.action
+    scheme, pass_directive = protocol(location.options.proxy.backend_protocol)
+    extra = _extra(location, settings, pass_directive, server_headers)
+    if inherited_inside:
+        lines = render_lines(inherited_inside, LOCATION_DEPTH)
+        extra = Token(f"{extra}\n{lines}") if extra else lines
+    pass_target = _pass_target(action, scheme)
+    address = expanded(action.address) if isinstance(action, ProxyToAddress) else None
+    return LocationView(
+        modifier=_modifier(location.match),
+        path=literal(location.path),
+        note=note,
+        redirect=redirect,
+        extra=extra,
+        pass_target=pass_target,
+        address=address,
+        final=_final(location, settings, pass_directive, scheme, pass_target, address),
+    )
+
+
+def _modifier(match: Match) -> Token:
+    return trusted("" if match is Match.NAMED else match.value)
+
+
+def _final(
+    location: Location,
+    settings: Settings,
+    pass_directive: str,
+    scheme: str,
+    pass_target: Token | None,
+    address: Token | None,
+) -> Token:
+    """The directive that ends the location (`LocationView.final`)."""
+    if pass_target is not None:
+        return Token(f"{trusted(pass_directive)} {pass_target}")
+    if address is not None:
+        return trusted(f"{pass_directive} {scheme}://$service_address")
+    action = location.action
+    if isinstance(action, Respond | Redirect):
+        status = action.status
+    elif isinstance(action, Choose):
+        status = gateway_nginx.CHOICE_STATUS
+    else:
+        status = None
+    return_target = _return_target(location, settings)
+    if return_target is not None:
+        return Token(f"return {status} {return_target}")
+    return Token(f"return {status}")
+
+
+def _notes(locations: Sequence[Location]) -> list[Token | None]:
+    """The comment above each location: the Ingress and field it implements; the field alone
+    when the location above comes from the same Ingress; none when from the same field."""
+    notes: list[Token | None] = []
+    previous = None
+    for location in locations:
+        origin = location.origin
+        if origin is None:
+            previous = None
+            notes.append(_note(location))
+        elif origin == previous:
+            notes.append(None)
+        else:
+            same_ingress = previous is not None and (origin.namespace, origin.name) == (
+                previous.namespace,
+                previous.name,
+            )
+            notes.append(comment(origin.field) if same_ingress else _note(location))
+            previous = origin
+    return notes
+
+
+def _https_redirect(location: Location, settings: Settings) -> Token | None:
+    """The HTTPS redirect target of a location that redirects plain HTTP; None otherwise."""
+    if not location.https_redirect:
+        return None
+    options = location.options
+    return https_redirect_target(
+        settings, options.redirect.preserve_trailing_slash, options.access.use_port_in_redirects
     )
 
 
@@ -149,12 +230,7 @@ def _inheritable(location: Location, settings: Settings) -> tuple[Directive, ...
     """The directives of `Hooks.inherited` features, for a proxying location."""
     if not location.proxies:
         return ()
-    return tuple(
-        item
-        for hooks in FEATURES
-        if hooks.inherited and hooks.location is not None
-        for item in hooks.location(location, settings)
-    )
+    return tuple(item for hook in _INHERITED_HOOKS for item in hook(location, settings))
 
 
 def https_redirect_target(
@@ -171,37 +247,32 @@ def https_redirect_target(
     return trusted(f"https://{host}{port}{uri}")
 
 
-def server_directives(server: Server, settings: Settings) -> Token | None:
-    """Directives features add at server level, laid out; None when there are none."""
+def feature_server_directives(server: Server, settings: Settings) -> list[Directive]:
+    """Directives the features add at server level (their `Hooks.server`), in order."""
+    return [item for hook in _SERVER_HOOKS for item in hook(server, settings)]
+
+
+def server_directives(server: Server, by_features: Sequence[Directive]) -> Token | None:
+    """Directives at server level (the features', then a Gateway API rule's), laid out; None
+    when there are none."""
     found = [
-        item
-        for hooks in FEATURES
-        if hooks.server is not None
-        for item in hooks.server(server, settings)
+        *by_features,
+        *gateway_misdirected.server_directives(server),
+        *gateway_filters.server_directives(server),
     ]
-    found += gateway_misdirected.server_directives(server)
-    found += gateway_filters.server_directives(server)
     return render_lines(found, SERVER_DEPTH) if found else None
 
 
-def server_response_headers(server: Server, settings: Settings, hsts: bool) -> list[Directive]:
+def server_response_headers(by_features: Sequence[Directive], hsts: bool) -> list[Directive]:
     """The server's ``add_header`` lines (HSTS, and those features add to the server): nginx
     forgets them in a location with an ``add_header`` of its own, which must repeat them."""
     found = [HSTS_HEADER] if hsts else []
-    for hooks in FEATURES:
-        if hooks.server is not None:
-            found += [item for item in hooks.server(server, settings) if item.name == "add_header"]
-    return found
+    return found + [item for item in by_features if item.name == "add_header"]
 
 
 def http_directives(config: Config, settings: Settings) -> Token | None:
     """Directives features add once in the http block (zones, maps); None when none."""
-    found = [
-        item
-        for hooks in FEATURES
-        if hooks.http is not None
-        for item in hooks.http(config, settings)
-    ]
+    found = [item for hook in _HTTP_HOOKS for item in hook(config, settings)]
     found += gateway_nginx.http_directives(config)
     found += gateway_misdirected.http_directives(config)
     found += gateway_filters.http_directives(config)
@@ -237,13 +308,10 @@ def _extra(
         return render_lines(gateway_nginx.choose_directives(location.action), LOCATION_DEPTH)
     if not location.proxies:
         return _answer_extra(location, settings, server_headers)
-    found: list[Directive] = []
+    found = [item for hook in _LOCATION_HOOKS for item in hook(location, settings)]
     overrides: dict[str, Token] = {}
-    for hooks in FEATURES:
-        if hooks.location is not None and not hooks.inherited:
-            found += hooks.location(location, settings)
-        if hooks.headers is not None:
-            overrides.update(hooks.headers(location))
+    for headers in _HEADER_HOOKS:
+        overrides.update(headers(location))
     if location.filters is not None:
         found += gateway_filters.location_directives(
             location.filters, grpc=pass_directive == "grpc_pass"
@@ -275,12 +343,7 @@ def _answer_extra(
     location: Location, settings: Settings, server_headers: Sequence[Directive]
 ) -> Token | None:
     """Directives of a location nginx answers itself (a redirect, a fixed status)."""
-    found = [
-        item
-        for hooks in FEATURES
-        if hooks.answer is not None
-        for item in hooks.answer(location, settings)
-    ]
+    found = [item for hook in _ANSWER_HOOKS for item in hook(location, settings)]
     if server_headers and any(item.name == "add_header" for item in found):
         found = [*server_headers, *found]
     return render_lines(found, LOCATION_DEPTH) if found else None

@@ -9,16 +9,15 @@ is lost. A source that cannot be read at all raises `SourceError` (watch mode th
 last good config), or, for the one-shot commands (``unreadable="report"``), is a `Problem`
 like a malformed document, and the other sources are still read.
 
-Folder walks are deterministic: entries sorted by name, a folder's files before its
-subfolders, hidden entries skipped except the ``..data`` link of a mounted ConfigMap, and each
-file read once however many links lead to it (by real path), so a ConfigMap volume's
-``app.yaml -> ..data/app.yaml`` is read once, under its visible name.
+Folders are walked by walking.py, and each file is read once however many links lead to it
+(by real path), so a ConfigMap volume's ``app.yaml -> ..data/app.yaml`` is read once, under
+its visible name. The one-shot commands have their files parsed by worker processes first
+(pooling.py); the result is the same.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,19 +27,15 @@ from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import Problem, Severity, SourceError, shown
 from ingress2nginx.core.objects import CLUSTER_SCOPED, KINDS, Manifest
 from ingress2nginx.sources.converting import INGRESS_V1, to_v1_ingress, v1_fields
-from ingress2nginx.sources.parsing import decode, lower_first, parse_documents
+from ingress2nginx.sources.parsing import decode, parse_documents
+from ingress2nginx.sources.pooling import parse_in_workers
+from ingress2nginx.sources.walking import os_reason, printable, source_files
 
 STDIN = "-"
 """The SOURCE that means standard input."""
 
 STDIN_NAME = "<stdin>"
 """How standard input is named in origins and problems."""
-
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-"""File name endings read when walking a folder (files named explicitly are always read)."""
-
-CONFIGMAP_DATA_LINK = "..data"
-"""The one hidden entry walked: kubelet's link to the current files of a ConfigMap volume."""
 
 API_VERSIONS: Mapping[str, frozenset[str]] = {
     "Ingress": frozenset({INGRESS_V1, "networking.k8s.io/v1beta1", "extensions/v1beta1"}),
@@ -84,17 +79,21 @@ def load_sources(
     *,
     cache: ParseCache | None = None,
     unreadable: Literal["raise", "report"] = "raise",
+    workers: int = 1,
 ) -> LoadResult:
     """Read every SOURCE (file, folder or ``-``) in order; each file once.
 
     With a `ParseCache` (watch mode), files unchanged since the last load are not parsed again.
+    Without one, up to `workers` processes parse the files first (pooling.py).
     A source that does not exist or cannot be read raises `SourceError`, or with
     ``unreadable="report"`` is an ``unreadable-source`` problem and the rest is still read.
     """
     found = _Found()
     seen: set[str] = set()
     walked: set[str] = set()
-    load_file = _load_file if cache is None else cache.load_file
+    load_file: Callable[[str], LoadResult] = _load_file if cache is None else cache.load_file
+    if cache is None and workers > 1:
+        load_file = _parsed_ahead(sources, workers)
 
     def failed(error: SourceError) -> None:
         if unreadable == "raise":
@@ -129,7 +128,7 @@ def _load_source(
             seen.add(STDIN)
             found.add(_load_stdin(sys.stdin if stdin is None else stdin))
         return
-    for path in _source_files(source, walked):
+    for path in source_files(source, walked):
         real = os.path.realpath(path)
         if real not in seen:
             seen.add(real)
@@ -137,6 +136,40 @@ def _load_source(
                 found.add(load_file(path))
             except SourceError as error:
                 failed(error)
+
+
+def _parsed_ahead(sources: Sequence[str], workers: int) -> Callable[[str], LoadResult]:
+    """A `_load_file` that hands out the files of `sources` parsed ahead by worker processes
+    (parsing any file they did not parse itself)."""
+    paths: dict[str, str] = {}  # by real path: each file once
+    walked: set[str] = set()
+    for source in sources:
+        if source == STDIN:
+            continue
+        try:
+            for path in source_files(source, walked):
+                paths.setdefault(os.path.realpath(path), path)
+        except SourceError:
+            continue  # reported when the loader walks the sources itself
+    parsed = parse_in_workers(list(paths.values()), _load_file_or_error, workers)
+
+    def load_file(path: str) -> LoadResult:
+        result = parsed.pop(path, None)
+        if result is None:
+            return _load_file(path)
+        if isinstance(result, SourceError):
+            raise result
+        return result
+
+    return load_file
+
+
+def _load_file_or_error(path: str) -> LoadResult | SourceError:
+    """`_load_file` in a worker process: its error comes back as a value."""
+    try:
+        return _load_file(path)
+    except SourceError as error:
+        return error
 
 
 class ParseCache:
@@ -190,7 +223,7 @@ class _Found:
 
     def malformed(self, location: str, reason: str) -> None:
         self.problems.append(
-            Problem(Severity.ERROR, location, "", _printable(reason), Code.MALFORMED_SOURCE)
+            Problem(Severity.ERROR, location, "", printable(reason), Code.MALFORMED_SOURCE)
         )
 
     def unusable(self, origin: str, field_path: str, reason: str, code: Code) -> None:
@@ -198,46 +231,6 @@ class _Found:
 
     def result(self) -> LoadResult:
         return LoadResult(tuple(self.manifests), tuple(self.problems))
-
-
-# --- finding files -------------------------------------------------------------------------
-
-
-def _source_files(source: str, walked: set[str]) -> Iterator[str]:
-    try:
-        mode = os.stat(source).st_mode
-    except OSError as error:
-        raise SourceError(_printable(source), _os_reason(error)) from error
-    if stat.S_ISDIR(mode):
-        yield from _walk(source, walked)
-    else:
-        yield source
-
-
-def _walk(folder: str, walked: set[str]) -> Iterator[str]:
-    """Manifest files under folder: sorted, files before subfolders, each folder once."""
-    real = os.path.realpath(folder)
-    if real in walked:  # a link loop, or a folder reached twice
-        return
-    walked.add(real)
-    try:
-        with os.scandir(folder) as scan:
-            entries = sorted((e for e in scan if _is_walked(e.name)), key=lambda e: e.name)
-        subfolders = [entry.path for entry in entries if entry.is_dir()]
-        files = [entry.path for entry in entries if _is_manifest_file(entry)]
-    except OSError as error:
-        raise SourceError(_printable(folder), _os_reason(error)) from error
-    yield from files
-    for subfolder in subfolders:
-        yield from _walk(subfolder, walked)
-
-
-def _is_walked(name: str) -> bool:
-    return not name.startswith(".") or name == CONFIGMAP_DATA_LINK
-
-
-def _is_manifest_file(entry: os.DirEntry[str]) -> bool:
-    return entry.name.lower().endswith(MANIFEST_SUFFIXES) and entry.is_file()
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -253,7 +246,7 @@ def _stamp(path: str) -> tuple[int, ...]:
     try:
         status = os.stat(path)
     except OSError as error:
-        raise SourceError(_printable(path), _os_reason(error)) from error
+        raise SourceError(printable(path), os_reason(error)) from error
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
@@ -262,7 +255,7 @@ def _read_file(path: str) -> bytes:
         with open(path, "rb") as stream:
             return stream.read()
     except OSError as error:
-        raise SourceError(_printable(path), _os_reason(error)) from error
+        raise SourceError(printable(path), os_reason(error)) from error
 
 
 def _load_stdin(stdin: TextIO) -> LoadResult:
@@ -281,7 +274,7 @@ def _load_stdin(stdin: TextIO) -> LoadResult:
 
 
 def _load_bytes(data: bytes, path: str, found: _Found) -> None:
-    name = _printable(path)
+    name = printable(path)
     try:
         text = decode(data)
     except UnicodeDecodeError as error:
@@ -378,15 +371,3 @@ def _namespace(kind: str, metadata: Mapping[str, Any]) -> str | None:
 
 def _api_group(api_version: str) -> str:
     return api_version.rpartition("/")[0]
-
-
-# --- wording -------------------------------------------------------------------------------
-
-
-def _os_reason(error: OSError) -> str:
-    return lower_first(error.strerror or str(error))
-
-
-def _printable(text: str) -> str:
-    """Text safe on a terminal: control characters (in a file name, say) escaped."""
-    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")

@@ -11,6 +11,7 @@ or expand far beyond its text are refused.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import json
 import re
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Iterator
 
 import yaml
 
-from ingress2nginx.sources.plain_yaml import Scalars, plain_documents
+from ingress2nginx.sources.plain_yaml import Scalars, plain_documents, plain_stream
 
 try:
     _YamlLoader: type[yaml.CSafeLoader] | type[yaml.SafeLoader] = yaml.CSafeLoader
@@ -27,7 +28,6 @@ except AttributeError:  # PyYAML built without libyaml
     _YamlLoader = yaml.SafeLoader
     _YAML_OFFSETS_IN_BYTES = False
 
-_DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|\Z)", re.MULTILINE)
 _NOT_BLANK = re.compile(r"\S")
 _JSON = json.JSONDecoder()
 
@@ -47,12 +47,40 @@ def parse_documents(text: str, name: str) -> tuple[Documents, Malformed]:
         if error is None or is_json:
             found = [(f"{name}:{line}", document) for line, document in documents]
             return found, ([] if error is None else [(f"{name}:{error[0]}", error[1])])
+    scalars = Scalars()
+    starts = _chunk_starts(text)
+    if _one_stream(text):
+        stream = plain_stream(text, scalars)
+        if stream is not None:
+            lines = [line for line, _ in starts]
+            return [(f"{name}:{_chunk_line(lines, line)}", doc) for line, doc in stream], []
     parsed: Documents = []
     malformed: Malformed = []
-    scalars = Scalars()
-    for line, chunk in _yaml_chunks(text):
+    for line, chunk in _chunks(text, starts):
         _yaml_documents(chunk, name, line, scalars, parsed, malformed)
     return parsed, malformed
+
+
+def _one_stream(text: str) -> bool:
+    """Whether the documents of a YAML text, read as one stream, are those of its pieces
+    read one by one, each on the line its piece starts: no directive (it would govern the
+    next piece only), and no line break but LF (libyaml counts CR, NEL, LS and PS as line
+    breaks too, the cutting does not), nor a BOM inside."""
+    return not (
+        text.startswith("%")
+        or "\n%" in text
+        or "\r" in text
+        or "\x85" in text
+        or "\u2028" in text
+        or "\u2029" in text
+        or "\ufeff" in text
+    )
+
+
+def _chunk_line(lines: list[int], document_line: int) -> int:
+    """The first line of the piece a document starts in, from its start event's 0-based
+    line (a document starts on its ``---`` line, or after the comments of the first piece)."""
+    return lines[bisect.bisect_right(lines, document_line + 1) - 1]
 
 
 def decode(data: bytes) -> str:
@@ -87,21 +115,36 @@ def document_chunk(text: str, line: int) -> str | None:
     text = text.removeprefix("\ufeff")
     if text.lstrip().startswith(("{", "[")):
         return text if line == 1 else None
-    for first_line, chunk in _yaml_chunks(text):
+    for first_line, chunk in _chunks(text, _chunk_starts(text)):
         if first_line == line:
             return chunk
     return None
 
 
-def _yaml_chunks(text: str) -> Iterator[tuple[int, str]]:
-    """The stream cut at ``---`` lines, each piece with the line it starts on (1-based)."""
-    line, start = 1, 0
-    for marker in _DOCUMENT_START.finditer(text):
-        if marker.start() > start:
-            yield line, text[start : marker.start()]
-        line += text.count("\n", start, marker.start())
-        start = marker.start()
-    yield line, text[start:]
+def _chunk_starts(text: str) -> list[tuple[int, int]]:
+    """Where the stream is cut: (line, offset) of its start and of each later ``---`` line
+    (three dashes starting a line, then a space, tab, line break or the end)."""
+    starts = [(1, 0)]
+    line, counted = 1, 0
+    found = text.find("\n---")
+    while found != -1:
+        marker = found + 1
+        if text[marker + 3 : marker + 4] in _AFTER_MARKER:
+            line += text.count("\n", counted, marker)
+            counted = marker
+            starts.append((line, marker))
+        found = text.find("\n---", marker)
+    return starts
+
+
+_AFTER_MARKER = ("", " ", "\t", "\r", "\n")
+
+
+def _chunks(text: str, starts: list[tuple[int, int]]) -> Iterator[tuple[int, str]]:
+    """The stream cut at `starts`, each piece with the line it starts on (1-based)."""
+    ends = [offset for _, offset in starts[1:]] + [len(text)]
+    for (line, offset), end in zip(starts, ends, strict=True):
+        yield line, text[offset:end]
 
 
 def _yaml_documents(
