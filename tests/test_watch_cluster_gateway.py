@@ -17,7 +17,7 @@ from gateway_objects import route_rule as gateway_rule
 from harness import NginxRunner, free_port, request
 from kubeapi import KubeApi
 from tls_secrets import tls_secret
-from watchrun import Sidecar, running_sidecar
+from watchrun import Sidecar, running_sidecar, steady_load
 
 RELOADS = "ingress2nginx_reloads_total"
 GATEWAY_KINDS = {"GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant"}
@@ -60,6 +60,38 @@ def test_http_routes_added_edited_and_deleted_in_the_api_change_what_nginx_answe
             site.wait_for(lambda: site.served_by("/", "route.test") is None, "the deletion")
             site.wait_for_metric(RELOADS, 3)
             assert site.served_by("/", "ingress.test") == "blue"
+            assert site.metric("ingress2nginx_config_in_sync") == 1
+
+
+def test_a_served_route_loses_no_request_under_load_while_other_routes_change(
+    nginx_runner: NginxRunner, tmp_path: Path
+) -> None:
+    """Steady keep-alive load on one HTTPRoute's host (and an Ingress beside it) while another
+    route is added, edited and broken, each change reloading nginx: no request fails (the
+    broken rule is left out and reported; last-good versions are kept for Ingresses only)."""
+    with started_backends("blue", "green") as echo, KubeApi() as api:
+        api.apply(*echo_service(echo["blue"]), *echo_service(echo["green"]), legacy("blue"))
+        api.apply(gateway_class(), gateway("web", listeners=[listener("http", 80)]))
+        api.apply(app_route("blue"))
+        publishing = ("--publish-status-address", "192.0.2.10")
+        with sidecar(nginx_runner, tmp_path, api, *publishing) as site:
+            with steady_load(site, "route.test", "blue") as load, \
+                    steady_load(site, "ingress.test", "blue") as beside:  # fmt: skip
+                other = http_route("other", parents=[parent("web")], hostnames=["other.test"],
+                                   rules=[gateway_rule(None, [backend_ref("green")])])  # fmt: skip
+                api.apply(other)
+                site.wait_for(lambda: site.served_by("/", "other.test") == "green", "the route")
+                other["spec"]["rules"][0]["backendRefs"] = [backend_ref("blue")]
+                api.apply(other)
+                site.wait_for(lambda: site.served_by("/", "other.test") == "blue", "the edit")
+                reloads = site.metric(RELOADS)
+                bad = {"path": {"type": "PathPrefix", "value": "no-slash"}}
+                other["spec"]["rules"][0]["matches"] = [bad]
+                api.apply(other)  # an invalid match: the rule is left out and reported
+                site.wait_for(lambda: site.served_by("/", "other.test") is None, "the bad edit")
+                site.wait_for(lambda: load.answered > 200 and beside.answered > 200, "requests")
+            assert site.metric(RELOADS) >= reloads + 1
+            assert load.failures == [] and beside.failures == []
             assert site.metric("ingress2nginx_config_in_sync") == 1
 
 
