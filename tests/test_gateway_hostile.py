@@ -50,8 +50,13 @@ def _fields(value: Any, where: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 @pytest.mark.parametrize("seed", range(3))
 def test_fields_of_the_wrong_shape_end_in_a_message_never_a_traceback(seed: int) -> None:
+    wrong_shapes_end_in_messages(_documents(), seed)
+
+
+def wrong_shapes_end_in_messages(base: list[Any], seed: int) -> None:
+    """Render `base` 60 times, each time with one field (chosen by `seed`) replaced by JUNK:
+    always a message, never a traceback."""
     chance = random.Random(seed)
-    base = _documents()
     for _ in range(60):
         documents = copy.deepcopy(base)
         document = chance.randrange(len(documents))
