@@ -46,7 +46,7 @@ sys.path[:0] = [str(BENCH_DIR), str(REPO)]  # this checkout, installed or not
 
 import generate  # noqa: E402
 from figures import Result, format_report, machine, progress  # noqa: E402
-from measuring import TEMPLATES, child  # noqa: E402
+from measuring import TEMPLATES, child, set_aside  # noqa: E402
 from nginx_runs import find_nginx  # noqa: E402
 
 DEFAULT_SIZES = (100, 1_000, 10_000)
@@ -61,14 +61,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     formats = [fmt for fmt in args.formats.split(",") if fmt]
     nginx = None if args.no_nginx else find_nginx(args.nginx)
     results: list[Result] = []
-    for size in sizes:
-        started = time.perf_counter()
-        folder = generate.ensure_cluster(size, args.seed, args.out, formats)
-        progress(f"n={size}: cluster in {folder} ({time.perf_counter() - started:.1f} s)")
-        for fmt in formats:
-            result = _measure(folder / fmt, size, fmt, nginx, args)
-            if result is not None:
-                results.append(result)
+    scratches: list[Path] = []  # deleted at the end, not between runs: see measuring.set_aside
+    try:
+        for size in sizes:
+            started = time.perf_counter()
+            folder = generate.ensure_cluster(size, args.seed, args.out, formats)
+            progress(f"n={size}: cluster in {folder} ({time.perf_counter() - started:.1f} s)")
+            for fmt in formats:
+                scratches.append(Path(tempfile.mkdtemp(prefix=f"i2n-bench-{size}-{fmt}-")))
+                result = _measure(folder / fmt, size, fmt, nginx, args, scratches[-1])
+                if result is not None:
+                    results.append(result)
+    finally:
+        for scratch in scratches:
+            if args.keep:
+                progress(f"kept {scratch}")
+            else:
+                shutil.rmtree(scratch, ignore_errors=True)
     if args.profile is None:
         print(format_report(results, machine()))
     if args.json:
@@ -105,57 +114,50 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _measure(
-    source: Path, size: int, fmt: str, nginx: str | None, args: argparse.Namespace
+    source: Path, size: int, fmt: str, nginx: str | None, args: argparse.Namespace, scratch: Path
 ) -> Result | None:
     """One size and format, in a scratch folder of its own."""
-    scratch = Path(tempfile.mkdtemp(prefix=f"i2n-bench-{size}-{fmt}-"))
     scratch.chmod(0o755)  # nginx workers (nobody) must reach the prefix
-    try:
-        inputs = scratch / "input"
-        inputs.mkdir()
-        for file in sorted(source.iterdir()):
-            (inputs / file.name).symlink_to(file)
-        ports = f"{_free_port()},{_free_port()}"
-        cli = None
-        if not args.no_cli and args.profile is None:
-            cli = _run_cli_paired(inputs, scratch, ports, nginx, args.repeat)
-        command = [
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--child",
-            f"--size={size}",
-            f"--format={fmt}",
-            f"--input={inputs}",
-            f"--scratch={scratch}",
-            f"--ports={ports}",
-            f"--repeat={args.repeat}",
-        ]
-        if nginx:
-            command.append(f"--nginx={nginx}")
-        else:
-            command.append("--no-nginx")
-        if args.no_reload:
-            command.append("--no-reload")
-        if args.profile is not None:
-            command.append(f"--profile={args.profile / f'n{size}-{fmt}'}")
-        progress(f"n={size} {fmt}: measuring")
-        child = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
-        if child.returncode != 0:
-            progress(f"n={size} {fmt}: the measuring process failed ({child.returncode})")
-            return None
-        if args.profile is not None:
-            return None
-        result = Result(**json.loads(child.stdout.splitlines()[-1]))
-        if cli is not None:
-            result.cli_runs, result.cli_nginx_t_runs, result.cli_peak_rss_mb, digest = cli
-            result.cli = statistics.median(result.cli_runs)
-            result.cli_matches = digest == result.output_sha256
-        return result
-    finally:
-        if args.keep:
-            progress(f"kept {scratch}")
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
+    inputs = scratch / "input"
+    inputs.mkdir()
+    for file in sorted(source.iterdir()):
+        (inputs / file.name).symlink_to(file)
+    ports = f"{_free_port()},{_free_port()}"
+    cli = None
+    if not args.no_cli and args.profile is None:
+        cli = _run_cli_paired(inputs, scratch, ports, nginx, args.repeat)
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        f"--size={size}",
+        f"--format={fmt}",
+        f"--input={inputs}",
+        f"--scratch={scratch}",
+        f"--ports={ports}",
+        f"--repeat={args.repeat}",
+    ]
+    if nginx:
+        command.append(f"--nginx={nginx}")
+    else:
+        command.append("--no-nginx")
+    if args.no_reload:
+        command.append("--no-reload")
+    if args.profile is not None:
+        command.append(f"--profile={args.profile / f'n{size}-{fmt}'}")
+    progress(f"n={size} {fmt}: measuring")
+    child = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
+    if child.returncode != 0:
+        progress(f"n={size} {fmt}: the measuring process failed ({child.returncode})")
+        return None
+    if args.profile is not None:
+        return None
+    result = Result(**json.loads(child.stdout.splitlines()[-1]))
+    if cli is not None:
+        result.cli_runs, result.cli_nginx_t_runs, result.cli_peak_rss_mb, digest = cli
+        result.cli = statistics.median(result.cli_runs)
+        result.cli_matches = digest == result.output_sha256
+    return result
 
 
 def _run_cli_paired(
@@ -169,7 +171,7 @@ def _run_cli_paired(
     peak = 0.0
     digest = ""
     for _ in range(max(1, repeat)):
-        shutil.rmtree(scratch / "run", ignore_errors=True)
+        set_aside(scratch / "run")  # not deleted: see set_aside
         cli = _run_cli(inputs, scratch, ports)
         if cli is None:
             return None
