@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ingress2nginx.core import grammar
+from ingress2nginx.core import grammar, quoting
 from ingress2nginx.normalize import paths
 from ingress2nginx.normalize.endpoints import _Collected, parse_ip
 
@@ -89,3 +90,34 @@ def test_a_plain_path_is_checked_and_decoded_as_any_path(path: str) -> None:
     assert problem == _literal_path_problem_in_full(path)
     if problem is None and path:
         assert paths.location_path(path) == unquote_to_bytes(path).decode("utf-8")
+
+
+def _literal_in_full(value: str) -> str:
+    """`quoting.literal` as first written: refuse control characters, then quote."""
+    quoting._refuse_control(value)
+    if quoting._BARE.match(value):
+        return value
+    return '"' + quoting._ESCAPE.sub(lambda found: "\\" + found.group(), value) + '"'
+
+
+def _outcome(function: Callable[[str], str], value: str) -> tuple[str, str]:
+    try:
+        return ("token", function(value))
+    except quoting.UnsafeValueError as error:
+        return ("refused", str(error))
+
+
+_VALUES = st.one_of(
+    st.text("az09_./:@%+,=*!^~$[]- \"\\'nrt;{}#\n\r\t\x00\x7f\x85\u2028\u00e9", max_size=12),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_VALUES)
+@example("")
+@example("a\n")
+@example("/api\x00")
+@example("\u2029")
+def test_a_plain_word_is_quoted_and_refused_as_any_value(value: str) -> None:
+    assert _outcome(quoting.literal, value) == _outcome(_literal_in_full, value)
