@@ -38,7 +38,7 @@ class Directive:
 
 def directive(name: str, *args: Token | int) -> Directive:
     """A simple directive; integers become tokens, everything else must already be one."""
-    return Directive(_checked(name), tuple(_token(arg) for arg in args))
+    return Directive(_checked(name), tuple(map(_token, args)))
 
 
 def block(name: str, args: Iterable[Token | int], body: Iterable[Directive]) -> Directive:

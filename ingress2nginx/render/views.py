@@ -153,7 +153,7 @@ def _location_view(
     pass_target = _pass_target(action, scheme)
     address = expanded(action.address) if isinstance(action, ProxyToAddress) else None
     return LocationView(
-        modifier=_modifier(location.match),
+        modifier=_MODIFIERS[location.match],
         path=literal(location.path),
         note=note,
         redirect=redirect,
@@ -164,8 +164,8 @@ def _location_view(
     )
 
 
-def _modifier(match: Match) -> Token:
-    return trusted("" if match is Match.NAMED else match.value)
+_MODIFIERS = {match: trusted("" if match is Match.NAMED else match.value) for match in Match}
+"""Each match's location modifier, made once: ``=``, ``~``, ``~*``; empty for a prefix."""
 
 
 def _final(
@@ -230,7 +230,10 @@ def _inheritable(location: Location, settings: Settings) -> tuple[Directive, ...
     """The directives of `Hooks.inherited` features, for a proxying location."""
     if not location.proxies:
         return ()
-    return tuple(item for hook in _INHERITED_HOOKS for item in hook(location, settings))
+    found: list[Directive] = []
+    for hook in _INHERITED_HOOKS:
+        found += hook(location, settings)
+    return tuple(found)
 
 
 def https_redirect_target(
@@ -308,7 +311,9 @@ def _extra(
         return render_lines(gateway_nginx.choose_directives(location.action), LOCATION_DEPTH)
     if not location.proxies:
         return _answer_extra(location, settings, server_headers)
-    found = [item for hook in _LOCATION_HOOKS for item in hook(location, settings)]
+    found: list[Directive] = []
+    for hook in _LOCATION_HOOKS:
+        found += hook(location, settings)
     overrides: dict[str, Token] = {}
     for headers in _HEADER_HOOKS:
         overrides.update(headers(location))
@@ -330,6 +335,8 @@ def _extra(
             for header in header_directives(overrides, settings=settings)
             if header.args[0].lower() not in own
         ]
+    if not found:  # the common case: nothing to add, so nothing to order
+        return None
     if server_headers and any(item.name == "add_header" for item in found):
         found = [*server_headers, *found]
     # `set` first: a `rewrite ... break` ends the rewrite phase, skipping any `set` after it.
