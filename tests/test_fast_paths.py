@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
 from hypothesis import example, given, settings
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from ingress2nginx.core import grammar, quoting
 from ingress2nginx.normalize import paths
 from ingress2nginx.normalize.endpoints import _Collected, parse_ip
+from ingress2nginx.render.rendering import file_in
 
 _OCTETS = st.one_of(st.integers(0, 300).map(str), st.text("0123456789", min_size=1, max_size=4))
 _ADDRESSES = st.one_of(
@@ -121,3 +123,19 @@ _VALUES = st.one_of(
 @example("\u2029")
 def test_a_plain_word_is_quoted_and_refused_as_any_value(value: str) -> None:
     assert _outcome(quoting.literal, value) == _outcome(_literal_in_full, value)
+
+
+_DIRECTORIES = st.one_of(
+    st.sampled_from(["/", "//", ".", "", "/var/lib/certs", "certs", "./certs/", "/a//b/./c"]),
+    st.text("/.ab", max_size=8),
+).map(Path)
+_NAMES = st.one_of(
+    st.sampled_from(["", ".", "..", "a.crt", "/abs.crt", "a/b.key", "./x", ".crt"]),
+    st.text("/.ab-_ ", max_size=8),
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_DIRECTORIES, _NAMES)
+def test_a_file_in_a_directory_is_named_as_pathlib_names_it(directory: Path, name: str) -> None:
+    assert file_in(directory, name) == str(directory / name)
