@@ -54,7 +54,7 @@ def entry(key: Token, value: Token) -> Directive:
 
 def render_lines(directives: Iterable[Directive], depth: int) -> Token:
     """Directives laid out at `depth`, one a line, as a token the templates may emit."""
-    return Token("\n".join(line for item in directives for line in item.lines(depth)))
+    return Token("\n".join([line for item in directives for line in item.lines(depth)]))
 
 
 def _checked(name: str) -> str:
