@@ -30,12 +30,13 @@ _ADDRESSES = st.one_of(
 @example("255.255.255.255")
 def test_an_endpoint_address_reads_as_ipaddress_reads_it(address: str) -> None:
     found = _Collected()
-    found.add(address, 8080, "endpoints[0].addresses")
+    found.add(address, 8080, "endpoints", 0)
+    result = found.result()
     ip = parse_ip(address)
     if ip is None:
-        assert not found.order and found.skipped
+        assert not result.endpoints and result.skipped
     else:
-        [(endpoint, key)] = found.order.items()
+        [endpoint], [key] = result.endpoints, result.order
         assert (endpoint.address, endpoint.port) == (str(ip), 8080)
         assert key == (ip.version, int(ip), 8080)
 

@@ -14,6 +14,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from socket import inet_aton
 from typing import Any
 
 from ingress2nginx.core.errors import shown
@@ -23,7 +24,7 @@ from ingress2nginx.model import Endpoint
 _OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}\Z")
 """An IPv4 address in the form `ipaddress` writes it (no leading zeros): most endpoints, read
-without building an address object."""
+without building an address object (`inet_aton` reads such an address exactly)."""
 
 SortKey = tuple[int, int, int]
 """How endpoints are ordered: IP version, address as a number, port."""
@@ -41,28 +42,30 @@ class PortEndpoints:
     """(field, reason) of each address skipped as not an IP address, to report."""
 
 
+NO_ENDPOINTS = PortEndpoints((), (), ())
+"""What an object without a ready endpoint for the port (and nothing skipped) gives."""
+
 EndpointsMemo = ManifestMemo[dict[str, PortEndpoints]]
 """Per endpoint object: its `PortEndpoints` by Service port name."""
 
 
 def slice_endpoints(endpoint_slice: Manifest, port_name: str) -> PortEndpoints:
     """The ready endpoints an EndpointSlice lists for a Service port name."""
-    found = _Collected()
     body = endpoint_slice.body
     if body.get("addressType", "IPv4") not in ("IPv4", "IPv6"):
-        return found.result()
+        return NO_ENDPOINTS
     target = target_port(body.get("ports"), port_name)
     if target is None:
-        return found.result()
+        return NO_ENDPOINTS
+    found = _Collected()
     for index, entry in enumerate(mappings(body.get("endpoints"))):
         conditions = entry.get("conditions")
-        ready = conditions.get("ready") if isinstance(conditions, Mapping) else None
-        if ready is False:
-            continue
+        if isinstance(conditions, dict | Mapping) and conditions.get("ready") is False:
+            continue  # (a dict, as parsed, is checked first: an ABC check costs more)
         addresses = entry.get("addresses")
         for address in addresses if isinstance(addresses, list) else ():
             if isinstance(address, str):
-                found.add(address, target, f"endpoints[{index}].addresses")
+                found.add(address, target, "endpoints", index)
     return found.result()
 
 
@@ -74,7 +77,7 @@ def legacy_endpoints(endpoints: Manifest, port_name: str) -> PortEndpoints:
         if target is None:
             continue
         for address in mappings(subset.get("addresses")):
-            found.add(address.get("ip"), target, f"subsets[{index}].addresses")
+            found.add(address.get("ip"), target, "subsets", index)
     return found.result()
 
 
@@ -82,10 +85,10 @@ def merged(parts: Sequence[PortEndpoints]) -> tuple[Endpoint, ...]:
     """The endpoints of several objects (one Service's slices), each once, sorted."""
     if len(parts) == 1:
         return parts[0].endpoints
-    order: dict[Endpoint, SortKey] = {}
+    found: dict[SortKey, Endpoint] = {}
     for part in parts:
-        order.update(zip(part.endpoints, part.order, strict=True))
-    return tuple(sorted(order, key=order.__getitem__))
+        found.update(zip(part.order, part.endpoints, strict=True))
+    return tuple([found[key] for key in sorted(found)])
 
 
 def parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -127,29 +130,37 @@ def port_name_of(port: Mapping[str, Any]) -> str:
 
 
 class _Collected:
-    """Endpoints found so far (each address parsed once), and the addresses skipped."""
+    """Endpoints found so far, by sort key (each address parsed once), and the addresses
+    skipped. A sort key is one endpoint: only one canonical address has a given version and
+    number."""
 
-    __slots__ = ("order", "skipped")
+    __slots__ = ("found", "skipped")
 
     def __init__(self) -> None:
-        self.order: dict[Endpoint, SortKey] = {}
+        self.found: dict[SortKey, Endpoint] = {}
         self.skipped: list[tuple[str, str]] = []
 
-    def add(self, address: object, port: int, field: str) -> None:
+    def add(self, address: object, port: int, listed_in: str, index: int) -> None:
+        """Take one address of item `index` of the object's `listed_in` list, at `port`."""
         if isinstance(address, str) and _IPV4.match(address):  # as ipaddress writes it
-            number = int.from_bytes(bytes(map(int, address.split("."))), "big")
-            self.order[Endpoint(address, port)] = (4, number, port)
+            key = (4, int.from_bytes(inet_aton(address), "big"), port)
+            if key not in self.found:
+                self.found[key] = Endpoint(address, port)
             return
         ip = parse_ip(address) if isinstance(address, str) else None
         if ip is None:
-            self.skipped.append((field, f"{shown(address)} is not an IP address; skipped"))
+            where = f"{listed_in}[{index}].addresses"
+            self.skipped.append((where, f"{shown(address)} is not an IP address; skipped"))
             return
-        self.order[Endpoint(str(ip), port)] = (ip.version, int(ip), port)
+        key = (ip.version, int(ip), port)
+        if key not in self.found:
+            self.found[key] = Endpoint(str(ip), port)
 
     def result(self) -> PortEndpoints:
-        ordered = sorted(self.order.items(), key=lambda item: item[1])
+        if not self.found and not self.skipped:
+            return NO_ENDPOINTS
+        order = sorted(self.found)
+        found = self.found
         return PortEndpoints(
-            tuple(endpoint for endpoint, _ in ordered),
-            tuple(key for _, key in ordered),
-            tuple(self.skipped),
+            tuple([found[key] for key in order]), tuple(order), tuple(self.skipped)
         )
