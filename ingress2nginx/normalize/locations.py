@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from typing import Any
 
 from ingress2nginx.features import IngressOptions
@@ -107,26 +108,34 @@ def layout(
     regex_host = any(claim.regex for claim in claims)
     found: dict[tuple[Match, str], Location] = {}
     for claim in sorted(claims, key=lambda c: c.path_type is not PathType.EXACT):
-        for match, path in _forms(claim, regex_host):
-            if (match, path) in found:
-                continue
+        forms = [form for form in _forms(claim, regex_host) if form not in found]
+        if not forms:
+            continue
+        https_redirect = redirects.wanted(claim.options, claim.path)
+        options = _authenticated(claim, no_auth)
+        stand_in = StandIn(*claim.service) if claim.standing_in else None
+        for match, path in forms:
             found[(match, path)] = Location(
                 match,
                 path,
                 claim.action,
                 claim.origin,
-                redirects.wanted(claim.options, claim.path),
-                _authenticated(claim, no_auth),
+                https_redirect,
+                options,
                 claim.ingress_path,
                 claim.error_pages,
-                StandIn(*claim.service) if claim.standing_in else None,
+                stand_in,
                 claim.service,
                 claim.filters,
             )
     found.setdefault((Match.PREFIX, "/"), fallback)
     if not regex_host:
         _shield_from_auto_redirect(found)
-    return tuple(sorted(found.values(), key=lambda location: location.sort_key))
+    return tuple(sorted(found.values(), key=_SORT_KEY))
+
+
+_SORT_KEY = attrgetter("sort_key")
+"""`Location.sort_key`, as a sort key."""
 
 
 def _authenticated(claim: Claim, no_auth: tuple[str, ...]) -> IngressOptions:

@@ -205,6 +205,8 @@ class Router:
 
     def _claim_key(self, ingress: Manifest, path: HTTPPath, options: IngressOptions) -> ClaimKey:
         """`_claim_key` of a path of `ingress`, worked out once per Ingress."""
+        if not self.claim_keys.keep:
+            return _claim_key(path, options)
         keys = self.claim_keys.get(ingress, lambda _: {})
         memo_key = (path.field, options.rewrite.regex)
         key = keys.get(memo_key)
@@ -267,7 +269,7 @@ class Router:
     def _server(self, name: str, taken: set[str]) -> Server:
         host = self.hosts[name]
         tls = self.tls.hosts.get(name)
-        claims = tuple(self._with_error_pages(claim) for claim in host.claims.values())
+        claims = tuple(map(self._with_error_pages, host.claims.values()))
         names = server_names(name) + aliases(host, taken, self.problems)
         usable = tls.usable if tls is not None else None
         return self.built.get(ServerInputs(
