@@ -104,16 +104,17 @@ def parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
 def target_port(ports: object, port_name: str) -> int | None:
     """The port an EndpointSlice or Endpoints subset lists under the Service port's name."""
     for port in mappings(ports):
-        number = port_number(port.get("port"))
         if port_name_of(port) == port_name and port.get("protocol", "TCP") == "TCP":
-            return number
+            return port_number(port.get("port"))
     return None
 
 
 def mappings(value: object) -> Iterable[Mapping[str, Any]]:
     """The objects of a JSON list (anything else in it, or a non-list, is left out)."""
-    if isinstance(value, list):  # a dict, as parsed, is checked first: an ABC check costs more
-        yield from (item for item in value if type(item) is dict or isinstance(item, Mapping))
+    if not isinstance(value, list):
+        return ()
+    # a dict, as parsed, is checked first: an ABC check costs more
+    return [item for item in value if type(item) is dict or isinstance(item, Mapping)]
 
 
 def port_number(value: object) -> int | None:
