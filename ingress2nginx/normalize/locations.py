@@ -98,12 +98,13 @@ class Redirects:
 
 def layout(
     claims: Iterable[Claim],
-    fallback: Location,
+    fallback: tuple[Action, Origin | None],
     redirects: Redirects,
     no_auth: tuple[str, ...] = (),
 ) -> tuple[Location, ...]:
-    """Every location of one host, in output order; `fallback` answers ``/`` when no claim
-    does. Paths starting with one of `no_auth` ask for no authentication."""
+    """Every location of one host, in output order; `fallback` (an action and where it comes
+    from) answers ``/`` when no claim does. Paths starting with one of `no_auth` ask for no
+    authentication."""
     claims = list(claims)
     regex_host = any(claim.regex for claim in claims)
     found: dict[tuple[Match, str], Location] = {}
@@ -128,7 +129,9 @@ def layout(
                 claim.service,
                 claim.filters,
             )
-    found.setdefault((Match.PREFIX, "/"), fallback)
+    if (Match.PREFIX, "/") not in found:  # (most hosts have a claim for /)
+        https_redirect = redirects.secure and redirects.ssl_redirect
+        found[(Match.PREFIX, "/")] = Location(Match.PREFIX, "/", *fallback, https_redirect)
     if not regex_host:
         _shield_from_auto_redirect(found)
     return tuple(sorted(found.values(), key=_SORT_KEY))

@@ -20,6 +20,7 @@ without rules, or failing that the oldest Ingress with one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 
 from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity
@@ -189,18 +190,19 @@ class Router:
         if isinstance(action, Respond) and stand_in is not None:
             action, standing_in = stand_in, True
             self.problems[told:] = map(_stood_in_for, self.problems[told:])
-        made = self.made.get(ingress, lambda _: {}) if self.made.keep else {}
-        claim = made.get(where)
+        made = self.made.get(ingress, lambda _: {}) if self.made.keep else None
+        claim = made.get(where) if made is not None else None
         if claim is None or not (
             claim.action is action and claim.stand_in is stand_in and claim.options is options
         ):  # the same Ingress object, path and options: only the backend could differ
             origin = Origin(ingress.namespace, ingress.name, where)
             backend = path.backend
-            claim = made[where] = Claim(
+            claim = Claim(
                 path_type, normalized, regex, written, action, origin, _describe(action),
-                options, service=(backend.name, str(backend.port)), stand_in=stand_in,
-                standing_in=standing_in,
+                options, None, (backend.name, str(backend.port)), stand_in, standing_in,
             )  # fmt: skip
+            if made is not None:
+                made[where] = claim
         host.claims[(form, normalized)] = claim
 
     def _claim_key(self, ingress: Manifest, path: HTTPPath, options: IngressOptions) -> ClaimKey:
@@ -296,8 +298,8 @@ def _claim_key(path: HTTPPath, options: IngressOptions) -> ClaimKey:
     return form, _normalize(written, path_type)
 
 
-def _claim_order(claim: Claim) -> tuple[str, str]:
-    return (claim.path, claim.path_type)
+_claim_order = attrgetter("path", "path_type")
+"""A host's claims in ``explain`` order."""
 
 
 def _normalize(path: str, path_type: PathType) -> str:
