@@ -89,6 +89,8 @@ class Router:
     action gives the same `Claim` object again, so servers built from it compare fast."""
     built: ServerMemo = field(default_factory=lambda: ServerMemo(keep=False))
     """Servers built, kept between translations."""
+    path_keys: dict[tuple[str, PathType, bool], ClaimKey] = field(default_factory=dict)
+    """Claim keys worked out in this translation, by path, type and use of regex paths."""
 
     def add(self, ingress: Manifest, view: IngressView, options: IngressOptions) -> None:
         """Claim the paths, hosts and TLS hosts of one validated, served Ingress."""
@@ -208,12 +210,21 @@ class Router:
     def _claim_key(self, ingress: Manifest, path: HTTPPath, options: IngressOptions) -> ClaimKey:
         """`_claim_key` of a path of `ingress`, worked out once per Ingress."""
         if not self.claim_keys.keep:
-            return _claim_key(path, options)
+            return self._path_key(path, options)
         keys = self.claim_keys.get(ingress, lambda _: {})
         memo_key = (path.field, options.rewrite.regex)
         key = keys.get(memo_key)
         if key is None:
-            key = keys[memo_key] = _claim_key(path, options)
+            key = keys[memo_key] = self._path_key(path, options)
+        return key
+
+    def _path_key(self, path: HTTPPath, options: IngressOptions) -> ClaimKey:
+        """`_claim_key` of a path, worked out once per translation for each path, type and
+        use of regex paths (what it depends on): most Ingresses write the same few paths."""
+        found_key = (path.path, path.path_type, options.rewrite.regex)
+        key = self.path_keys.get(found_key)
+        if key is None:
+            key = self.path_keys[found_key] = _claim_key(path, options)
         return key
 
     def _stand_in(
