@@ -14,7 +14,6 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from socket import inet_aton
 from typing import Any
 
 from ingress2nginx.core.errors import shown
@@ -24,7 +23,7 @@ from ingress2nginx.model import Endpoint
 _OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}\Z")
 """An IPv4 address in the form `ipaddress` writes it (no leading zeros): most endpoints, read
-without building an address object (`inet_aton` reads such an address exactly)."""
+without building an address object."""
 
 SortKey = tuple[int, int, int]
 """How endpoints are ordered: IP version, address as a number, port."""
@@ -144,7 +143,9 @@ class _Collected:
     def add(self, address: object, port: int, listed_in: str, index: int) -> None:
         """Take one address of item `index` of the object's `listed_in` list, at `port`."""
         if isinstance(address, str) and _IPV4.match(address):  # as ipaddress writes it
-            key = (4, int.from_bytes(inet_aton(address), "big"), port)
+            first, second, third, fourth = address.split(".")
+            number = int(first) << 24 | int(second) << 16 | int(third) << 8 | int(fourth)
+            key = (4, number, port)
             if key not in self.found:
                 self.found[key] = Endpoint(address, port)
             return
