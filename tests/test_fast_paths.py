@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -30,12 +33,13 @@ _ADDRESSES = st.one_of(
 @example("255.255.255.255")
 def test_an_endpoint_address_reads_as_ipaddress_reads_it(address: str) -> None:
     found = _Collected()
-    found.add(address, 8080, "endpoints[0].addresses")
+    found.add(address, 8080, "endpoints", 0)
+    result = found.result()
     ip = parse_ip(address)
     if ip is None:
-        assert not found.order and found.skipped
+        assert not result.endpoints and result.skipped
     else:
-        [(endpoint, key)] = found.order.items()
+        [endpoint], [key] = result.endpoints, result.order
         assert (endpoint.address, endpoint.port) == (str(ip), 8080)
         assert key == (ip.version, int(ip), 8080)
 
@@ -89,3 +93,31 @@ def test_a_plain_path_is_checked_and_decoded_as_any_path(path: str) -> None:
     assert problem == _literal_path_problem_in_full(path)
     if problem is None and path:
         assert paths.location_path(path) == unquote_to_bytes(path).decode("utf-8")
+
+
+def _public_der(public_key: Any) -> bytes:
+    return bytes(
+        public_key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+
+
+_PRIVATE_KEYS = (
+    rsa.generate_private_key(65537, 1024),
+    rsa.generate_private_key(3, 1024),
+    ec.generate_private_key(ec.SECP256R1()),
+    ec.generate_private_key(ec.SECP384R1()),
+    ed25519.Ed25519PrivateKey.generate(),
+    ed448.Ed448PrivateKey.generate(),
+    dsa.generate_private_key(1024),
+)
+_PUBLIC_KEYS = [key.public_key() for key in _PRIVATE_KEYS] + [
+    serialization.load_der_public_key(_public_der(key.public_key())) for key in _PRIVATE_KEYS
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_PUBLIC_KEYS), st.sampled_from(_PUBLIC_KEYS))
+def test_public_keys_are_equal_exactly_when_they_serialize_alike(one: Any, other: Any) -> None:
+    assert (one != other) == (_public_der(one) != _public_der(other))
