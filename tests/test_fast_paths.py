@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from urllib.parse import unquote_to_bytes
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from ingress2nginx.core import grammar
 from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, shown
+from ingress2nginx.features import DEFAULT_OPTIONS, IngressOptions, _options
 from ingress2nginx.normalize import metadata, paths, validating
 from ingress2nginx.normalize.endpoints import _Collected, parse_ip
 from ingress2nginx.normalize.fields import Report, json_type, keyed, utf8_length
@@ -355,3 +357,31 @@ def test_the_usual_http_path_takes_the_short_way() -> None:
     assert plain == HTTPPath(
         "/api", validating._PATH_TYPES["Prefix"], ServiceBackend("app", 80), "p"
     )
+
+
+_GROUP_CHANGES = st.sampled_from(
+    [
+        (group.name, type(getattr(DEFAULT_OPTIONS, group.name)))
+        for group in dataclasses.fields(IngressOptions)
+        if group.init
+    ]
+).flatmap(
+    lambda named: st.tuples(
+        st.just(named[0]),
+        st.dictionaries(
+            st.sampled_from([attribute.name for attribute in dataclasses.fields(named[1])]),
+            st.one_of(st.none(), st.integers(), st.text(max_size=3)),
+            min_size=1,
+        ),
+    )
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(_GROUP_CHANGES, max_size=4).map(dict))
+def test_options_are_the_defaults_replaced(values: dict[str, dict[str, object]]) -> None:
+    groups = {
+        name: dataclasses.replace(getattr(DEFAULT_OPTIONS, name), **changes)
+        for name, changes in values.items()
+    }
+    assert _options(values) == dataclasses.replace(DEFAULT_OPTIONS, **groups)
