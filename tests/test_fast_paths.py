@@ -185,6 +185,21 @@ def test_a_plain_host_is_checked_as_any_host(host: str) -> None:
 _REF = ObjectRef("Ingress", "default", "site")
 
 
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(_HOSTS, st.text(max_size=8)))
+def test_a_rule_host_found_valid_is_read_as_any_host(host: str) -> None:
+    report = Report(_REF)
+    rule = validating._check_rule(report, "r", {"host": host})
+    if grammar.host_problem(host) is None:
+        assert rule is not None and rule.host == host
+        assert report.problems == []
+    full = Report(_REF)
+    text = full.text("r.host", host or None, Code.INVALID_HOST)
+    if text is not None:
+        validating._check_host(full, "r.host", text, Code.INVALID_HOST)
+    assert report.problems == full.problems
+
+
 def _text_in_full(report: Report, path: str, value: object, required: bool) -> str | None:
     if value is None or (required and value == ""):
         if required:

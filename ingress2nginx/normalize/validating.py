@@ -156,17 +156,20 @@ def _check_rule(report: Report, path: str, raw: object) -> Rule | None:
     rule = report.entry(path, raw, Code.INVALID_RULE)
     if rule is None:
         return None
-    host = report.text(f"{path}.host", unless_empty(rule.get("host")), Code.INVALID_HOST)
-    if host is not None:
-        _check_host(report, f"{path}.host", host, Code.INVALID_HOST)
+    host = unless_empty(rule.get("host"))
+    if type(host) is not str or host_problem(host) is not None:  # (else valid, and printable)
+        host = report.text(f"{path}.host", host, Code.INVALID_HOST)
+        if host is not None:
+            _check_host(report, f"{path}.host", host, Code.INVALID_HOST)
     http = report.mapping(f"{path}.http", rule.get("http"), Code.INVALID_RULE)
     if http is None:
         return Rule(host or "", (), path)
-    paths = report.sequence(f"{path}.http.paths", http.get("paths"), Code.INVALID_RULE)
+    paths_field = f"{path}.http.paths"
+    paths = report.sequence(paths_field, http.get("paths"), Code.INVALID_RULE)
     if paths == []:
-        report.add(f"{path}.http.paths", "is required: list at least one path", Code.NO_PATHS)
+        report.add(paths_field, "is required: list at least one path", Code.NO_PATHS)
     checked = [
-        _check_http_path(report, _item(f"{path}.http.paths", index), entry)
+        _check_http_path(report, _item(paths_field, index), entry)
         for index, entry in enumerate(paths or [])
     ]
     return Rule(host or "", tuple(filter(None, checked)), path)
