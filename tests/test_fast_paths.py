@@ -182,6 +182,26 @@ def test_a_plain_host_is_checked_as_any_host(host: str) -> None:
     assert grammar.host_problem(host) == _host_problem_in_full(host)
 
 
+def _is_port_name_in_full(s: str) -> bool:
+    return (
+        0 < len(s) <= grammar.PORT_NAME_MAX
+        and re.fullmatch(r"[-a-z0-9]+", s) is not None
+        and any("a" <= c <= "z" for c in s)
+        and "--" not in s
+        and not s.startswith("-")
+        and not s.endswith("-")
+    )
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(st.text("ab09-", max_size=17), st.text(max_size=4)))
+@example("a" * 15)
+@example("a" * 16)
+@example("1-2")
+def test_a_port_name_is_checked_in_one_match_as_in_full(name: str) -> None:
+    assert grammar.is_port_name(name) == _is_port_name_in_full(name)
+
+
 _REF = ObjectRef("Ingress", "default", "site")
 
 

@@ -25,7 +25,8 @@ _LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
 _DNS1123_LABEL = re.compile(_LABEL)
 _DNS1123_SUBDOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 _DNS1035_LABEL = re.compile(r"[a-z](?:[-a-z0-9]*[a-z0-9])?")
-_PORT_NAME = re.compile(r"[-a-z0-9]+")
+_PORT_NAME = re.compile(r"(?=[-0-9]*[a-z])[a-z0-9]+(?:-[a-z0-9]+)*")
+"""Lowercase letters, digits and '-', at least one letter, no '--', no '-' at either end."""
 _QUALIFIED_NAME = re.compile(r"(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _IPV4_SLOPPY = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 _NOT_IPV4_CHARACTER = re.compile(r"[^0-9.]")
@@ -61,14 +62,7 @@ def is_dns1035_label(s: str) -> bool:
 def is_port_name(s: str) -> bool:
     """IANA_SVC_NAME (RFC 6335 §5.1), as apimachinery ``IsValidPortName``: 1-15 characters,
     lowercase letters, digits and '-', at least one letter, no '--', no '-' at either end."""
-    return (
-        0 < len(s) <= PORT_NAME_MAX
-        and _PORT_NAME.fullmatch(s) is not None
-        and any("a" <= c <= "z" for c in s)
-        and "--" not in s
-        and not s.startswith("-")
-        and not s.endswith("-")
-    )
+    return len(s) <= PORT_NAME_MAX and _PORT_NAME.fullmatch(s) is not None
 
 
 def is_qualified_name(s: str) -> bool:
