@@ -5,9 +5,9 @@
 # runs as the nginx user (uid 101), needs no writable root filesystem (everything it writes
 # goes to the emptyDir mounted at /run/ingress2nginx and to /tmp), and its entrypoint is the
 # ingress2nginx command; the nginx container overrides the command (see
-# samples/kubernetes/deployment.yaml). The pin is nginx's newest stable release, 1.30.6 on Debian
+# samples/kubernetes/deployment.yaml). The pin is nginx's newest stable release, 1.30.7 on Debian
 # trixie (1.27.3 or later is what dns mode needs: docs/deploy.md says how to bump it).
-ARG NGINX_IMAGE=nginx:1.30.6-trixie
+ARG NGINX_IMAGE=nginx:1.30.7-trixie
 
 FROM ${NGINX_IMAGE} AS build
 # hadolint ignore=DL3008

@@ -25,10 +25,18 @@ _LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
 _DNS1123_LABEL = re.compile(_LABEL)
 _DNS1123_SUBDOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 _DNS1035_LABEL = re.compile(r"[a-z](?:[-a-z0-9]*[a-z0-9])?")
-_PORT_NAME = re.compile(r"[-a-z0-9]+")
+_PORT_NAME = re.compile(r"(?=[-0-9]*[a-z])[a-z0-9]+(?:-[a-z0-9]+)*")
+"""Lowercase letters, digits and '-', at least one letter, no '--', no '-' at either end."""
 _QUALIFIED_NAME = re.compile(r"(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _IPV4_SLOPPY = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 _NOT_IPV4_CHARACTER = re.compile(r"[^0-9.]")
+_WITH_PORT = re.compile(r"[^:]+:[0-9]*")
+_HOST_LABEL_CHARACTERS = re.compile(r"[-a-z0-9]+")
+_PLAIN_HOST = re.compile(
+    r"(?:\*\.)?[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)*"
+)
+"""A host `host_problem` has nothing against once it is short enough and not an IP address:
+lowercase DNS labels of at most 63 characters joined by '.', maybe after a ``*.``."""
 
 
 def is_dns1123_label(s: str) -> bool:
@@ -54,14 +62,7 @@ def is_dns1035_label(s: str) -> bool:
 def is_port_name(s: str) -> bool:
     """IANA_SVC_NAME (RFC 6335 §5.1), as apimachinery ``IsValidPortName``: 1-15 characters,
     lowercase letters, digits and '-', at least one letter, no '--', no '-' at either end."""
-    return (
-        0 < len(s) <= PORT_NAME_MAX
-        and _PORT_NAME.fullmatch(s) is not None
-        and any("a" <= c <= "z" for c in s)
-        and "--" not in s
-        and not s.startswith("-")
-        and not s.endswith("-")
-    )
+    return len(s) <= PORT_NAME_MAX and _PORT_NAME.fullmatch(s) is not None
 
 
 def is_qualified_name(s: str) -> bool:
@@ -135,6 +136,9 @@ def host_problem(host: str) -> str | None:
     §2.3.4; such a name cannot exist in DNS), and a refused character is reported as such.
     The same rule is used for ``spec.tls[].hosts``, where the API server omits the IP check.
     """
+    plain = len(host) <= DNS1123_SUBDOMAIN_MAX and _PLAIN_HOST.fullmatch(host) is not None
+    if plain and not _is_ip_address(host):
+        return None  # most hosts: the checks below find nothing in them
     if host == "":
         return "must not be empty"
     refused = refused_characters(host)
@@ -148,7 +152,7 @@ def host_problem(host: str) -> str | None:
         return "must be ASCII; write an internationalized name in its punycode (xn--) form"
     if host.lower() != host:
         return "must be lowercase"
-    if re.fullmatch(r"[^:]+:[0-9]*", host):
+    if _WITH_PORT.fullmatch(host):
         return "must not include a port"
     if "*" in host:
         if not host.startswith("*.") or "*" in host[2:] or host == "*.":
@@ -176,7 +180,7 @@ def _dns_name_problem(name: str) -> str | None:
     for label in name.split("."):
         if label == "":
             return "must not contain an empty label ('..' or a leading '.')"
-        if re.fullmatch(r"[-a-z0-9]+", label) is None:
+        if _HOST_LABEL_CHARACTERS.fullmatch(label) is None:
             return "may contain only lowercase letters, digits, '-' and '.'"
         if label.startswith("-") or label.endswith("-"):
             return "each label must start and end with a letter or digit"

@@ -14,7 +14,7 @@ annotation is a warning.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ingress2nginx.core.actions import CanaryOptions
@@ -119,6 +119,16 @@ class IngressOptions:
 _OPTIONS_FIELDS = compared_fields(IngressOptions)
 """The option groups equality compares, as a tuple: what the remembered hash covers."""
 DEFAULT_OPTIONS = IngressOptions()
+_DEFAULT_GROUPS: dict[str, Any] = {
+    group.name: getattr(DEFAULT_OPTIONS, group.name)
+    for group in fields(IngressOptions)
+    if group.init
+}
+"""`DEFAULT_OPTIONS` as keyword arguments: what `dataclasses.replace` of it passes, without
+looking at its fields each time."""
+_GROUP_TYPES: dict[str, type] = {name: type(group) for name, group in _DEFAULT_GROUPS.items()}
+"""The record type of each option group: its defaults are those of the group in
+`DEFAULT_OPTIONS` (no option field has a default factory)."""
 
 
 def _registry(groups: Iterable[tuple[Annotation, ...]]) -> dict[str, Annotation]:
@@ -209,12 +219,16 @@ def read_options(ingress: Manifest) -> tuple[IngressOptions, list[Problem]]:
         if reading.used:
             group, attribute = annotation.field.split(".")
             values.setdefault(group, {})[attribute] = reading.value
+    return _options(values), problems
+
+
+def _options(values: dict[str, dict[str, Any]]) -> IngressOptions:
+    """`DEFAULT_OPTIONS` with the given fields of its groups changed (group name to attribute
+    to value): what `dataclasses.replace` of it and of its groups gives, in fewer steps."""
     if not values:
-        return DEFAULT_OPTIONS, problems
-    groups = {
-        name: replace(getattr(DEFAULT_OPTIONS, name), **changes) for name, changes in values.items()
-    }
-    return replace(DEFAULT_OPTIONS, **groups), problems
+        return DEFAULT_OPTIONS
+    groups = {name: _GROUP_TYPES[name](**changes) for name, changes in values.items()}
+    return IngressOptions(**(_DEFAULT_GROUPS | groups))
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,8 +275,11 @@ def admit(
     """`options` less what the command line (``settings``) does not allow this Ingress:
     snippets, ssl-passthrough; each dropped annotation is a warning."""
     problems: list[Problem] = []
-    for hooks in FEATURES:
-        if hooks.admit is not None:
-            options, found = hooks.admit(ingress, options, settings)
-            problems.extend(found)
+    for admit_options in _ADMITS:
+        options, found = admit_options(ingress, options, settings)
+        problems.extend(found)
     return options, problems
+
+
+_ADMITS = tuple(hooks.admit for hooks in FEATURES if hooks.admit is not None)
+"""The features' `Hooks.admit`, in `FEATURES` order."""

@@ -94,7 +94,7 @@ class Backends:
         self,
         inventory: Inventory,
         settings: Settings,
-        options: Mapping[ObjectRef, IngressOptions] | None = None,
+        options: Mapping[Manifest, IngressOptions] | None = None,
         endpoints: EndpointsMemo | None = None,
         resolutions: ResolutionsMemo | None = None,
     ) -> None:
@@ -102,6 +102,8 @@ class Backends:
         self._settings = settings
         self._options = options or {}
         """What each served Ingress's annotations ask for (service-upstream, balancing)."""
+        self._balancing = Balancing(settings.config.load_balance)
+        """The global load-balance: each upstream's until an Ingress asks otherwise."""
         self._endpoints = endpoints if endpoints is not None else ManifestMemo()
         """Endpoints read from each endpoint object, kept between translations (watch mode)."""
         self._resolutions = resolutions if resolutions is not None else ManifestMemo()
@@ -141,7 +143,7 @@ class Backends:
         """The action for port `port_key` (a number, or a port's name) of Service `name`,
         a validated backend of `ingress` found at `field`; the Service is in `namespace` when
         given (an HTTPRoute's granted backendRef), else in the object's own."""
-        options = self._options.get(ingress.ref, DEFAULT_OPTIONS)
+        options = self._options.get(ingress, DEFAULT_OPTIONS)
         cluster_ip = options.balancing.service_upstream
         resolution = self._cached(namespace or ingress.namespace, name, port_key, cluster_ip)
         if resolution.trouble:
@@ -191,6 +193,8 @@ class Backends:
                 )
             action = ProxyToAddress(self._dns_name(namespace, name, port), label)
             return Resolution(action, self._missing(namespace, name), code=Code.MISSING_SERVICE)
+        if not self._resolutions.keep:
+            return self._resolve_service(service, port, cluster_ip)
         sources = self._endpoint_sources(service)
         remembered = self._resolutions.get(service, lambda _: {})
         found = remembered.get((port, cluster_ip))
@@ -226,14 +230,16 @@ class Backends:
         return () if legacy is None else (legacy,)
 
     def _resolve_service(self, service: Manifest, port: str | int, cluster_ip: bool) -> Resolution:
-        namespace, name = service.key
-        label = f"{namespace}/{name}:{port}"
-        service_port = _find_port(service, port)
+        namespace, name = service.namespace, service.name
+        spec = service.body.get("spec")
+        if not isinstance(spec, dict | Mapping):  # a dict, as parsed, is checked first
+            spec = {}
+        service_port = _find_port(spec, port)
         if service_port is None:
+            label = f"{namespace}/{name}:{port}"
             return _unavailable(label, f"service {namespace}/{name} has no port {shown(port)}")
         number, port_name = service_port
         label = f"{namespace}/{name}:{number}"
-        spec = service.body.get("spec") or {}
         if spec.get("type") == "ExternalName":
             return self._external_name(service, spec.get("externalName"), number, label)
         if cluster_ip:
@@ -253,13 +259,11 @@ class Backends:
     def _add_upstream(self, name: str, label: str, endpoints: tuple[Endpoint, ...]) -> None:
         """An upstream, made once (a port named by number and by name is one upstream), with
         the global load-balance until an Ingress asks otherwise."""
-        balancing = Balancing(self._settings.config.load_balance)
-        self._apply(Upstream(name, label, endpoints, balancing))
+        self._apply(Upstream(name, label, endpoints, self._balancing))
 
     def _resolved_upstream(self, name: str, label: str, server: ResolvedServer) -> Resolution:
         """An upstream whose servers nginx resolves at run time (dns_upstreams.py)."""
-        balancing = Balancing(self._settings.config.load_balance)
-        self._apply(Upstream(name, label, (), balancing, server))
+        self._apply(Upstream(name, label, (), self._balancing, server))
         return Resolution(ProxyToUpstream(name, label), "")
 
     def _apply(self, effect: Effect) -> None:
@@ -341,17 +345,15 @@ def _unavailable(label: str, reason: str) -> Resolution:
     return Resolution(Respond(503, "service unavailable"), reason)
 
 
-def _find_port(service: Manifest, wanted: str | int) -> tuple[int, str] | None:
-    """(port number, port name) of the Service port the Ingress names."""
-    spec = service.body.get("spec")
-    ports = spec.get("ports") if isinstance(spec, Mapping) else None
-    for port in mappings(ports):
+def _find_port(spec: Mapping[str, Any], wanted: str | int) -> tuple[int, str] | None:
+    """(port number, port name) of the Service port the Ingress names, in a Service's spec."""
+    by_name = isinstance(wanted, str)
+    for port in mappings(spec.get("ports")):
         number = port_number(port.get("port"))
         if number is None:
             continue
-        name = port_name_of(port)
-        if wanted == number or (isinstance(wanted, str) and wanted == name):
-            return number, name
-    if isinstance(wanted, int) and isinstance(spec, Mapping) and spec.get("type") == "ExternalName":
+        if wanted == number or (by_name and wanted == port_name_of(port)):
+            return number, port_name_of(port)
+    if isinstance(wanted, int) and spec.get("type") == "ExternalName":
         return wanted, ""
     return None

@@ -113,7 +113,7 @@ def _check(secret: Manifest) -> CheckedSecret | str:
     except (ValueError, TypeError, binascii.Error):
         return "tls.key does not hold an unencrypted PEM private key"
     leaf = chain[0]
-    if _public_der(leaf.public_key()) != _public_der(key.public_key()):
+    if leaf.public_key() != key.public_key():  # compared as their DER would be, unwritten
         return "the private key does not match the certificate"
     file = CertificateFile(
         name=certificate_name(namespace, name),
@@ -193,14 +193,6 @@ def _secret_value(body: Mapping[str, Any], key: str) -> bytes:
     if isinstance(string_data, Mapping) and isinstance(string_data.get(key), str):
         return str(string_data[key]).encode()
     raise ValueError(f"no {key}")
-
-
-def _public_der(public_key: Any) -> bytes:
-    return bytes(
-        public_key.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
 
 
 def _dns_names(certificate: x509.Certificate) -> tuple[str, ...]:

@@ -41,28 +41,30 @@ class PortEndpoints:
     """(field, reason) of each address skipped as not an IP address, to report."""
 
 
+NO_ENDPOINTS = PortEndpoints((), (), ())
+"""What an object without a ready endpoint for the port (and nothing skipped) gives."""
+
 EndpointsMemo = ManifestMemo[dict[str, PortEndpoints]]
 """Per endpoint object: its `PortEndpoints` by Service port name."""
 
 
 def slice_endpoints(endpoint_slice: Manifest, port_name: str) -> PortEndpoints:
     """The ready endpoints an EndpointSlice lists for a Service port name."""
-    found = _Collected()
     body = endpoint_slice.body
     if body.get("addressType", "IPv4") not in ("IPv4", "IPv6"):
-        return found.result()
+        return NO_ENDPOINTS
     target = target_port(body.get("ports"), port_name)
     if target is None:
-        return found.result()
+        return NO_ENDPOINTS
+    found = _Collected()
     for index, entry in enumerate(mappings(body.get("endpoints"))):
         conditions = entry.get("conditions")
-        ready = conditions.get("ready") if isinstance(conditions, Mapping) else None
-        if ready is False:
-            continue
+        if isinstance(conditions, dict | Mapping) and conditions.get("ready") is False:
+            continue  # (a dict, as parsed, is checked first: an ABC check costs more)
         addresses = entry.get("addresses")
         for address in addresses if isinstance(addresses, list) else ():
             if isinstance(address, str):
-                found.add(address, target, f"endpoints[{index}].addresses")
+                found.add(address, target, "endpoints", index)
     return found.result()
 
 
@@ -74,7 +76,7 @@ def legacy_endpoints(endpoints: Manifest, port_name: str) -> PortEndpoints:
         if target is None:
             continue
         for address in mappings(subset.get("addresses")):
-            found.add(address.get("ip"), target, f"subsets[{index}].addresses")
+            found.add(address.get("ip"), target, "subsets", index)
     return found.result()
 
 
@@ -82,10 +84,10 @@ def merged(parts: Sequence[PortEndpoints]) -> tuple[Endpoint, ...]:
     """The endpoints of several objects (one Service's slices), each once, sorted."""
     if len(parts) == 1:
         return parts[0].endpoints
-    order: dict[Endpoint, SortKey] = {}
+    found: dict[SortKey, Endpoint] = {}
     for part in parts:
-        order.update(zip(part.endpoints, part.order, strict=True))
-    return tuple(sorted(order, key=order.__getitem__))
+        found.update(zip(part.order, part.endpoints, strict=True))
+    return tuple([found[key] for key in sorted(found)])
 
 
 def parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -101,16 +103,17 @@ def parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
 def target_port(ports: object, port_name: str) -> int | None:
     """The port an EndpointSlice or Endpoints subset lists under the Service port's name."""
     for port in mappings(ports):
-        number = port_number(port.get("port"))
         if port_name_of(port) == port_name and port.get("protocol", "TCP") == "TCP":
-            return number
+            return port_number(port.get("port"))
     return None
 
 
 def mappings(value: object) -> Iterable[Mapping[str, Any]]:
     """The objects of a JSON list (anything else in it, or a non-list, is left out)."""
-    if isinstance(value, list):  # a dict, as parsed, is checked first: an ABC check costs more
-        yield from (item for item in value if type(item) is dict or isinstance(item, Mapping))
+    if not isinstance(value, list):
+        return ()
+    # a dict, as parsed, is checked first: an ABC check costs more
+    return [item for item in value if type(item) is dict or isinstance(item, Mapping)]
 
 
 def port_number(value: object) -> int | None:
@@ -127,29 +130,39 @@ def port_name_of(port: Mapping[str, Any]) -> str:
 
 
 class _Collected:
-    """Endpoints found so far (each address parsed once), and the addresses skipped."""
+    """Endpoints found so far, by sort key (each address parsed once), and the addresses
+    skipped. A sort key is one endpoint: only one canonical address has a given version and
+    number."""
 
-    __slots__ = ("order", "skipped")
+    __slots__ = ("found", "skipped")
 
     def __init__(self) -> None:
-        self.order: dict[Endpoint, SortKey] = {}
+        self.found: dict[SortKey, Endpoint] = {}
         self.skipped: list[tuple[str, str]] = []
 
-    def add(self, address: object, port: int, field: str) -> None:
+    def add(self, address: object, port: int, listed_in: str, index: int) -> None:
+        """Take one address of item `index` of the object's `listed_in` list, at `port`."""
         if isinstance(address, str) and _IPV4.match(address):  # as ipaddress writes it
-            number = int.from_bytes(bytes(map(int, address.split("."))), "big")
-            self.order[Endpoint(address, port)] = (4, number, port)
+            first, second, third, fourth = address.split(".")
+            number = int(first) << 24 | int(second) << 16 | int(third) << 8 | int(fourth)
+            key = (4, number, port)
+            if key not in self.found:
+                self.found[key] = Endpoint(address, port)
             return
         ip = parse_ip(address) if isinstance(address, str) else None
         if ip is None:
-            self.skipped.append((field, f"{shown(address)} is not an IP address; skipped"))
+            where = f"{listed_in}[{index}].addresses"
+            self.skipped.append((where, f"{shown(address)} is not an IP address; skipped"))
             return
-        self.order[Endpoint(str(ip), port)] = (ip.version, int(ip), port)
+        key = (ip.version, int(ip), port)
+        if key not in self.found:
+            self.found[key] = Endpoint(str(ip), port)
 
     def result(self) -> PortEndpoints:
-        ordered = sorted(self.order.items(), key=lambda item: item[1])
+        if not self.found and not self.skipped:
+            return NO_ENDPOINTS
+        order = sorted(self.found)
+        found = self.found
         return PortEndpoints(
-            tuple(endpoint for endpoint, _ in ordered),
-            tuple(key for _, key in ordered),
-            tuple(self.skipped),
+            tuple([found[key] for key in order]), tuple(order), tuple(self.skipped)
         )

@@ -59,6 +59,8 @@ class Report:
     def text(self, path: str, value: object, code: Code, *, required: bool = False) -> str | None:
         """`value` if it is a string free of refused characters; None otherwise, reported
         unless it is absent and optional. With `required`, '' counts as absent."""
+        if type(value) is str and value and value.isascii() and value.isprintable():
+            return value  # most strings: printable ASCII holds no refused character
         if value is None or (required and value == ""):
             if required:
                 self.add(path, "is required", code)
@@ -105,4 +107,6 @@ def json_type(value: object) -> str:
 
 def utf8_length(text: str) -> int:
     """Bytes of `text` in UTF-8 (lone surrogates counted as they would be written)."""
+    if text.isascii():
+        return len(text)
     return len(text.encode("utf-8", "surrogatepass"))

@@ -56,12 +56,14 @@ class Host:
         """Host-wide things an Ingress with a rule for the host brings (oldest wins each)."""
         if default is not None and self.default is None:
             self.default = default
-        origin = Origin(ingress.namespace, ingress.name, where)
-        self.aliases.extend((alias, origin) for alias in options.redirect.server_alias)
+        redirect = options.redirect
+        if redirect.server_alias or redirect.from_to_www:  # (an Origin costs; most ask neither)
+            origin = Origin(ingress.namespace, ingress.name, where)
+            self.aliases.extend((alias, origin) for alias in redirect.server_alias)
+            if redirect.from_to_www and self.www_redirect is None:
+                self.www_redirect = origin
         if self.app_root is None:
             self.app_root = options.rewrite.app_root
-        if options.redirect.from_to_www and self.www_redirect is None:
-            self.www_redirect = origin
         self.options.setdefault(options)
 
 

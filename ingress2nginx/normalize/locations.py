@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from typing import Any
 
 from ingress2nginx.features import IngressOptions
@@ -97,36 +98,47 @@ class Redirects:
 
 def layout(
     claims: Iterable[Claim],
-    fallback: Location,
+    fallback: tuple[Action, Origin | None],
     redirects: Redirects,
     no_auth: tuple[str, ...] = (),
 ) -> tuple[Location, ...]:
-    """Every location of one host, in output order; `fallback` answers ``/`` when no claim
-    does. Paths starting with one of `no_auth` ask for no authentication."""
+    """Every location of one host, in output order; `fallback` (an action and where it comes
+    from) answers ``/`` when no claim does. Paths starting with one of `no_auth` ask for no
+    authentication."""
     claims = list(claims)
     regex_host = any(claim.regex for claim in claims)
     found: dict[tuple[Match, str], Location] = {}
     for claim in sorted(claims, key=lambda c: c.path_type is not PathType.EXACT):
-        for match, path in _forms(claim, regex_host):
-            if (match, path) in found:
-                continue
+        forms = [form for form in _forms(claim, regex_host) if form not in found]
+        if not forms:
+            continue
+        https_redirect = redirects.wanted(claim.options, claim.path)
+        options = _authenticated(claim, no_auth)
+        stand_in = StandIn(*claim.service) if claim.standing_in else None
+        for match, path in forms:
             found[(match, path)] = Location(
                 match,
                 path,
                 claim.action,
                 claim.origin,
-                redirects.wanted(claim.options, claim.path),
-                _authenticated(claim, no_auth),
+                https_redirect,
+                options,
                 claim.ingress_path,
                 claim.error_pages,
-                StandIn(*claim.service) if claim.standing_in else None,
+                stand_in,
                 claim.service,
                 claim.filters,
             )
-    found.setdefault((Match.PREFIX, "/"), fallback)
+    if (Match.PREFIX, "/") not in found:  # (most hosts have a claim for /)
+        https_redirect = redirects.secure and redirects.ssl_redirect
+        found[(Match.PREFIX, "/")] = Location(Match.PREFIX, "/", *fallback, https_redirect)
     if not regex_host:
         _shield_from_auto_redirect(found)
-    return tuple(sorted(found.values(), key=lambda location: location.sort_key))
+    return tuple(sorted(found.values(), key=_SORT_KEY))
+
+
+_SORT_KEY = attrgetter("sort_key")
+"""`Location.sort_key`, as a sort key."""
 
 
 def _authenticated(claim: Claim, no_auth: tuple[str, ...]) -> IngressOptions:

@@ -94,6 +94,9 @@ def _check_annotation_value(report: Report, path: str, name: str, value: str) ->
 def _check_labels(report: Report, raw: object) -> None:
     labels = report.mapping("metadata.labels", raw, Code.INVALID_LABEL)
     for key, value in (labels or {}).items():
+        plain = type(key) is str and type(value) is str
+        if plain and is_qualified_name(key) and is_label_value(value):
+            continue  # most labels: valid, so free of refused characters too
         path = keyed("metadata.labels", key)
         name = report.text(path, key, Code.INVALID_LABEL)
         if name is not None and not is_qualified_name(name):

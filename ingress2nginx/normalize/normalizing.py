@@ -152,7 +152,7 @@ class Translator:
             for current in selected
             if (found := self._accept_or_fall_back(current, fallback, problems, held)) is not None
         ]
-        requests = {found.ingress.ref: found.options for found in accepted}
+        requests = {found.ingress: found.options for found in accepted}
         backends = Backends(inventory, settings, requests, self.endpoints, self.resolutions)
         tls = TLSHosts(Certificates(inventory, memo=self.secrets), problems)
         router = Router(backends, tls, settings.config, problems)

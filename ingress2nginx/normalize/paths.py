@@ -63,6 +63,8 @@ def path_problem(path: str, path_type: str) -> str | None:
         return f"pathType must be one of {', '.join(PATH_TYPES)}"
     if path == "" and path_type == IMPLEMENTATION_SPECIFIC:
         return None
+    if len(path) <= PATH_MAX_LENGTH and _QUIET_PATH.match(path):
+        return _dot_segment_problem(path, path)  # nothing else to find in it, no regex sign
     sign = regex_sign(path)
     if sign is not None and path_type != IMPLEMENTATION_SPECIFIC:
         return (
@@ -72,6 +74,10 @@ def path_problem(path: str, path_type: str) -> str | None:
         )
     return _literal_path_problem(path)
 
+
+_QUIET_PATH: Final = re.compile(r"/[-A-Za-z0-9._~/]*\Z")
+"""A path of letters, digits, ``-._~`` and '/' only (most paths): no regex sign can be in it,
+and of the literal checks, past its length, only the dot segments' may find something."""
 
 _REGEX_SIGNS: Final = re.compile(
     r"\.[*+?]|[)\]][*+?]|\(\?|\\[dDwWsS.]|\[[^\]/]*\]|\{[0-9]{1,3}(,[0-9]{0,3})?\}|\||\A\^"
@@ -153,6 +159,8 @@ def _path_character_reason(char: str) -> str:
 
 
 def _dot_segment_problem(path: str, decoded: str) -> str | None:
+    if "/." not in decoded and "//" not in decoded:
+        return None  # every dot segment and suffix below holds one of them
     after = "" if decoded == path else " once percent-decoded"
     for sequence in _DOT_SEGMENTS:
         if sequence in decoded:

@@ -20,6 +20,7 @@ without rules, or failing that the oldest Ingress with one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 
 from ingress2nginx.core.codes import Code
 from ingress2nginx.core.errors import ObjectRef, Problem, Severity
@@ -88,6 +89,8 @@ class Router:
     action gives the same `Claim` object again, so servers built from it compare fast."""
     built: ServerMemo = field(default_factory=lambda: ServerMemo(keep=False))
     """Servers built, kept between translations."""
+    path_keys: dict[tuple[str, PathType, bool], ClaimKey] = field(default_factory=dict)
+    """Claim keys worked out in this translation, by path, type and use of regex paths."""
 
     def add(self, ingress: Manifest, view: IngressView, options: IngressOptions) -> None:
         """Claim the paths, hosts and TLS hosts of one validated, served Ingress."""
@@ -189,27 +192,39 @@ class Router:
         if isinstance(action, Respond) and stand_in is not None:
             action, standing_in = stand_in, True
             self.problems[told:] = map(_stood_in_for, self.problems[told:])
-        made = self.made.get(ingress, lambda _: {}) if self.made.keep else {}
-        claim = made.get(where)
+        made = self.made.get(ingress, lambda _: {}) if self.made.keep else None
+        claim = made.get(where) if made is not None else None
         if claim is None or not (
             claim.action is action and claim.stand_in is stand_in and claim.options is options
         ):  # the same Ingress object, path and options: only the backend could differ
             origin = Origin(ingress.namespace, ingress.name, where)
             backend = path.backend
-            claim = made[where] = Claim(
+            claim = Claim(
                 path_type, normalized, regex, written, action, origin, _describe(action),
-                options, service=(backend.name, str(backend.port)), stand_in=stand_in,
-                standing_in=standing_in,
+                options, None, (backend.name, str(backend.port)), stand_in, standing_in,
             )  # fmt: skip
+            if made is not None:
+                made[where] = claim
         host.claims[(form, normalized)] = claim
 
     def _claim_key(self, ingress: Manifest, path: HTTPPath, options: IngressOptions) -> ClaimKey:
         """`_claim_key` of a path of `ingress`, worked out once per Ingress."""
+        if not self.claim_keys.keep:
+            return self._path_key(path, options)
         keys = self.claim_keys.get(ingress, lambda _: {})
         memo_key = (path.field, options.rewrite.regex)
         key = keys.get(memo_key)
         if key is None:
-            key = keys[memo_key] = _claim_key(path, options)
+            key = keys[memo_key] = self._path_key(path, options)
+        return key
+
+    def _path_key(self, path: HTTPPath, options: IngressOptions) -> ClaimKey:
+        """`_claim_key` of a path, worked out once per translation for each path, type and
+        use of regex paths (what it depends on): most Ingresses write the same few paths."""
+        found_key = (path.path, path.path_type, options.rewrite.regex)
+        key = self.path_keys.get(found_key)
+        if key is None:
+            key = self.path_keys[found_key] = _claim_key(path, options)
         return key
 
     def _stand_in(
@@ -267,7 +282,7 @@ class Router:
     def _server(self, name: str, taken: set[str]) -> Server:
         host = self.hosts[name]
         tls = self.tls.hosts.get(name)
-        claims = tuple(self._with_error_pages(claim) for claim in host.claims.values())
+        claims = tuple(map(self._with_error_pages, host.claims.values()))
         names = server_names(name) + aliases(host, taken, self.problems)
         usable = tls.usable if tls is not None else None
         return self.built.get(ServerInputs(
@@ -294,8 +309,8 @@ def _claim_key(path: HTTPPath, options: IngressOptions) -> ClaimKey:
     return form, _normalize(written, path_type)
 
 
-def _claim_order(claim: Claim) -> tuple[str, str]:
-    return (claim.path, claim.path_type)
+_claim_order = attrgetter("path", "path_type")
+"""A host's claims in ``explain`` order."""
 
 
 def _normalize(path: str, path_type: PathType) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ingress2nginx.features import IngressOptions
-from ingress2nginx.model import Action, Location, Match, Origin, Server, ServerTLS
+from ingress2nginx.model import Action, Location, Origin, Server, ServerTLS
 from ingress2nginx.normalize.locations import Claim, Redirects, layout
 
 
@@ -45,9 +45,7 @@ class ServerInputs:
     def build(self) -> Server:
         """The server, its locations laid out."""
         redirects = Redirects(secure=self.tls is not None, ssl_redirect=self.ssl_redirect)
-        fallback = Location(Match.PREFIX, "/", *self.fallback,
-                            https_redirect=redirects.secure and self.ssl_redirect)  # fmt: skip
-        locations = layout(self.claims, fallback, redirects, self.no_auth) + self.named
+        locations = layout(self.claims, self.fallback, redirects, self.no_auth) + self.named
         return Server(self.host, self.names, self.default, locations, self.tls, self.app_root,
                       self.options, port=self.port)  # fmt: skip
 

@@ -156,17 +156,20 @@ def _check_rule(report: Report, path: str, raw: object) -> Rule | None:
     rule = report.entry(path, raw, Code.INVALID_RULE)
     if rule is None:
         return None
-    host = report.text(f"{path}.host", unless_empty(rule.get("host")), Code.INVALID_HOST)
-    if host is not None:
-        _check_host(report, f"{path}.host", host, Code.INVALID_HOST)
+    host = unless_empty(rule.get("host"))
+    if type(host) is not str or host_problem(host) is not None:  # (else valid, and printable)
+        host = report.text(f"{path}.host", host, Code.INVALID_HOST)
+        if host is not None:
+            _check_host(report, f"{path}.host", host, Code.INVALID_HOST)
     http = report.mapping(f"{path}.http", rule.get("http"), Code.INVALID_RULE)
     if http is None:
         return Rule(host or "", (), path)
-    paths = report.sequence(f"{path}.http.paths", http.get("paths"), Code.INVALID_RULE)
+    paths_field = f"{path}.http.paths"
+    paths = report.sequence(paths_field, http.get("paths"), Code.INVALID_RULE)
     if paths == []:
-        report.add(f"{path}.http.paths", "is required: list at least one path", Code.NO_PATHS)
+        report.add(paths_field, "is required: list at least one path", Code.NO_PATHS)
     checked = [
-        _check_http_path(report, _item(f"{path}.http.paths", index), entry)
+        _check_http_path(report, _item(paths_field, index), entry)
         for index, entry in enumerate(paths or [])
     ]
     return Rule(host or "", tuple(filter(None, checked)), path)
@@ -180,6 +183,10 @@ def _check_host(report: Report, path: str, host: str, code: Code) -> bool:
 
 
 def _check_http_path(report: Report, path: str, raw: object) -> HTTPPath | None:
+    if type(raw) is dict:
+        plain = _plain_http_path(path, raw)
+        if plain is not None:
+            return plain
     entry = report.entry(path, raw, Code.INVALID_PATH)
     if entry is None:
         return None
@@ -197,6 +204,42 @@ def _check_http_path(report: Report, path: str, raw: object) -> HTTPPath | None:
     if path_type is None or value is None or backend is None:
         return None
     return HTTPPath(value, _PATH_TYPES[path_type], backend, path)
+
+
+def _plain_http_path(path: str, entry: dict[Any, Any]) -> HTTPPath | None:
+    """The ``http.paths[]`` entry at `path` as its view when it is of the usual shape and
+    valid (most are), as the checks of `_check_http_path` would give it, in fewer steps; None
+    when in doubt: the checks then decide and report."""
+    value, path_type = entry.get("path"), entry.get("pathType")
+    if value is None:
+        value = ""
+    if type(value) is not str or type(path_type) is not str:
+        return None
+    kind = _PATH_TYPES.get(path_type)
+    if kind is None or path_problem(value, path_type) is not None:
+        return None  # (a path with no problem has no refused character either)
+    backend = _plain_backend(entry.get("backend"))
+    return None if backend is None else HTTPPath(value, kind, backend, path)
+
+
+def _plain_backend(raw: object) -> ServiceBackend | None:
+    """A ``backend`` naming a Service by a valid name and a valid port number or name, as
+    `_check_backend` would give it, in fewer steps; None when in doubt (it then decides)."""
+    if type(raw) is not dict or raw.get("resource") is not None:
+        return None
+    service = raw.get("service")
+    if type(service) is not dict:
+        return None
+    name, port = service.get("name"), service.get("port")
+    if type(name) is not str or type(port) is not dict or not is_dns1035_label(name):
+        return None
+    number, port_name = port.get("number"), port.get("name")
+    if port_name is None or port_name == "":
+        if type(number) is int and 1 <= number <= 65535:
+            return ServiceBackend(name, number)
+    elif number is None and type(port_name) is str and is_port_name(port_name):
+        return ServiceBackend(name, port_name)
+    return None
 
 
 def _check_path_type(report: Report, path: str, raw: object) -> str | None:
