@@ -38,7 +38,7 @@ class Directive:
 
 def directive(name: str, *args: Token | int) -> Directive:
     """A simple directive; integers become tokens, everything else must already be one."""
-    return Directive(_checked(name), tuple(_token(arg) for arg in args))
+    return Directive(_checked(name), tuple(map(_token, args)))
 
 
 def block(name: str, args: Iterable[Token | int], body: Iterable[Directive]) -> Directive:
@@ -54,7 +54,7 @@ def entry(key: Token, value: Token) -> Directive:
 
 def render_lines(directives: Iterable[Directive], depth: int) -> Token:
     """Directives laid out at `depth`, one a line, as a token the templates may emit."""
-    return Token("\n".join(line for item in directives for line in item.lines(depth)))
+    return Token("\n".join([line for item in directives for line in item.lines(depth)]))
 
 
 def _checked(name: str) -> str:

@@ -52,9 +52,9 @@ def literal(value: str) -> Token:
     Such positions are ``location`` paths, ``server_name``, ``map`` keys and file names:
     there ``$`` is an ordinary character and passes through.
     """
-    _refuse_control(value)
-    if _BARE.match(value):
+    if _BARE.match(value):  # only plain-word characters: none of them is refused
         return Token(value)
+    _refuse_control(value)
     escaped = _ESCAPE.sub(lambda found: "\\" + found.group(), value)
     return Token(f'"{escaped}"')
 

@@ -175,36 +175,39 @@ def location_directives(location: Location, settings: Settings) -> list[Directiv
     return found
 
 
-def _simple(options: ProxyOptions, config: GlobalConfig) -> list[tuple[str, Token | int]]:
-    """One-argument directives whose value differs from the global one."""
-    table: list[tuple[str, Any, Any, Any]] = [
-        ("client_max_body_size", options.body_size, config.proxy_body_size, literal),
-        ("proxy_connect_timeout", options.connect_timeout, config.proxy_connect_timeout, _secs),
-        ("proxy_send_timeout", options.send_timeout, config.proxy_send_timeout, _secs),
-        ("proxy_read_timeout", options.read_timeout, config.proxy_read_timeout, _secs),
-        ("proxy_buffering", options.buffering, config.proxy_buffering, trusted),
-        ("proxy_buffer_size", options.buffer_size, config.proxy_buffer_size, literal),
-        ("proxy_busy_buffers_size", options.busy_buffers_size, None, literal),
-        ("proxy_max_temp_file_size", options.max_temp_file_size, None, literal),
-        ("proxy_request_buffering", options.request_buffering,
-         config.proxy_request_buffering, trusted),
-        ("client_body_buffer_size", options.client_body_buffer_size,
-         config.client_body_buffer_size, literal),
-        ("proxy_http_version", options.http_version, config.proxy_http_version, trusted),
-        ("proxy_next_upstream_tries", options.next_upstream_tries,
-         config.proxy_next_upstream_tries, int),
-        ("proxy_next_upstream_timeout", options.next_upstream_timeout,
-         config.proxy_next_upstream_timeout, _secs),
-    ]  # fmt: skip
-    return [
-        (name, make(value))
-        for name, value, default, make in table
-        if value is not None and value != default
-    ]
-
-
 def _secs(value: int) -> Token:
     return trusted(f"{int(value)}s")
+
+
+_SIMPLE: tuple[tuple[str, str, str | None, Any], ...] = (
+    ("client_max_body_size", "body_size", "proxy_body_size", literal),
+    ("proxy_connect_timeout", "connect_timeout", "proxy_connect_timeout", _secs),
+    ("proxy_send_timeout", "send_timeout", "proxy_send_timeout", _secs),
+    ("proxy_read_timeout", "read_timeout", "proxy_read_timeout", _secs),
+    ("proxy_buffering", "buffering", "proxy_buffering", trusted),
+    ("proxy_buffer_size", "buffer_size", "proxy_buffer_size", literal),
+    ("proxy_busy_buffers_size", "busy_buffers_size", None, literal),
+    ("proxy_max_temp_file_size", "max_temp_file_size", None, literal),
+    ("proxy_request_buffering", "request_buffering", "proxy_request_buffering", trusted),
+    ("client_body_buffer_size", "client_body_buffer_size", "client_body_buffer_size", literal),
+    ("proxy_http_version", "http_version", "proxy_http_version", trusted),
+    ("proxy_next_upstream_tries", "next_upstream_tries", "proxy_next_upstream_tries", int),
+    ("proxy_next_upstream_timeout", "next_upstream_timeout", "proxy_next_upstream_timeout",
+     _secs),
+)  # fmt: skip
+"""The one-argument directives: (directive, option field, global field or None, how its
+value becomes a token)."""
+
+
+def _simple(options: ProxyOptions, config: GlobalConfig) -> list[tuple[str, Token | int]]:
+    """One-argument directives whose value differs from the global one."""
+    found: list[tuple[str, Token | int]] = []
+    for name, option, default, make in _SIMPLE:
+        value = getattr(options, option)
+        if value is None or (default is not None and value == getattr(config, default)):
+            continue
+        found.append((name, make(value)))
+    return found
 
 
 def _redirect(location: Location) -> list[Directive]:

@@ -44,6 +44,10 @@ def _https_listen(settings: Settings, default: bool, passthrough: bool) -> Token
     return _listen(settings, settings.https_port, default, https=True)
 
 
+_DEFAULT_SERVER, _SSL, _HTTP2 = trusted("default_server"), trusted("ssl"), trusted("http2")
+"""The ``listen`` flags, made once (every server has one or two ``listen`` lines)."""
+
+
 def _listen(settings: Settings, port: int, default: bool, https: bool = False) -> Token:
     """A ``listen`` line's arguments: address:port, then default_server, ssl, http2."""
     address = settings.listen_address
@@ -51,10 +55,10 @@ def _listen(settings: Settings, port: int, default: bool, https: bool = False) -
         address = f"[{address}]"
     words = [literal(f"{address}:{port}" if address else str(port))]
     if default:
-        words.append(trusted("default_server"))
+        words.append(_DEFAULT_SERVER)
     words += forwarding.listen_flags(settings.config)
     if https:
-        words.append(trusted("ssl"))
+        words.append(_SSL)
         if not settings.http2_directive:
-            words.append(trusted("http2"))
+            words.append(_HTTP2)
     return Token(" ".join(words))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -158,10 +158,20 @@ class Renderer:
             raise TemplateError(f"template {name}: {error}") from error
 
 
+class _Environment(jinja2.Environment):
+    """Jinja's environment, each template's globals (``range``, ``namespace``...) kept in a
+    plain dict: Jinja's default, a ChainMap over the environment's, is copied key by key in
+    Python on every render (twice), which costs more than laying out a small server block.
+    Neither is changed after loading, so the dict holds the same names and values."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 def _environment(override: Path | None) -> jinja2.Environment:
     search = [str(override)] if override else []
     search.append(str(bundled_template_dir()))
-    return jinja2.Environment(
+    return _Environment(
         loader=jinja2.FileSystemLoader(search),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -246,7 +256,16 @@ def _tls_view(settings: Settings) -> dict[str, Any]:
 
 def _certificate_paths(settings: Settings, stem: str) -> tuple[Token, Token]:
     directory = settings.cert_dir
-    return literal(str(directory / f"{stem}.crt")), literal(str(directory / f"{stem}.key"))
+    return literal(file_in(directory, f"{stem}.crt")), literal(file_in(directory, f"{stem}.key"))
+
+
+def file_in(directory: Path, name: str) -> str:
+    """``str(directory / name)``; for a name that is one plain path component (the common
+    case) joined as text, which skips pathlib's parsing (a server's certificate paths)."""
+    base = str(directory)
+    if "/" in name or name in ("", ".") or base == "." or base.endswith("/"):
+        return str(directory / name)
+    return f"{base}/{name}"
 
 
 def _server_view(

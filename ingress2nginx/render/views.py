@@ -61,9 +61,11 @@ _HTTP_HOOKS = tuple(h.http for h in FEATURES if h.http is not None)
 """Each kind of hook of `FEATURES`, in their order: a location asks every feature in turn."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LocationView:
-    """A location as the template lays it out: tokens only, every choice made."""
+    """A location as the template lays it out: tokens only, every choice made. Made once per
+    location and only read by the template: not frozen, as a frozen record takes several
+    times as long to make (one per location, tens of thousands in a large config)."""
 
     modifier: Token
     """``=``, ``~`` or ``~*``; empty for a plain prefix."""
@@ -152,20 +154,13 @@ def _location_view(
         extra = Token(f"{extra}\n{lines}") if extra else lines
     pass_target = _pass_target(action, scheme)
     address = expanded(action.address) if isinstance(action, ProxyToAddress) else None
-    return LocationView(
-        modifier=_modifier(location.match),
-        path=literal(location.path),
-        note=note,
-        redirect=redirect,
-        extra=extra,
-        pass_target=pass_target,
-        address=address,
-        final=_final(location, settings, pass_directive, scheme, pass_target, address),
-    )
+    modifier, path = _MODIFIERS[location.match], literal(location.path)
+    final = _final(location, settings, pass_directive, scheme, pass_target, address)
+    return LocationView(modifier, path, note, redirect, extra, pass_target, address, final)
 
 
-def _modifier(match: Match) -> Token:
-    return trusted("" if match is Match.NAMED else match.value)
+_MODIFIERS = {match: trusted("" if match is Match.NAMED else match.value) for match in Match}
+"""Each match's location modifier, made once: ``=``, ``~``, ``~*``; empty for a prefix."""
 
 
 def _final(
@@ -230,7 +225,10 @@ def _inheritable(location: Location, settings: Settings) -> tuple[Directive, ...
     """The directives of `Hooks.inherited` features, for a proxying location."""
     if not location.proxies:
         return ()
-    return tuple(item for hook in _INHERITED_HOOKS for item in hook(location, settings))
+    found: list[Directive] = []
+    for hook in _INHERITED_HOOKS:
+        found += hook(location, settings)
+    return tuple(found)
 
 
 def https_redirect_target(
@@ -308,7 +306,9 @@ def _extra(
         return render_lines(gateway_nginx.choose_directives(location.action), LOCATION_DEPTH)
     if not location.proxies:
         return _answer_extra(location, settings, server_headers)
-    found = [item for hook in _LOCATION_HOOKS for item in hook(location, settings)]
+    found: list[Directive] = []
+    for hook in _LOCATION_HOOKS:
+        found += hook(location, settings)
     overrides: dict[str, Token] = {}
     for headers in _HEADER_HOOKS:
         overrides.update(headers(location))
@@ -330,6 +330,8 @@ def _extra(
             for header in header_directives(overrides, settings=settings)
             if header.args[0].lower() not in own
         ]
+    if not found:  # the common case: nothing to add, so nothing to order
+        return None
     if server_headers and any(item.name == "add_header" for item in found):
         found = [*server_headers, *found]
     # `set` first: a `rewrite ... break` ends the rewrite phase, skipping any `set` after it.
