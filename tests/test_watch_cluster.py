@@ -70,15 +70,15 @@ def test_a_rejected_api_edit_keeps_the_last_good_version_and_posts_one_event_on_
             site.wait_for(lambda: status_writes(api), "the first status")
             with steady_load(site, "app.test", "blue") as load:
                 api.apply(app("green", route="no-slash"))
+                edit = api.get("Ingress", "default", "app")  # before a status write bumps it
                 site.wait_for(lambda: api.objects("Event"), "the Event")
                 site.wait_for(lambda: load.answered > 100, "requests after the edit")
             assert load.failures == []
             (event,) = api.objects("Event")
-            stored = api.get("Ingress", "default", "app")
-            assert stored is not None
-            assert event["involvedObject"] == {
+            assert edit is not None
+            assert event["involvedObject"] == {  # the version refused, whatever came after
                 "apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "namespace": "default",
-                "name": "app", "resourceVersion": stored["metadata"]["resourceVersion"],
+                "name": "app", "resourceVersion": edit["metadata"]["resourceVersion"],
             }  # fmt: skip
             assert (event["type"], event["reason"]) == ("Warning", "RejectedEdit")
             assert "spec.rules[0].http.paths[0].path" in event["message"]
